@@ -1,0 +1,150 @@
+import type { BackupTarget, NsxConfig } from '../src/config/schema.js';
+import { resolveSecret } from '../src/config/secrets.js';
+import { HttpError } from '../src/providers/http.js';
+import { NsxClient } from '../src/providers/nsx/client.js';
+import type { BackupConfiguration, BackupOperationStatus, RemoteFileServer } from '../src/providers/nsx/types.js';
+import { targetLayout } from '../src/domain/backup-set.js';
+import { nsxEndpoint } from './endpoints.js';
+import { guarded } from './failures.js';
+
+export interface NsxTargetInput {
+  nsx: NsxConfig;
+  target: BackupTarget;
+}
+
+export interface EnsureNsxConfigResult {
+  changed: boolean;
+  /** Which settings differed (names only; never values of secrets). */
+  drift: string[];
+}
+
+function desiredServer(target: BackupTarget): Omit<RemoteFileServer, 'protocol'> & { protocol: Omit<RemoteFileServer['protocol'], 'authentication_scheme'> & { authentication_scheme: { scheme_name: 'PASSWORD'; username: string } } } {
+  return {
+    server: target.host,
+    port: target.port,
+    directory_path: targetLayout(target.directory).nsxDir,
+    protocol: {
+      protocol_name: 'sftp',
+      ssh_fingerprint: target.hostKeyFingerprint,
+      authentication_scheme: { scheme_name: 'PASSWORD', username: target.user },
+    },
+  };
+}
+
+export function nsxConfigDrift(current: BackupConfiguration | undefined, target: BackupTarget): string[] {
+  const want = desiredServer(target);
+  const have = current?.remote_file_server;
+  if (!have) return ['remote_file_server (not configured)'];
+  const drift: string[] = [];
+  if (have.server !== want.server) drift.push('server');
+  if (Number(have.port) !== want.port) drift.push('port');
+  if (have.directory_path !== want.directory_path) drift.push('directory_path');
+  if (have.protocol?.protocol_name?.toLowerCase() !== 'sftp') drift.push('protocol_name');
+  if (have.protocol?.ssh_fingerprint !== want.protocol.ssh_fingerprint) drift.push('ssh_fingerprint');
+  if (have.protocol?.authentication_scheme?.scheme_name !== 'PASSWORD') drift.push('authentication_scheme');
+  if (have.protocol?.authentication_scheme?.username !== want.protocol.authentication_scheme.username) drift.push('username');
+  return drift;
+}
+
+/** Read the NSX backup target; PUT only when it differs from the config (check, then act). */
+export async function ensureNsxBackupConfig({ nsx, target }: NsxTargetInput): Promise<EnsureNsxConfigResult> {
+  return guarded(async () => {
+    const client = new NsxClient(await nsxEndpoint(nsx));
+    let current: BackupConfiguration | undefined;
+    try {
+      current = await client.getBackupConfig();
+    } catch (err) {
+      if (!(err instanceof HttpError && err.status === 404)) throw err;
+    }
+    const drift = nsxConfigDrift(current, target);
+    if (drift.length === 0) return { changed: false, drift };
+    const want = desiredServer(target);
+    const sftpPassword = target.password ? await resolveSecret(target.password) : '';
+    await client.putBackupConfig({
+      // Keep the operator's own NSX schedule settings; we only own where backups go.
+      backup_enabled: current?.backup_enabled ?? false,
+      ...(current?.backup_schedule ? { backup_schedule: current.backup_schedule } : {}),
+      ...(current?.inventory_summary_interval ? { inventory_summary_interval: current.inventory_summary_interval } : {}),
+      remote_file_server: {
+        ...want,
+        protocol: { ...want.protocol, authentication_scheme: { ...want.protocol.authentication_scheme, password: sftpPassword } },
+      },
+      passphrase: await resolveSecret(nsx.backupPassphrase),
+    });
+    return { changed: true, drift };
+  });
+}
+
+export interface NsxStartInput {
+  nsx: NsxConfig;
+  /** Epoch ms the workflow began; a backup that started before it is not ours. */
+  notBefore: number;
+}
+
+export interface NsxStartResult {
+  how: 'started' | 'adopted';
+  backupId?: string;
+  productVersion?: string;
+}
+
+const SKEW_MS = 5_000;
+
+/** Starts an on-demand NSX backup, or adopts the one already running (a retry must not start two). */
+export async function startNsxBackup({ nsx, notBefore }: NsxStartInput): Promise<NsxStartResult> {
+  return guarded(async () => {
+    const client = new NsxClient(await nsxEndpoint(nsx));
+    const productVersion = (await client.getNodeVersion().catch(() => undefined))?.product_version;
+    const status = await client.getBackupStatus();
+    if (status.operation_type?.toUpperCase() === 'BACKUP') {
+      return { how: 'adopted', backupId: status.backup_id, productVersion };
+    }
+    const mine = newestSince(await client.getBackupHistory().then((h) => h.cluster_backup_statuses ?? []), notBefore);
+    if (mine) return { how: 'adopted', backupId: mine.backup_id, productVersion };
+    await client.startBackup();
+    const after = await client.getBackupStatus();
+    return {
+      how: 'started',
+      backupId: after.operation_type?.toUpperCase() === 'BACKUP' ? after.backup_id : undefined,
+      productVersion,
+    };
+  });
+}
+
+function newestSince(list: BackupOperationStatus[], notBefore: number): BackupOperationStatus | undefined {
+  return list
+    .filter((s) => (s.start_time ?? 0) >= notBefore - SKEW_MS)
+    .sort((a, b) => (b.start_time ?? 0) - (a.start_time ?? 0))[0];
+}
+
+export interface NsxStateInput {
+  nsx: NsxConfig;
+  notBefore: number;
+  backupId?: string;
+}
+
+export type NsxBackupState =
+  | { state: 'running'; backupId?: string; step?: string; message?: string }
+  | { state: 'not-found' }
+  | { state: 'succeeded' | 'failed'; backupId: string; startTime: number; endTime: number; errorCode?: string; errorMessage?: string };
+
+/** One look at the current operation and the history; the workflow decides when to look again. */
+export async function getNsxBackupState({ nsx, notBefore, backupId }: NsxStateInput): Promise<NsxBackupState> {
+  return guarded(async () => {
+    const client = new NsxClient(await nsxEndpoint(nsx));
+    const status = await client.getBackupStatus();
+    if (status.operation_type?.toUpperCase() === 'BACKUP' && (!backupId || status.backup_id === backupId)) {
+      return { state: 'running', backupId: status.backup_id, step: status.current_step, message: status.current_step_message };
+    }
+    const history = (await client.getBackupHistory()).cluster_backup_statuses ?? [];
+    const entry = backupId ? history.find((h) => h.backup_id === backupId) : newestSince(history, notBefore);
+    if (!entry) return { state: 'not-found' };
+    return {
+      state: entry.success ? 'succeeded' : 'failed',
+      backupId: entry.backup_id,
+      startTime: entry.start_time ?? notBefore,
+      endTime: entry.end_time ?? entry.start_time ?? notBefore,
+      errorCode: entry.error_code,
+      errorMessage: entry.error_message,
+    };
+  });
+}

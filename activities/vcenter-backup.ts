@@ -1,0 +1,87 @@
+import type { BackupTarget, VcenterConfig } from '../src/config/schema.js';
+import { resolveSecret } from '../src/config/secrets.js';
+import { BackupAlreadyRunningError, withVcenter, type VcenterClient } from '../src/providers/vcenter/client.js';
+import type { BackupJobStatus } from '../src/providers/vcenter/types.js';
+import { targetLayout } from '../src/domain/backup-set.js';
+import { vcenterEndpoint } from './endpoints.js';
+import { guarded } from './failures.js';
+
+export interface VcenterStartInput {
+  vcenter: VcenterConfig;
+  target: BackupTarget;
+  notBefore: number;
+  comment: string;
+}
+
+export interface VcenterStartResult {
+  how: 'started' | 'adopted';
+  jobId: string;
+  location: string;
+  version?: string;
+}
+
+export function vcenterLocation(target: BackupTarget): string {
+  return `sftp://${target.host}:${target.port}${targetLayout(target.directory).vcenterDir}`;
+}
+
+async function findRunningOrMine(c: VcenterClient, notBefore: number): Promise<BackupJobStatus | undefined> {
+  const ids = (await c.listJobIds()).slice(0, 10);
+  for (const id of ids) {
+    const job = await c.getJob(id);
+    const started = job.start_time ? Date.parse(job.start_time) : 0;
+    if (job.state === 'INPROGRESS' || started >= notBefore - 5_000) return job;
+  }
+  return undefined;
+}
+
+/** Starts the appliance backup job to the shared SFTP target, or adopts the job already running. */
+export async function startVcenterBackup({ vcenter, target, notBefore, comment }: VcenterStartInput): Promise<VcenterStartResult> {
+  return guarded(async () =>
+    withVcenter(await vcenterEndpoint(vcenter), async (c) => {
+      const version = (await c.getVersion().catch(() => undefined))?.version;
+      const location = vcenterLocation(target);
+      const existing = await findRunningOrMine(c, notBefore);
+      if (existing) return { how: 'adopted', jobId: existing.id, location, version };
+      try {
+        const job = await c.startBackupJob({
+          parts: vcenter.parts,
+          location_type: 'SFTP',
+          location,
+          location_user: target.user,
+          location_password: target.password ? await resolveSecret(target.password) : '',
+          backup_password: await resolveSecret(vcenter.backupPassword),
+          comment,
+        });
+        return { how: 'started', jobId: job.id, location, version };
+      } catch (err) {
+        if (!(err instanceof BackupAlreadyRunningError)) throw err;
+        const running = await findRunningOrMine(c, notBefore);
+        if (!running) throw err;
+        return { how: 'adopted', jobId: running.id, location, version };
+      }
+    }),
+  );
+}
+
+export type VcenterBackupState = {
+  state: BackupJobStatus['state'];
+  progress: number;
+  startTime?: string;
+  endTime?: string;
+  message?: string;
+};
+
+export async function getVcenterBackupState({ vcenter, jobId }: { vcenter: VcenterConfig; jobId: string }): Promise<VcenterBackupState> {
+  return guarded(async () =>
+    withVcenter(await vcenterEndpoint(vcenter), async (c) => {
+      const job = await c.getJob(jobId);
+      return {
+        state: job.state,
+        progress: job.progress,
+        startTime: job.start_time,
+        endTime: job.end_time,
+        message: job.messages?.map((m) => m.default_message).join('; ') || undefined,
+      };
+    }),
+  );
+}

@@ -1,0 +1,148 @@
+import { Command } from 'commander';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { loadConfig, siteOf } from '../config/load.js';
+import type { SiteConfig } from '../config/schema.js';
+import { connectClient } from '../temporal/connection.js';
+import { BackupAlreadyRunning, startCoordinatedBackup, uiLink } from '../temporal/backup-runs.js';
+import { progressQuery, type BackupProgress, type CoordinatedBackupResult } from '../../workflows/coordinated-backup.js';
+import { CliError, EXIT, humanBytes, info, isTty, printJson } from './output.js';
+import { addConnectionOptions, type ConnectionOpts } from './common.js';
+
+export interface RunBackupOptions {
+  site: string;
+  config: SiteConfig;
+  taskQueue: string;
+  namespace: string;
+  uiUrl?: string;
+  wait: boolean;
+  json: boolean;
+}
+
+const ICON: Record<string, string> = { pending: '·', running: '…', done: '✔', failed: '✘' };
+
+function renderProgress(p: BackupProgress): string {
+  return p.steps.map((s) => `  ${ICON[s.status]} ${s.title}${s.detail ? ` — ${s.detail}` : ''}`).join('\n');
+}
+
+/** Why a run failed, in the words of the step that failed. */
+export function failureReason(err: unknown): string {
+  let e: unknown = err instanceof WorkflowFailedError ? err.cause : err;
+  while (e instanceof ActivityFailure && e.cause) e = e.cause;
+  if (e instanceof ApplicationFailure) return e.message;
+  return e instanceof Error ? e.message : String(err);
+}
+
+/** Starts the workflow, follows it, and returns the exit code. Shared by `backup run` and `dev --demo`. */
+export async function runBackup(client: Client, o: RunBackupOptions): Promise<number> {
+  let handle;
+  try {
+    handle = await startCoordinatedBackup(client, { site: o.site, config: o.config, taskQueue: o.taskQueue });
+  } catch (err) {
+    if (err instanceof BackupAlreadyRunning) {
+      const link = uiLink(o.uiUrl, o.namespace, err.workflowId, err.runId);
+      if (o.json) printJson({ status: 'already-running', workflowId: err.workflowId, runId: err.runId, startedAt: err.startedAt, ui: link });
+      else info(`${err.message}${link ? `\n  ${link}` : ''}\nWait for it to finish (or cancel it in the Web UI) before starting another.`);
+      return EXIT.RUN_FAILED;
+    }
+    throw err;
+  }
+  const runId = handle.firstExecutionRunId;
+  const link = uiLink(o.uiUrl, o.namespace, handle.workflowId, runId);
+  if (!o.json) info(`started backup of site ${o.site}: workflow ${handle.workflowId}, run ${runId}${link ? `\n  Web UI: ${link}` : ''}`);
+  if (!o.wait) {
+    if (o.json) printJson({ status: 'started', workflowId: handle.workflowId, runId, ui: link });
+    return EXIT.OK;
+  }
+
+  let lastShown = '';
+  const showProgress = async () => {
+    try {
+      const p = await handle.query(progressQuery);
+      const text = renderProgress(p);
+      if (text === lastShown) return;
+      if (isTty() && lastShown) process.stderr.write(`\x1b[${lastShown.split('\n').length}A\x1b[J`);
+      if (isTty() || !lastShown) info(text);
+      else {
+        // Not a terminal: print only the steps that changed, one line each.
+        const before = lastShown.split('\n');
+        text.split('\n').forEach((l, i) => l !== before[i] && info(l));
+      }
+      lastShown = text;
+    } catch {
+      /* the first workflow task may not have run yet */
+    }
+  };
+  const timer = o.json ? undefined : setInterval(() => void showProgress(), 1000);
+  try {
+    const result: CoordinatedBackupResult = await handle.result();
+    if (timer) {
+      clearInterval(timer);
+      await showProgress();
+    }
+    if (o.json) printJson({ ...result, workflowId: handle.workflowId, runId, ui: link });
+    else {
+      info(`backup set ${result.setId} complete: ${result.totals.files} files, ${humanBytes(result.totals.bytes)}, verified`);
+      info(`  manifest: ${result.manifestPath}`);
+    }
+    return EXIT.OK;
+  } catch (err) {
+    if (timer) {
+      clearInterval(timer);
+      await showProgress();
+    }
+    const reason = failureReason(err);
+    if (o.json) printJson({ status: 'failed', workflowId: handle.workflowId, runId, reason, ui: link });
+    else info(`backup of site ${o.site} FAILED: ${reason}${link ? `\n  details: ${link}` : ''}`);
+    return EXIT.RUN_FAILED;
+  }
+}
+
+export function backupCommand(): Command {
+  const backup = new Command('backup').description('Coordinated NSX + vCenter backups to SFTP (backup sets)');
+  const run = backup
+    .command('run')
+    .description(
+      'Back up one site now: NSX Manager configuration and the vCenter appliance to the site\'s SFTP target, ' +
+        'verify both by SHA-256 over SFTP, and write backup-set.json beside them. Only one backup per site runs at a time.',
+    )
+    .requiredOption('--site <name>', 'site name from the config file')
+    .option('--config <file>', 'config file (default: $SDDC_OPS_CONFIG, ./sddc-ops.yaml, ./config/sddc-ops.yaml)')
+    .option('--no-wait', 'start the run and return at once (prints the workflow id and Web UI link)')
+    .option('--json', 'machine-readable result on stdout; progress is not drawn')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 backup set complete (or started, with --no-wait); 1 the run failed or one is already running; 2 bad input.\n' +
+        'Example:\n  sddc-ops backup run --site tokyo-1 --config /etc/sddc-ops.yaml\n',
+    );
+  addConnectionOptions(run).action(async (opts: ConnectionOpts & { site: string; config?: string; wait: boolean; json?: boolean }) => {
+    const { config, file } = loadConfig(opts.config);
+    const site = siteOf(config, file, opts.site);
+    const { client, connection, namespace } = await connectOrExplain(opts, config.temporal.address, config.temporal.namespace);
+    try {
+      process.exitCode = await runBackup(client, {
+        site: opts.site,
+        config: site,
+        taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
+        namespace,
+        uiUrl: opts.uiUrl ?? config.temporal.uiUrl,
+        wait: opts.wait,
+        json: !!opts.json,
+      });
+    } finally {
+      await connection.close();
+    }
+  });
+  return backup;
+}
+
+export async function connectOrExplain(opts: ConnectionOpts, configAddress?: string, configNamespace?: string) {
+  try {
+    return await connectClient({ address: opts.address, namespace: opts.namespace, profile: opts.profile, configAddress, configNamespace });
+  } catch (err) {
+    throw new CliError(
+      `cannot reach Temporal (${(err as Error).message.split('\n')[0]}): start one with \`sddc-ops dev\`, or pass --address / set TEMPORAL_ADDRESS or a profile`,
+      EXIT.RUN_FAILED,
+    );
+  }
+}

@@ -1,0 +1,29 @@
+import { Command } from 'commander';
+import { resolve } from 'node:path';
+import { startLab, type SftpKind } from '../lab/lab.js';
+import { info } from './output.js';
+
+export function labCommand(): Command {
+  return new Command('lab')
+    .description(
+      'Run only the lab: NSX-T Manager and vCenter appliance backup API simulators and an SFTP server, and write a config for them. ' +
+        'Faults are injected with PUT <simulator>/lab/faults, e.g. {"http5xx":3}, {"unauthorized":true}, {"jobDurationMs":60000}, ' +
+        '{"failJob":{"message":"..."}}, {"upload":"truncate"|"corrupt"}, {"badFingerprint":true}; DELETE clears them.',
+    )
+    .option('--dir <dir>', 'lab directory', '.sddc-ops/lab')
+    .option('--sftp <kind>', 'sshd (OpenSSH, needs root), ssh2 (built in) or auto', 'auto')
+    .option('--nsx-port <port>', 'NSX simulator port (default: any free port)')
+    .option('--vcenter-port <port>', 'vCenter simulator port (default: any free port)')
+    .addHelpText('after', '\nExample:\n  curl -X PUT -H content-type:application/json -d \'{"failJob":{"message":"disk full"}}\' http://127.0.0.1:PORT/lab/faults\n')
+    .action(async (o: { dir: string; sftp: SftpKind; nsxPort?: string; vcenterPort?: string }) => {
+      const lab = await startLab({ dir: resolve(o.dir), sftp: o.sftp, nsxPort: o.nsxPort ? Number(o.nsxPort) : undefined, vcenterPort: o.vcenterPort ? Number(o.vcenterPort) : undefined });
+      info(`NSX Manager simulator: ${lab.nsx.url}\nvCenter appliance simulator: ${lab.vcenter.url}`);
+      info(`SFTP (${lab.sftp.kind}): ${lab.sftp.host}:${lab.sftp.port}, host key ${lab.sftp.fingerprint}`);
+      info(`config: ${lab.configPath}\nCtrl-C to stop.`);
+      await new Promise<void>((r) => {
+        process.once('SIGINT', () => r());
+        process.once('SIGTERM', () => r());
+      });
+      await lab.stop();
+    });
+}

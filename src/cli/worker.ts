@@ -1,0 +1,45 @@
+import { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { connectWorker } from '../temporal/connection.js';
+import { createWorker } from '../temporal/worker.js';
+import { DEFAULT_TASK_QUEUE } from '../temporal/search-attributes.js';
+import { CliError, EXIT, info } from './output.js';
+import { addConnectionOptions, type ConnectionOpts } from './common.js';
+
+/** Runs a worker until SIGINT/SIGTERM, then drains: running activities get the grace time to finish. */
+export function workerCommand(): Command {
+  const cmd = new Command('worker')
+    .description(
+      'Run a worker that executes sddc-ops workflows and activities against any Temporal (dev server, self-hosted, Temporal Cloud). ' +
+        'Secrets are resolved here, so the env: and file: references in the config must resolve on this machine.',
+    )
+    .option('--config <file>', 'config file, for its temporal section (optional)')
+    .addHelpText(
+      'after',
+      '\nConnection: flags, then the config file, then @temporalio/envconfig: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,\n' +
+        'TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE and ~/.config/temporalio/temporal.toml (TLS, mTLS, API key).\n' +
+        'Example (Temporal Cloud):\n  TEMPORAL_PROFILE=prod sddc-ops worker --namespace ops.a1b2c\n',
+    );
+  addConnectionOptions(cmd).action(async (opts: ConnectionOpts & { config?: string }) => {
+    const cfg = opts.config || process.env.SDDC_OPS_CONFIG ? loadConfig(opts.config).config : undefined;
+    let conn;
+    try {
+      conn = await connectWorker({ address: opts.address, namespace: opts.namespace, profile: opts.profile, configAddress: cfg?.temporal.address, configNamespace: cfg?.temporal.namespace });
+    } catch (err) {
+      throw new CliError(`cannot reach Temporal: ${(err as Error).message.split('\n')[0]}`, EXIT.RUN_FAILED);
+    }
+    const taskQueue = opts.taskQueue ?? cfg?.temporal.taskQueue ?? DEFAULT_TASK_QUEUE;
+    const worker = await createWorker({ connection: conn.connection, namespace: conn.namespace, taskQueue });
+    const stop = (sig: string) => {
+      info(`${sig}: shutting down the worker (running activities get 10 s to finish)…`);
+      worker.shutdown();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    info(`worker polling task queue ${taskQueue} in namespace ${conn.namespace}; Ctrl-C to stop`);
+    await worker.run();
+    await conn.connection.close();
+    info('worker stopped');
+  });
+  return cmd;
+}

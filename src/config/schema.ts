@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { SECRET_REF_RE } from './secrets.js';
+import { parseDuration } from '../domain/duration.js';
+
+const secretRef = z
+  .string()
+  .regex(SECRET_REF_RE, {
+    error: 'must be a secret reference, env:NAME or file:PATH — never the secret itself',
+  })
+  .describe('Secret reference: env:NAME (environment variable on the worker) or file:PATH (file on the worker)');
+
+const duration = z
+  .string()
+  .refine((v) => {
+    try {
+      return parseDuration(v) > 0;
+    } catch {
+      return false;
+    }
+  }, { error: 'must be a duration such as 30s, 5m, 2h or 1h30m' })
+  .describe('Duration: 30s, 5m, 2h, 1d, 1h30m');
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** HTTPS for products; plain HTTP only for a lab on this machine. */
+const productUrl = z
+  .string()
+  .url({ error: 'must be a URL such as https://nsx.example.com' })
+  .refine((v) => {
+    const u = new URL(v);
+    return u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
+  }, { error: 'must use https:// (plain http:// is accepted only for a lab on 127.0.0.1 or localhost)' });
+
+export const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}$/;
+
+export const vcenterSchema = z
+  .strictObject({
+    url: productUrl.describe('Appliance (VAMI) API base, e.g. https://vcsa.example.com'),
+    user: z.string().min(1).describe('SSO user allowed to run appliance backups'),
+    password: secretRef,
+    backupPassword: secretRef.describe(
+      'Encrypts the file-based backup and is needed to restore it. Required: an unencrypted backup holds the SSO signing keys.',
+    ),
+    parts: z.array(z.enum(['common', 'seat'])).min(1).default(['common', 'seat'])
+      .describe('common = inventory and configuration; seat = stats, events and tasks'),
+    caFile: z.string().optional().describe('PEM file of the CA that signed the appliance certificate, when it is not publicly trusted'),
+  })
+  .describe('vCenter Server appliance');
+
+export const nsxSchema = z
+  .strictObject({
+    url: productUrl.describe('NSX Manager (or cluster VIP) base URL'),
+    flavor: z.literal('nsx-t', { error: 'only "nsx-t" (NSX-T 3.x / NSX 4.x) is supported so far' }).default('nsx-t'),
+    user: z.string().min(1),
+    password: secretRef,
+    backupPassphrase: secretRef.describe('Encrypts NSX backups; without it a backup cannot be restored. Keep it safe.'),
+    caFile: z.string().optional().describe('PEM file of the CA that signed the manager certificate'),
+  })
+  .describe('NSX Manager');
+
+export const backupTargetSchema = z
+  .strictObject({
+    host: z.string().min(1).describe('SFTP server host name or IP, as NSX Manager and vCenter reach it'),
+    port: z.number().int().min(1).max(65535).default(22),
+    user: z.string().min(1),
+    password: secretRef.optional().describe('SFTP password (NSX and vCenter authenticate with a password)'),
+    privateKey: secretRef.optional().describe('Private key this tool uses for its own SFTP checks, instead of the password'),
+    directory: z
+      .string()
+      .regex(/^\/[\w\-.+~/]+$/, { error: 'must be an absolute path of letters, digits and - . + ~ _ / (NSX accepts no other characters)' })
+      .describe('Absolute directory on the SFTP server; it must exist and be writable'),
+    hostKeyFingerprint: z
+      .string()
+      .regex(FINGERPRINT_RE, {
+        error: 'must be the SHA-256 fingerprint of the server\'s ECDSA host key, "SHA256:" + 43 base64 characters (ssh-keyscan -t ecdsa HOST | ssh-keygen -lf -)',
+      })
+      .describe('Pinned ECDSA host key fingerprint, as `ssh-keyscan -t ecdsa HOST | ssh-keygen -lf -` prints it'),
+  })
+  .refine((t) => t.password !== undefined, {
+    error: 'a password reference is required: NSX Manager and vCenter log in to the SFTP server with a password',
+    path: ['password'],
+  })
+  .describe('SFTP backup target shared by NSX and vCenter');
+
+export const iksClusterSchema = z.strictObject({
+  id: z.string().min(1),
+  name: z.string().min(1).optional(),
+});
+
+export const backupPolicySchema = z
+  .strictObject({
+    pollInterval: duration.default('10s').describe('How often to ask the products for job status'),
+    timeout: duration.default('4h').describe('Give up on a backup job that has not finished after this long'),
+  })
+  .describe('How a coordinated backup waits');
+
+export const SITE_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export const siteSchema = z.strictObject({
+  vcenter: vcenterSchema,
+  nsx: nsxSchema,
+  backupTarget: backupTargetSchema,
+  iksClusters: z.array(iksClusterSchema).default([]).describe('Linked IBM Cloud Kubernetes Service clusters'),
+  backup: backupPolicySchema.default({ pollInterval: '10s', timeout: '4h' }),
+});
+
+export const temporalSchema = z
+  .strictObject({
+    address: z.string().optional().describe('host:port of the Temporal frontend (overrides profile and TEMPORAL_ADDRESS)'),
+    namespace: z.string().optional(),
+    taskQueue: z.string().default('sddc-ops'),
+    uiUrl: z.string().url().optional().describe('Base URL of the Temporal Web UI, for links printed by the CLI'),
+  })
+  .describe('Where the CLI and worker find Temporal');
+
+export const configSchema = z.strictObject({
+  temporal: temporalSchema.default({ taskQueue: 'sddc-ops' }),
+  sites: z
+    .record(z.string().regex(SITE_NAME_RE, { error: 'site names are lower-case letters, digits and -' }), siteSchema)
+    .refine((s) => Object.keys(s).length > 0, { error: 'define at least one site' }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type SiteConfig = z.infer<typeof siteSchema>;
+export type VcenterConfig = z.infer<typeof vcenterSchema>;
+export type NsxConfig = z.infer<typeof nsxSchema>;
+export type BackupTarget = z.infer<typeof backupTargetSchema>;

@@ -1,0 +1,15 @@
+/** ApplicationFailure types that no retry can fix; shared by activities and workflows (no I/O here). */
+export const NON_RETRYABLE_TYPES = [
+  'FingerprintMismatch',
+  'SftpAuthenticationFailed',
+  'TargetDirectoryUnusable',
+  'SecretUnavailable',
+  'AuthenticationFailed',
+  'NotFound',
+  'BadRequest',
+  'VerificationFailed',
+  'NsxBackupFailed',
+  'VcenterBackupFailed',
+] as const;
+
+export type NonRetryableType = (typeof NON_RETRYABLE_TYPES)[number];

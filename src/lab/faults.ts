@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/** Faults a simulator injects, set through its control endpoint `PUT /lab/faults`. */
+export const faultsSchema = z.strictObject({
+  /** The next N API calls answer 503. */
+  http5xx: z.number().int().min(0).optional(),
+  /** Every API call answers 401 until cleared. */
+  unauthorized: z.boolean().optional(),
+  /** How long a backup job takes. */
+  jobDurationMs: z.number().int().min(0).optional(),
+  /** The next backup job ends FAILED with this message (the product's own words). */
+  failJob: z.strictObject({ message: z.string(), code: z.string().optional() }).optional(),
+  /** The next backup uploads a damaged file yet reports success. */
+  upload: z.enum(['ok', 'truncate', 'corrupt']).optional(),
+  /** The product sees a host key other than the one pinned, and refuses as the product does. */
+  badFingerprint: z.boolean().optional(),
+});
+export type Faults = z.infer<typeof faultsSchema>;
+
+export class FaultState {
+  private f: Faults = {};
+  get(): Faults {
+    return { ...this.f };
+  }
+  set(next: Faults): void {
+    this.f = { ...this.f, ...next };
+  }
+  clear(): void {
+    this.f = {};
+  }
+  /** True when this call must fail with 503; counts the burst down. */
+  takeServerError(): boolean {
+    if (!this.f.http5xx) return false;
+    this.f.http5xx -= 1;
+    return true;
+  }
+  /** One-shot faults are consumed by the job they affect. */
+  takeJobFaults(): Pick<Faults, 'failJob' | 'upload' | 'badFingerprint'> {
+    const { failJob, upload, badFingerprint } = this.f;
+    delete this.f.failJob;
+    delete this.f.upload;
+    delete this.f.badFingerprint;
+    return { failJob, upload, badFingerprint };
+  }
+}
+
+/** Handles GET/PUT/DELETE /lab/faults; returns undefined for every other path. */
+export function faultControl(state: FaultState, req: { method: string; path: string; body: unknown }) {
+  if (req.path !== '/lab/faults') return undefined;
+  if (req.method === 'GET') return { status: 200, body: state.get() };
+  if (req.method === 'DELETE') {
+    state.clear();
+    return { status: 204 };
+  }
+  if (req.method === 'PUT' || req.method === 'POST') {
+    const parsed = faultsSchema.safeParse(req.body);
+    if (!parsed.success) return { status: 400, body: { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') } };
+    state.set(parsed.data);
+    return { status: 200, body: state.get() };
+  }
+  return { status: 405 };
+}

@@ -1,0 +1,61 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface LabRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  body: unknown;
+  rawBody: string;
+}
+export interface LabResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+export type LabHandler = (req: LabRequest) => Promise<LabResponse> | LabResponse;
+
+/** A loopback HTTP server whose handler sees parsed JSON; used by every simulator in the lab. */
+export async function listen(handler: LabHandler, port = 0, host = '127.0.0.1'): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      let body: unknown;
+      try {
+        body = rawBody && /json/.test(req.headers['content-type'] ?? '') ? JSON.parse(rawBody) : rawBody || undefined;
+      } catch {
+        body = undefined;
+      }
+      const url = new URL(req.url ?? '/', 'http://lab');
+      let out: LabResponse;
+      try {
+        out = await handler({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body, rawBody });
+      } catch (err) {
+        out = { status: 500, body: { error: (err as Error).message } };
+      }
+      const text = out.body === undefined ? '' : JSON.stringify(out.body);
+      res.writeHead(out.status, { ...(text ? { 'content-type': 'application/json' } : {}), ...out.headers });
+      res.end(text);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://${host}:${addr.port}`,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+export function basicCredentials(header: string | undefined): { user: string; password: string } | undefined {
+  if (!header?.startsWith('Basic ')) return undefined;
+  const text = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const i = text.indexOf(':');
+  return i < 0 ? undefined : { user: text.slice(0, i), password: text.slice(i + 1) };
+}

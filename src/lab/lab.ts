@@ -1,0 +1,104 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { stringify } from 'yaml';
+import { startNsxSimulator } from './nsx.js';
+import { startVcenterSimulator } from './vcenter.js';
+import { findSshd, startOpenSshSftp, type LabSftp } from './sftp-server.js';
+import { startSsh2Sftp } from './ssh2-sftp-server.js';
+import { withSftp } from '../providers/sftp/client.js';
+
+export type SftpKind = 'auto' | 'sshd' | 'ssh2';
+
+export interface LabOptions {
+  dir: string;
+  site?: string;
+  sftp?: SftpKind;
+  nsxPort?: number;
+  vcenterPort?: number;
+  sftpPort?: number;
+  nsxJobMs?: number;
+  vcenterJobMs?: number;
+  pollInterval?: string;
+  temporal?: { address?: string; namespace?: string; taskQueue?: string; uiUrl?: string };
+}
+
+export type Lab = Awaited<ReturnType<typeof startLab>>;
+
+/** A strong random secret that satisfies NSX's passphrase and vCenter's backup-password rules. */
+function labSecret(): string {
+  return 'Lab' + randomBytes(6).toString('hex') + 'x9!';
+}
+
+/**
+ * The whole lab: an SFTP server, the NSX Manager and vCenter appliance simulators, secret files
+ * and a config file pointing at all of them (secrets only as file: references).
+ */
+export async function startLab(opts: LabOptions) {
+  const site = opts.site ?? 'lab';
+  mkdirSync(opts.dir, { recursive: true });
+  const secretsDir = join(opts.dir, 'secrets');
+  mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
+  const kind = opts.sftp ?? 'auto';
+  const useSshd = kind === 'sshd' || (kind === 'auto' && !!findSshd() && process.getuid?.() === 0);
+  const sftp: LabSftp = useSshd ? await startOpenSshSftp(join(opts.dir, 'sshd'), { port: opts.sftpPort }) : await startSsh2Sftp(join(opts.dir, 'ssh2'), { port: opts.sftpPort });
+
+  const creds = { nsxUser: 'admin', nsxPassword: labSecret(), vcUser: 'administrator@vsphere.local', vcPassword: labSecret() };
+  const nsx = await startNsxSimulator({ user: creds.nsxUser, password: creds.nsxPassword, port: opts.nsxPort, jobDurationMs: opts.nsxJobMs });
+  const vcenter = await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, port: opts.vcenterPort, jobDurationMs: opts.vcenterJobMs });
+
+  const secret = (name: string, value: string) => {
+    const p = join(secretsDir, name);
+    writeFileSync(p, value + '\n', { mode: 0o600 });
+    return `file:${p}`;
+  };
+  const directory = `${sftp.homeDir.replace(/\/$/, '')}/backups/${site}`;
+  const siteConfig = {
+    vcenter: {
+      url: vcenter.url,
+      user: creds.vcUser,
+      password: secret('vcenter-password', creds.vcPassword),
+      backupPassword: secret('vcenter-backup-password', labSecret()),
+      parts: ['common', 'seat'],
+    },
+    nsx: {
+      url: nsx.url,
+      flavor: 'nsx-t',
+      user: creds.nsxUser,
+      password: secret('nsx-password', creds.nsxPassword),
+      backupPassphrase: secret('nsx-passphrase', labSecret()),
+    },
+    backupTarget: {
+      host: sftp.host,
+      port: sftp.port,
+      user: sftp.user,
+      password: secret('sftp-password', sftp.password),
+      directory,
+      hostKeyFingerprint: sftp.fingerprint,
+    },
+    iksClusters: [],
+    backup: { pollInterval: opts.pollInterval ?? '1s', timeout: '30m' },
+  };
+  await withSftp({ host: sftp.host, port: sftp.port, user: sftp.user, password: sftp.password, hostKeyFingerprint: sftp.fingerprint }, (s) => s.mkdirp(directory));
+  const configPath = join(opts.dir, 'sddc-ops.lab.yaml');
+  const config = { temporal: { taskQueue: 'sddc-ops', ...opts.temporal }, sites: { [site]: siteConfig } };
+  writeFileSync(
+    configPath,
+    `# Written by the sddc-ops lab; secrets are file: references under ${secretsDir}\n` +
+      `# yaml-language-server: $schema=../config/sddc-ops.schema.json\n` +
+      stringify(config),
+  );
+  return {
+    site,
+    configPath,
+    siteConfig,
+    sftp,
+    nsx,
+    vcenter,
+    stop: async () => {
+      await nsx.close();
+      await vcenter.close();
+      await sftp.stop();
+    },
+  };
+}

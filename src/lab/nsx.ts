@@ -1,0 +1,172 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { posix } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { listen, basicCredentials, type LabRequest, type LabResponse } from './http.js';
+import { FaultState, faultControl } from './faults.js';
+import { damage, uploadAsProduct, UploadError } from './sftp-upload.js';
+import { nsxBackupFolderName } from '../domain/backup-set.js';
+import type { BackupConfiguration, BackupOperationStatus, CurrentBackupOperationStatus } from '../providers/nsx/types.js';
+
+/**
+ * NSX-T Manager backup API simulator (shared/api/nsx.md): basic auth, ApiError bodies, the
+ * BackupConfiguration / status / history shapes, and a backup that really uploads over SFTP into
+ * cluster-node-backups/<version>-<node>-<ip>/backup-<time>UTC/ and inventory-summary/.
+ */
+export interface NsxSimOptions {
+  user: string;
+  password: string;
+  port?: number;
+  version?: string;
+  jobDurationMs?: number;
+}
+
+const PASSPHRASE_RE = /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)(?=.*[^A-Za-z0-9]).{8,}$/;
+const DIRECTORY_RE = /^\/[\w\-.+~/]+$/;
+const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}$/;
+
+function apiError(status: number, httpStatus: string, code: number, message: string): LabResponse {
+  return { status, body: { httpStatus, error_code: code, module_name: 'node-services', error_message: message, details: '', error_data: {}, related_errors: [] } };
+}
+
+export async function startNsxSimulator(opts: NsxSimOptions) {
+  const faults = new FaultState();
+  const version = opts.version ?? '4.2.1.0.0.24304122';
+  const nodeId = randomUUID();
+  let config: BackupConfiguration & { remote_file_server?: BackupConfiguration['remote_file_server'] } = { backup_enabled: false };
+  let current: CurrentBackupOperationStatus = { operation_type: 'NONE' };
+  const history: BackupOperationStatus[] = [];
+  const inventory: BackupOperationStatus[] = [];
+  let running: Promise<void> | undefined;
+  let putCount = 0;
+
+  const runBackup = async (backupId: string, start: number) => {
+    const jobFaults = faults.takeJobFaults();
+    const duration = faults.get().jobDurationMs ?? opts.jobDurationMs ?? 1500;
+    const finish = (success: boolean, error_code?: string, error_message?: string) => {
+      history.unshift({ backup_id: backupId, start_time: start, end_time: Date.now(), success, error_code, error_message });
+      current = { operation_type: 'NONE' };
+    };
+    current = { operation_type: 'BACKUP', backup_id: backupId, start_time: start, current_step: 'BACKUP_CREATING_CLUSTER_BACKUP', current_step_message: 'Creating cluster backup' };
+    await new Promise((r) => setTimeout(r, duration / 2));
+    current = { ...current, current_step: 'BACKUP_CREATING_NODE_BACKUP', current_step_message: 'Creating node backup' };
+    await new Promise((r) => setTimeout(r, duration / 2));
+    if (jobFaults.failJob) return finish(false, jobFaults.failJob.code ?? 'BACKUP_GENERIC_ERROR', jobFaults.failJob.message);
+    const rfs = config.remote_file_server!;
+    const nodeDir = `${version}-${nodeId}-127.0.0.1`;
+    const base = posix.join(rfs.directory_path, 'cluster-node-backups', nodeDir, nsxBackupFolderName(start));
+    const meta = Buffer.from(JSON.stringify({ backup_id: backupId, version, node_id: nodeId, start_time: start, encrypted: true }));
+    const files = [
+      { path: `${base}/cluster_backup.tar.enc`, data: randomBytes(96 * 1024) },
+      { path: `${base}/node_${nodeId}.tar.enc`, data: randomBytes(48 * 1024) },
+      { path: `${base}/metadata.json`, data: damage(meta, jobFaults.upload === 'corrupt' ? 'corrupt' : 'ok') },
+      {
+        path: posix.join(rfs.directory_path, 'inventory-summary', nodeDir, `inventory-${start}.json`),
+        data: Buffer.from(JSON.stringify({ timestamp: start, summary: gzipSync(randomBytes(64)).toString('base64') })),
+      },
+    ];
+    if (jobFaults.upload === 'truncate') files[0]!.data = Buffer.alloc(0);
+    try {
+      await uploadAsProduct({
+        host: rfs.server,
+        port: rfs.port,
+        user: rfs.protocol.authentication_scheme.username,
+        password: rfs.protocol.authentication_scheme.password ?? '',
+        pinnedFingerprint: jobFaults.badFingerprint ? 'SHA256:' + randomBytes(32).toString('base64').replace(/=+$/, '') : rfs.protocol.ssh_fingerprint,
+        files,
+      });
+      inventory.unshift({ backup_id: randomUUID(), start_time: start, end_time: Date.now(), success: true });
+      finish(true);
+    } catch (err) {
+      const code = err instanceof UploadError ? err.code : 'GENERIC';
+      const map: Record<string, [string, string]> = {
+        BAD_FINGERPRINT: ['BACKUP_BAD_FINGERPRINT', 'The SSH fingerprint of the backup server does not match the configured fingerprint.'],
+        AUTH: ['BACKUP_AUTHENTICATION_FAILURE', 'Authentication to the backup server failed.'],
+        UNREACHABLE: ['BACKUP_SERVER_UNREACHABLE', 'The backup server is unreachable.'],
+        PERMISSION: ['BACKUP_PERMISSION_ERROR', 'Permission denied writing to the backup directory.'],
+        GENERIC: ['BACKUP_GENERIC_ERROR', (err as Error).message],
+      };
+      const [c, m] = map[code]!;
+      finish(false, c, m);
+    }
+  };
+
+  const handle = async (req: LabRequest): Promise<LabResponse> => {
+    const control = faultControl(faults, req);
+    if (control) return control;
+    const creds = basicCredentials(req.headers.authorization);
+    if (faults.get().unauthorized) return apiError(401, 'UNAUTHORIZED', 401, 'Authentication required (session expired).');
+    if (!creds || creds.user !== opts.user || creds.password !== opts.password) {
+      return apiError(403, 'FORBIDDEN', 403, 'The credentials were incorrect or the account specified has been locked.');
+    }
+    if (faults.takeServerError()) return apiError(503, 'SERVICE_UNAVAILABLE', 503, 'Some appliance components are not functioning properly.');
+    const route = `${req.method} ${req.path}${req.query.get('action') ? `?action=${req.query.get('action')}` : ''}`;
+    switch (route) {
+      case 'GET /api/v1/node/version':
+        return { status: 200, body: { node_version: version, product_version: version } };
+      case 'GET /api/v1/cluster/backups/config':
+        return { status: 200, body: publicConfig(config) };
+      case 'PUT /api/v1/cluster/backups/config': {
+        const body = req.body as BackupConfiguration;
+        const problem = validateConfig(body, config);
+        if (problem) return apiError(400, 'BAD_REQUEST', 29107, problem);
+        config = { ...body, passphrase: body.passphrase ?? config.passphrase };
+        putCount += 1;
+        return { status: 200, body: publicConfig(config) };
+      }
+      case 'POST /api/v1/cluster?action=backup_to_remote': {
+        if (!config.remote_file_server) return apiError(400, 'BAD_REQUEST', 29102, 'Backup configuration is not set. Configure a remote file server first.');
+        if (current.operation_type === 'BACKUP') return apiError(400, 'BAD_REQUEST', 29110, 'A backup operation is already in progress.');
+        const id = randomUUID();
+        const start = Date.now();
+        current = { operation_type: 'BACKUP', backup_id: id, start_time: start, current_step: 'BACKUP_CREATING_CLUSTER_BACKUP' };
+        running = runBackup(id, start);
+        return { status: 200 };
+      }
+      case 'GET /api/v1/cluster/backups/status':
+        return { status: 200, body: current };
+      case 'GET /api/v1/cluster/backups/history':
+        return { status: 200, body: { cluster_backup_statuses: history, node_backup_statuses: history, inventory_backup_statuses: inventory } };
+      case 'GET /api/v1/cluster/backups/overview':
+        return { status: 200, body: { backup_config: publicConfig(config), current_backup_operation_status: current, backup_operation_history: { cluster_backup_statuses: history } } };
+      default:
+        return apiError(404, 'NOT_FOUND', 404, `The requested URI: ${req.path} could not be found.`);
+    }
+  };
+
+  const server = await listen(handle, opts.port);
+  return {
+    url: server.url,
+    faults,
+    /** How often the backup configuration was written (for idempotence checks). */
+    configWrites: () => putCount,
+    idle: async () => running,
+    close: async () => {
+      await running?.catch(() => undefined);
+      await server.close();
+    },
+  };
+}
+
+/** The GET never returns the SFTP password or the passphrase. */
+function publicConfig(c: BackupConfiguration): BackupConfiguration {
+  const { passphrase: _p, ...rest } = c;
+  if (!rest.remote_file_server) return rest;
+  const { password: _pw, ...scheme } = rest.remote_file_server.protocol.authentication_scheme;
+  return { ...rest, remote_file_server: { ...rest.remote_file_server, protocol: { ...rest.remote_file_server.protocol, authentication_scheme: scheme as typeof rest.remote_file_server.protocol.authentication_scheme } } };
+}
+
+function validateConfig(b: BackupConfiguration | undefined, existing: BackupConfiguration): string | undefined {
+  if (!b || typeof b.backup_enabled !== 'boolean') return 'Field level validation errors: {backup_enabled=required property backup_enabled is missing}';
+  const r = b.remote_file_server;
+  if (!r) return undefined;
+  if (!DIRECTORY_RE.test(r.directory_path ?? '')) return `Field level validation errors: {directory_path=Invalid directory path ${r.directory_path}}`;
+  if (r.protocol?.protocol_name !== 'sftp') return 'Field level validation errors: {protocol_name=only sftp is supported}';
+  if (!FINGERPRINT_RE.test(r.protocol.ssh_fingerprint ?? '')) return 'Invalid SSH fingerprint: provide the SHA256 fingerprint of the server ECDSA key.';
+  const auth = r.protocol.authentication_scheme;
+  if (auth?.scheme_name !== 'PASSWORD' || !auth.username || !auth.password) return 'Field level validation errors: {authentication_scheme=username and password are required}';
+  const passphrase = b.passphrase ?? existing.passphrase;
+  if (!passphrase || !PASSPHRASE_RE.test(passphrase)) {
+    return 'Passphrase must be at least 8 characters long and contain upper case, lower case, numeric and special characters.';
+  }
+  return undefined;
+}

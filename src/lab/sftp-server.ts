@@ -1,0 +1,156 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { sshFingerprint } from '../providers/sftp/fingerprint.js';
+
+/** An SFTP server for the lab: where NSX and vCenter (simulated) upload and sddc-ops verifies. */
+export interface LabSftp {
+  kind: 'sshd' | 'ssh2';
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** SHA256 fingerprint of the server's ECDSA host key. */
+  fingerprint: string;
+  /** Prefix of every path the client sees, on this machine's disk (the ssh2 server maps `/` here). */
+  diskPath: (remotePath: string) => string;
+  /** A directory clients may use, as a client path. */
+  homeDir: string;
+  stop: () => Promise<void>;
+}
+
+export const LAB_SFTP_USER = 'sddcops-lab';
+
+export function findSshd(): string | undefined {
+  for (const p of ['/usr/sbin/sshd', '/usr/local/sbin/sshd', '/sbin/sshd']) if (existsSync(p)) return p;
+  return undefined;
+}
+
+/** The ECDSA public key blob of an OpenSSH "*.pub" line, fingerprinted the way ssh-keygen -lf does. */
+export function fingerprintOfPubFile(pubFile: string): string {
+  const b64 = readFileSync(pubFile, 'utf8').trim().split(/\s+/)[1]!;
+  return sshFingerprint(Buffer.from(b64, 'base64'));
+}
+
+export function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = createConnection({ port, host });
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => {
+        s.destroy();
+        if (Date.now() > until) reject(new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`));
+        else setTimeout(attempt, 100);
+      });
+    };
+    attempt();
+  });
+}
+
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A real OpenSSH sshd on a loopback port with an ECDSA host key, password login for a dedicated
+ * lab user (sshd checks passwords against the system, so the user is created and given a fresh
+ * random password; that needs root) and internal-sftp. No chroot: OpenSSH refuses one under /tmp.
+ */
+export async function startOpenSshSftp(dir: string, opts: { port?: number } = {}): Promise<LabSftp> {
+  const sshd = findSshd();
+  if (!sshd) throw new Error('OpenSSH sshd is not installed (Debian: apt-get install openssh-server)');
+  if (process.getuid?.() !== 0) {
+    throw new Error('a real sshd with password logins needs root (it authenticates a dedicated system user); run as root or use the ssh2 lab server');
+  }
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o755);
+  const hostKey = join(dir, 'ssh_host_ecdsa_key');
+  if (!existsSync(hostKey)) execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-b', '256', '-N', '', '-f', hostKey]);
+  try {
+    execFileSync('id', ['-u', LAB_SFTP_USER], { stdio: 'ignore' });
+  } catch {
+    execFileSync('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', LAB_SFTP_USER]);
+  }
+  const password = 'Lab-' + randomBytes(9).toString('base64url') + '1!';
+  execFileSync('chpasswd', { input: `${LAB_SFTP_USER}:${password}\n` });
+  const uid = Number(execFileSync('id', ['-u', LAB_SFTP_USER]).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', LAB_SFTP_USER]).toString().trim());
+  const home = join(dir, 'sftp');
+  mkdirSync(home, { recursive: true });
+  chownSync(home, uid, gid);
+  // The lab user must traverse to its directory: mkdtemp makes 0700 directories.
+  chmodSync(dir, 0o755);
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const port = opts.port ?? (await freePort());
+  const cfg = join(dir, 'sshd_config');
+  writeFileSync(
+    cfg,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      'UsePAM no',
+      'PasswordAuthentication yes',
+      'KbdInteractiveAuthentication no',
+      'PubkeyAuthentication yes',
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PermitRootLogin no',
+      `AllowUsers ${LAB_SFTP_USER}`,
+      'StrictModes no',
+      'Subsystem sftp internal-sftp',
+      'ForceCommand internal-sftp',
+      'MaxStartups 50:30:100',
+      'MaxSessions 50',
+      'LogLevel INFO',
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn(sshd, ['-D', '-e', '-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    await Promise.race([
+      waitForPort(port),
+      exited.then((code) => {
+        throw new Error(`sshd exited (${code}) before listening: ${stderr.trim()}`);
+      }),
+    ]);
+  } catch (err) {
+    child.kill('SIGTERM');
+    throw err;
+  }
+  return {
+    kind: 'sshd',
+    host: '127.0.0.1',
+    port,
+    user: LAB_SFTP_USER,
+    password,
+    fingerprint: fingerprintOfPubFile(`${hostKey}.pub`),
+    diskPath: (p) => p,
+    homeDir: home,
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
+}

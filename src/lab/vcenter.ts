@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { listen, basicCredentials, type LabRequest, type LabResponse } from './http.js';
+import { FaultState, faultControl } from './faults.js';
+import { damage, uploadAsProduct, UploadError } from './sftp-upload.js';
+import { sshFingerprint } from '../providers/sftp/fingerprint.js';
+import { vcenterBackupFolderName } from '../domain/backup-set.js';
+import type { BackupJobStatus, BackupRequest, LocalizableMessage } from '../providers/vcenter/types.js';
+
+/**
+ * vCenter appliance (VAMI) backup API simulator, /api family (shared/api/vcenter.md): session
+ * login, BackupJobStatus, one job at a time, and a job that uploads
+ * <location>/vCenter/sn_<fqdn>/M_<version>_<time>_<suffix>/ over SFTP.
+ */
+export interface VcenterSimOptions {
+  user: string;
+  password: string;
+  port?: number;
+  fqdn?: string;
+  version?: string;
+  build?: string;
+  jobDurationMs?: number;
+}
+
+const BACKUP_PASSWORD_RE = /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)(?=.*[^A-Za-z0-9]).{8,20}$/;
+
+function msg(id: string, text: string, args: string[] = []): LocalizableMessage {
+  return { id, default_message: text, args };
+}
+function vapiError(status: number, type: string, text: string, id = `com.vmware.vapi.std.errors.${type.toLowerCase()}`): LabResponse {
+  return { status, body: { error_type: type, messages: [msg(id, text)] } };
+}
+
+export async function startVcenterSimulator(opts: VcenterSimOptions) {
+  const faults = new FaultState();
+  const version = opts.version ?? '8.0.3.00400';
+  const build = opts.build ?? '24322831';
+  const fqdn = opts.fqdn ?? 'vcsa.lab.local';
+  const sessions = new Set<string>();
+  const jobs = new Map<string, BackupJobStatus & { location: string; comment?: string; size?: number }>();
+  /** The appliance API takes no fingerprint: it trusts the key it first saw per server. */
+  const knownHosts = new Map<string, string>();
+  const running = new Set<Promise<void>>();
+
+  const runJob = async (job: BackupJobStatus & { location: string; size?: number }, req: BackupRequest) => {
+    const jobFaults = faults.takeJobFaults();
+    const duration = faults.get().jobDurationMs ?? opts.jobDurationMs ?? 2500;
+    const steps = 5;
+    for (let i = 1; i < steps; i++) {
+      await new Promise((r) => setTimeout(r, duration / steps));
+      job.progress = Math.round((i / steps) * 90);
+    }
+    await new Promise((r) => setTimeout(r, duration / steps));
+    const end = (state: 'SUCCEEDED' | 'FAILED', messages: LocalizableMessage[]) => {
+      job.state = state;
+      job.progress = 100;
+      job.end_time = new Date().toISOString();
+      job.messages = messages;
+    };
+    if (jobFaults.failJob) return end('FAILED', [msg('com.vmware.applmgmt.backup.job.failed', jobFaults.failJob.message)]);
+    const url = new URL(job.location);
+    const dir = `${decodeURIComponent(url.pathname)}/vCenter/sn_${fqdn}/${vcenterBackupFolderName('M', version, Date.parse(job.start_time!), randomBytes(3).toString('hex'))}`;
+    const archive = (kb: number) => gzipSync(Buffer.concat([randomBytes(kb * 512), Buffer.alloc(kb * 512, 'vcsa')]));
+    const parts = ['lotus_backup', 'config_files', 'database_full_backup', ...(req.parts.includes('seat') ? ['stats_events_tasks'] : [])];
+    const files: { path: string; data: Buffer }[] = parts.map((p, i) => ({ path: `${dir}/${p}.tar.gz`, data: archive(32 + i * 16) }));
+    if (jobFaults.upload && jobFaults.upload !== 'ok') files[1]!.data = damage(files[1]!.data, jobFaults.upload);
+    files.push({
+      path: `${dir}/backup-metadata.json`,
+      data: Buffer.from(JSON.stringify({ version, build, fqdn, type: 'MANUAL', parts: req.parts, comment: req.comment ?? '', encrypted: !!req.backup_password, start_time: job.start_time })),
+    });
+    const host = url.hostname;
+    const port = Number(url.port || 22);
+    try {
+      await uploadAsProduct({
+        host,
+        port,
+        user: req.location_user,
+        password: req.location_password,
+        pinnedFingerprint: jobFaults.badFingerprint ? 'SHA256:' + randomBytes(32).toString('base64').replace(/=+$/, '') : knownHosts.get(`${host}:${port}`),
+        files,
+      });
+      job.size = files.reduce((n, f) => n + f.data.length, 0);
+      end('SUCCEEDED', [msg('com.vmware.applmgmt.backup.job.finished', 'Backup job finished successfully.')]);
+    } catch (err) {
+      const text =
+        err instanceof UploadError && err.code === 'BAD_FINGERPRINT'
+          ? 'The host key of the backup server has changed. Verify the server and retry.'
+          : err instanceof UploadError && err.code === 'AUTH'
+            ? 'Authentication to the backup server failed. Check the user name and password.'
+            : 'Location is not accessible. Check the path and the permissions of the backup user.';
+      end('FAILED', [msg('com.vmware.applmgmt.err_access_denied', text)]);
+    }
+  };
+
+  const handle = async (req: LabRequest): Promise<LabResponse> => {
+    const control = faultControl(faults, req);
+    if (control) return control;
+    if (faults.takeServerError()) return vapiError(503, 'SERVICE_UNAVAILABLE', 'The appliance management service is not available.');
+    if (req.method === 'POST' && req.path === '/api/session') {
+      const c = basicCredentials(req.headers.authorization);
+      if (faults.get().unauthorized || !c || c.user !== opts.user || c.password !== opts.password) {
+        return vapiError(401, 'UNAUTHENTICATED', 'Authentication required.');
+      }
+      const id = randomBytes(16).toString('hex');
+      sessions.add(id);
+      return { status: 201, body: id };
+    }
+    const sid = req.headers['vmware-api-session-id'];
+    if (faults.get().unauthorized || typeof sid !== 'string' || !sessions.has(sid)) return vapiError(401, 'UNAUTHENTICATED', 'Authentication required.');
+    if (req.method === 'DELETE' && req.path === '/api/session') {
+      sessions.delete(sid);
+      return { status: 204 };
+    }
+    if (req.method === 'GET' && req.path === '/api/appliance/system/version') {
+      return { status: 200, body: { version, build, product: 'VMware vCenter Server', type: 'vCenter Server with an embedded Platform Services Controller', summary: '', releasedate: '', install_time: '' } };
+    }
+    const jobPath = /^\/api\/appliance\/recovery\/backup\/job(?:\/([^/]+))?$/.exec(req.path);
+    if (!jobPath) return vapiError(404, 'NOT_FOUND', `Not found: ${req.path}`);
+    const sub = jobPath[1] ? decodeURIComponent(jobPath[1]) : undefined;
+    if (req.method === 'GET' && !sub) return { status: 200, body: [...jobs.keys()].reverse() };
+    if (req.method === 'GET' && sub === 'details') {
+      return {
+        status: 200,
+        body: Object.fromEntries(
+          [...jobs.values()].map((j) => [j.id, { location: j.location, location_type: 'SFTP', type: 'MANUAL', status: j.state, progress: j.progress, size: j.size ?? 0, messages: j.messages, start_time: j.start_time, end_time: j.end_time }]),
+        ),
+      };
+    }
+    if (req.method === 'GET' && sub) {
+      const j = jobs.get(sub);
+      if (!j) return vapiError(404, 'NOT_FOUND', `Backup job ${sub} not found.`);
+      return { status: 200, body: statusOf(j) };
+    }
+    if (req.method === 'POST' && sub && req.query.get('action') === 'cancel') {
+      const j = jobs.get(sub);
+      if (!j) return vapiError(404, 'NOT_FOUND', `Backup job ${sub} not found.`);
+      return { status: 200, body: { ...statusOf(j) } };
+    }
+    if (req.method === 'POST' && !sub) {
+      const b = req.body as Partial<BackupRequest> | undefined;
+      const bad = validateJob(b);
+      if (bad) return vapiError(400, 'INVALID_ARGUMENT', bad);
+      if ([...jobs.values()].some((j) => j.state === 'INPROGRESS')) {
+        // (confirm) the exact error_type; the message is what operators see.
+        return vapiError(400, 'RESOURCE_IN_USE', 'A backup or restore operation is already in progress.', 'com.vmware.applmgmt.backup.job.feature_in_use');
+      }
+      const loc = new URL(b!.location!);
+      const key = `${loc.hostname}:${Number(loc.port || 22)}`;
+      if (!knownHosts.has(key)) knownHosts.set(key, await peekFingerprint(loc.hostname, Number(loc.port || 22)).catch(() => ''));
+      const now = new Date();
+      const id = `${now.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}-${build}`;
+      const job = { id, state: 'INPROGRESS' as const, progress: 0, start_time: now.toISOString(), messages: [], location: b!.location!, comment: b!.comment };
+      jobs.set(id, job);
+      const p = runJob(job, b as BackupRequest).finally(() => running.delete(p));
+      running.add(p);
+      return { status: 200, body: statusOf(job) };
+    }
+    return vapiError(404, 'NOT_FOUND', `Not found: ${req.method} ${req.path}`);
+  };
+
+  const server = await listen(handle, opts.port);
+  return {
+    url: server.url,
+    faults,
+    jobCount: () => jobs.size,
+    close: async () => {
+      await Promise.allSettled([...running]);
+      await server.close();
+    },
+  };
+}
+
+function statusOf(j: BackupJobStatus): BackupJobStatus {
+  return { id: j.id, state: j.state, progress: j.progress, start_time: j.start_time, end_time: j.end_time, messages: j.messages };
+}
+
+function validateJob(b: Partial<BackupRequest> | undefined): string | undefined {
+  if (!b || !Array.isArray(b.parts) || b.parts.length === 0) return 'parts: at least one part (common) is required.';
+  if (!b.parts.includes('common')) return 'parts: the common part is required.';
+  if (b.location_type !== 'SFTP') return `location_type ${String(b.location_type)} is not supported by this lab (SFTP only).`;
+  let url: URL;
+  try {
+    url = new URL(b.location ?? '');
+  } catch {
+    return 'location: not a valid URL.';
+  }
+  if (url.protocol !== 'sftp:') return 'location: the URL scheme must match location_type SFTP.';
+  if (!b.location_user || !b.location_password) return 'location_user and location_password are required for SFTP.';
+  if (b.backup_password !== undefined && !BACKUP_PASSWORD_RE.test(b.backup_password)) {
+    return 'backup_password must be 8-20 characters with at least one upper case, one lower case, one digit and one special character.';
+  }
+  return undefined;
+}
+
+/** Reads a server's host key fingerprint without logging in (like ssh-keyscan). */
+async function peekFingerprint(host: string, port: number): Promise<string> {
+  const { Client } = await import('ssh2');
+  return new Promise((resolve, reject) => {
+    const c = new Client();
+    let fp = '';
+    c.on('error', () => (fp ? resolve(fp) : reject(new Error('no host key'))));
+    c.connect({
+      host,
+      port,
+      username: 'keyscan',
+      readyTimeout: 5_000,
+      algorithms: { serverHostKey: ['ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521'] },
+      hostVerifier: (key: Buffer) => {
+        fp = sshFingerprint(key);
+        resolve(fp);
+        return false;
+      },
+    });
+  });
+}
+

@@ -1,0 +1,74 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { readFileSync } from 'node:fs';
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  /** Objects are sent as JSON; strings as they are. */
+  body?: unknown;
+  timeoutMs?: number;
+  caFile?: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** A product answered with an error status. `product` names it for the operator. */
+export class HttpError extends Error {
+  override readonly name: string = 'HttpError';
+  constructor(readonly product: string, readonly method: string, readonly url: string, readonly status: number, readonly detail: string) {
+    super(`${product} answered ${status} to ${method} ${new URL(url).pathname}: ${detail}`);
+  }
+  get retryable(): boolean {
+    return this.status >= 500 || this.status === 429 || this.status === 408;
+  }
+}
+
+export class HttpTimeoutError extends Error {
+  override readonly name = 'HttpTimeout';
+}
+
+const caCache = new Map<string, Buffer>();
+
+/** The one HTTP helper: TLS verification always on (extra CA via caFile), a timeout on every call. */
+export function send(req: HttpRequest): Promise<HttpResponse> {
+  const url = new URL(req.url);
+  const isJson = req.body !== undefined && typeof req.body !== 'string';
+  const payload = req.body === undefined ? undefined : isJson ? JSON.stringify(req.body) : String(req.body);
+  const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+  if (payload !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(payload));
+  }
+  let ca: Buffer | undefined;
+  if (req.caFile) {
+    ca = caCache.get(req.caFile) ?? readFileSync(req.caFile);
+    caCache.set(req.caFile, ca);
+  }
+  const fn = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const r = fn(url, { method: req.method, headers, ca, timeout: req.timeoutMs ?? 30_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    r.on('timeout', () => r.destroy(new HttpTimeoutError(`${req.method} ${url.pathname} timed out after ${req.timeoutMs ?? 30_000} ms`)));
+    r.on('error', reject);
+    if (payload !== undefined) r.write(payload);
+    r.end();
+  });
+}
+
+export function basicAuth(user: string, password: string): string {
+  return 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
+}
+
+export function parseJson<T>(text: string): T {
+  return (text ? JSON.parse(text) : undefined) as T;
+}

@@ -1,0 +1,77 @@
+import { HttpError, HttpTimeoutError, basicAuth, parseJson, send, type HttpRequest } from '../http.js';
+import type {
+  BackupConfiguration,
+  BackupOperationHistory,
+  CurrentBackupOperationStatus,
+  NodeVersion,
+  NsxApiError,
+} from './types.js';
+
+export interface NsxEndpoint {
+  url: string;
+  user: string;
+  password: string;
+  caFile?: string;
+}
+
+/** Client of the NSX-T Manager backup API; HTTP basic auth on every call. */
+export class NsxClient {
+  constructor(private readonly ep: NsxEndpoint) {}
+
+  private async call<T>(method: HttpRequest['method'], path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+    const url = new URL(path, this.ep.url).toString();
+    const res = await send({
+      method,
+      url,
+      body,
+      timeoutMs,
+      caFile: this.ep.caFile,
+      headers: { authorization: basicAuth(this.ep.user, this.ep.password) },
+    });
+    if (res.status >= 400) {
+      let detail = res.text.slice(0, 500);
+      try {
+        const e = parseJson<NsxApiError>(res.text);
+        if (e?.error_message) detail = `${e.error_message}${e.error_code !== undefined ? ` (error_code ${e.error_code})` : ''}`;
+      } catch {
+        /* not JSON: keep the raw text */
+      }
+      throw new HttpError('NSX Manager', method, url, res.status, detail);
+    }
+    return parseJson<T>(res.text);
+  }
+
+  getBackupConfig(): Promise<BackupConfiguration> {
+    return this.call('GET', '/api/v1/cluster/backups/config');
+  }
+
+  putBackupConfig(config: BackupConfiguration): Promise<BackupConfiguration> {
+    return this.call('PUT', '/api/v1/cluster/backups/config', config);
+  }
+
+  /**
+   * Starts an on-demand backup. Whether NSX answers at once or only when the backup ends is not
+   * documented, so a timeout here is tolerated: the caller polls the status either way.
+   */
+  async startBackup(timeoutMs = 15_000): Promise<'accepted' | 'timed-out'> {
+    try {
+      await this.call('POST', '/api/v1/cluster?action=backup_to_remote', undefined, timeoutMs);
+      return 'accepted';
+    } catch (err) {
+      if (err instanceof HttpTimeoutError) return 'timed-out';
+      throw err;
+    }
+  }
+
+  getBackupStatus(): Promise<CurrentBackupOperationStatus> {
+    return this.call('GET', '/api/v1/cluster/backups/status');
+  }
+
+  getBackupHistory(): Promise<BackupOperationHistory> {
+    return this.call('GET', '/api/v1/cluster/backups/history');
+  }
+
+  getNodeVersion(): Promise<NodeVersion> {
+    return this.call('GET', '/api/v1/node/version');
+  }
+}

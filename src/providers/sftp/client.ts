@@ -1,0 +1,171 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createGunzip } from 'node:zlib';
+import { posix } from 'node:path';
+import SftpClient from 'ssh2-sftp-client';
+import { ECDSA_HOST_KEY_ALGORITHMS, keyType, sshFingerprint } from './fingerprint.js';
+import { FingerprintMismatchError, SftpAuthError, SftpUnreachableError } from './errors.js';
+
+export interface SftpEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  /** Resolved secret values: callers resolve references right before connecting. */
+  password?: string;
+  privateKey?: string;
+  hostKeyFingerprint: string;
+}
+
+export interface RemoteFile {
+  /** Path relative to the directory that was listed. */
+  path: string;
+  size: number;
+  modifiedAt: number;
+}
+
+export interface FileDigest {
+  size: number;
+  sha256: string;
+  /** For *.gz files: whether the gzip stream decompressed to the end with a valid CRC. */
+  gzipIntact?: boolean;
+  gzipError?: string;
+}
+
+/**
+ * One SFTP session with the host key pinned: only ECDSA keys are negotiated (as NSX Manager does)
+ * and the connection is refused unless the key's SHA-256 fingerprint equals the pinned one.
+ */
+export class PinnedSftp {
+  private constructor(private readonly client: SftpClient, readonly endpoint: SftpEndpoint, readonly serverFingerprint: string) {}
+
+  static async connect(endpoint: SftpEndpoint, opts: { readyTimeoutMs?: number } = {}): Promise<PinnedSftp> {
+    const client = new SftpClient('sddc-ops');
+    let offered: { fingerprint: string; type: string } | undefined;
+    try {
+      await client.connect({
+        host: endpoint.host,
+        port: endpoint.port,
+        username: endpoint.user,
+        password: endpoint.privateKey ? undefined : endpoint.password,
+        privateKey: endpoint.privateKey,
+        readyTimeout: opts.readyTimeoutMs ?? 20_000,
+        algorithms: { serverHostKey: [...ECDSA_HOST_KEY_ALGORITHMS] },
+        hostVerifier: (key: Buffer) => {
+          offered = { fingerprint: sshFingerprint(key), type: keyType(key) };
+          return offered.fingerprint === endpoint.hostKeyFingerprint;
+        },
+      });
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      if (offered && offered.fingerprint !== endpoint.hostKeyFingerprint) {
+        throw new FingerprintMismatchError(endpoint.host, endpoint.port, endpoint.hostKeyFingerprint, offered.fingerprint, offered.type);
+      }
+      const msg = (err as Error).message;
+      if (/authentication/i.test(msg)) throw new SftpAuthError(endpoint.host, endpoint.user);
+      if (/no matching host key/i.test(msg) || /handshake failed/i.test(msg)) {
+        throw new SftpUnreachableError(endpoint.host, endpoint.port, `${msg} (the server must offer an ECDSA host key: NSX Manager pins only ECDSA fingerprints)`);
+      }
+      throw new SftpUnreachableError(endpoint.host, endpoint.port, msg);
+    }
+    return new PinnedSftp(client, endpoint, offered!.fingerprint);
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => undefined);
+  }
+
+  /** 'd' directory, '-' file, false when missing. */
+  exists(path: string): Promise<false | string> {
+    return this.client.exists(path) as Promise<false | string>;
+  }
+
+  async mkdirp(path: string): Promise<void> {
+    if ((await this.exists(path)) === 'd') return;
+    await this.client.mkdir(path, true);
+  }
+
+  async readText(path: string): Promise<string> {
+    const buf = (await this.client.get(path)) as Buffer;
+    return buf.toString('utf8');
+  }
+
+  /** Writes a file so that readers see either the old content or the whole new content. */
+  async writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
+    const tmp = `${posix.dirname(path)}/.${posix.basename(path)}.${randomBytes(4).toString('hex')}.tmp`;
+    await this.client.put(Buffer.from(data), tmp);
+    try {
+      await this.client.posixRename(tmp, path);
+    } catch {
+      // Servers without posix-rename@openssh.com: plain SFTP rename refuses to overwrite.
+      if (await this.exists(path)) await this.client.delete(path);
+      await this.client.rename(tmp, path);
+    }
+  }
+
+  async remove(path: string): Promise<void> {
+    await this.client.delete(path, true);
+  }
+
+  async list(dir: string): Promise<{ name: string; type: string; size: number; modifyTime: number }[]> {
+    return (await this.client.list(dir)).map((e) => ({ name: e.name, type: e.type, size: e.size, modifyTime: e.modifyTime }));
+  }
+
+  /** Every regular file under `dir`, with paths relative to it, sorted. */
+  async listRecursive(dir: string): Promise<RemoteFile[]> {
+    const out: RemoteFile[] = [];
+    const walk = async (rel: string): Promise<void> => {
+      for (const e of await this.list(rel ? `${dir}/${rel}` : dir)) {
+        const p = rel ? `${rel}/${e.name}` : e.name;
+        if (e.type === 'd') await walk(p);
+        else if (e.type === '-') out.push({ path: p, size: e.size, modifiedAt: e.modifyTime });
+      }
+    };
+    await walk('');
+    return out.sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  /** Streams the file once: SHA-256, size, and for .gz files a full gzip integrity check. */
+  async digest(path: string, onProgress?: (bytes: number) => void): Promise<FileDigest> {
+    const hash = createHash('sha256');
+    let size = 0;
+    const gz = path.endsWith('.gz') ? createGunzip() : undefined;
+    let gzipError: string | undefined;
+    const gzDone = gz
+      ? new Promise<void>((resolve) => {
+          gz.on('data', () => undefined);
+          gz.on('end', () => resolve());
+          gz.on('error', (e) => {
+            gzipError = e.message;
+            resolve();
+          });
+        })
+      : Promise.resolve();
+    await new Promise<void>((resolve, reject) => {
+      const stream = this.client.createReadStream(path);
+      stream.on('data', (chunk: Buffer) => {
+        hash.update(chunk);
+        size += chunk.length;
+        if (gz && !gzipError) gz.write(chunk);
+        onProgress?.(size);
+      });
+      stream.on('error', reject);
+      stream.on('end', () => resolve());
+    });
+    gz?.end();
+    await gzDone;
+    const result: FileDigest = { size, sha256: hash.digest('hex') };
+    if (gz) {
+      result.gzipIntact = gzipError === undefined;
+      if (gzipError) result.gzipError = gzipError;
+    }
+    return result;
+  }
+}
+
+export async function withSftp<T>(endpoint: SftpEndpoint, fn: (sftp: PinnedSftp) => Promise<T>): Promise<T> {
+  const sftp = await PinnedSftp.connect(endpoint);
+  try {
+    return await fn(sftp);
+  } finally {
+    await sftp.close();
+  }
+}

@@ -1,0 +1,81 @@
+import { HttpError, basicAuth, parseJson, send, type HttpRequest } from '../http.js';
+import type { ApplianceVersion, BackupJobStatus, BackupRequest, VapiError } from './types.js';
+
+export interface VcenterEndpoint {
+  url: string;
+  user: string;
+  password: string;
+  caFile?: string;
+}
+
+/** The appliance refuses a second job while one runs; it is not a failure for us but "adopt it". */
+export class BackupAlreadyRunningError extends Error {
+  override readonly name = 'VcenterBackupAlreadyRunning';
+}
+
+/** Client of the vCenter appliance (VAMI) REST API, /api family, session-based. */
+export class VcenterClient {
+  private session?: string;
+  constructor(private readonly ep: VcenterEndpoint) {}
+
+  private async raw(method: HttpRequest['method'], path: string, body?: unknown, auth?: string) {
+    const url = new URL(path, this.ep.url).toString();
+    const headers: Record<string, string> = {};
+    if (auth) headers.authorization = auth;
+    else if (this.session) headers['vmware-api-session-id'] = this.session;
+    const res = await send({ method, url, body, headers, caFile: this.ep.caFile });
+    if (res.status >= 400) {
+      let detail = res.text.slice(0, 500);
+      let errorType = '';
+      try {
+        const e = parseJson<VapiError>(res.text);
+        errorType = e?.error_type ?? '';
+        if (e?.messages?.length) detail = `${e.messages.map((m) => m.default_message).join('; ')} (${errorType})`;
+      } catch {
+        /* not JSON */
+      }
+      if (res.status === 400 && /in progress|already running|feature_in_use/i.test(res.text)) {
+        throw new BackupAlreadyRunningError(detail);
+      }
+      throw new HttpError('vCenter appliance', method, url, res.status, detail);
+    }
+    return parseJson<unknown>(res.text);
+  }
+
+  async login(): Promise<void> {
+    this.session = (await this.raw('POST', '/api/session', undefined, basicAuth(this.ep.user, this.ep.password))) as string;
+  }
+
+  async logout(): Promise<void> {
+    if (!this.session) return;
+    await this.raw('DELETE', '/api/session').catch(() => undefined);
+    this.session = undefined;
+  }
+
+  async startBackupJob(req: BackupRequest): Promise<BackupJobStatus> {
+    return (await this.raw('POST', '/api/appliance/recovery/backup/job', req)) as BackupJobStatus;
+  }
+
+  async listJobIds(): Promise<string[]> {
+    return (await this.raw('GET', '/api/appliance/recovery/backup/job')) as string[];
+  }
+
+  async getJob(id: string): Promise<BackupJobStatus> {
+    return (await this.raw('GET', `/api/appliance/recovery/backup/job/${encodeURIComponent(id)}`)) as BackupJobStatus;
+  }
+
+
+  async getVersion(): Promise<ApplianceVersion> {
+    return (await this.raw('GET', '/api/appliance/system/version')) as ApplianceVersion;
+  }
+}
+
+export async function withVcenter<T>(ep: VcenterEndpoint, fn: (c: VcenterClient) => Promise<T>): Promise<T> {
+  const c = new VcenterClient(ep);
+  await c.login();
+  try {
+    return await fn(c);
+  } finally {
+    await c.logout();
+  }
+}

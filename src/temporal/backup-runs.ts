@@ -1,0 +1,50 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { SiteConfig } from '../config/schema.js';
+import { SddcOperation, SddcSite } from './search-attributes.js';
+import type { coordinatedBackup } from '../../workflows/coordinated-backup.js';
+
+export const backupWorkflowId = (site: string) => `coordinated-backup-${site}`;
+
+export class BackupAlreadyRunning extends Error {
+  override readonly name = 'BackupAlreadyRunning';
+  constructor(readonly workflowId: string, readonly runId: string, readonly startedAt?: Date) {
+    super(`a backup of this site is already running: workflow ${workflowId}, run ${runId}${startedAt ? `, started ${startedAt.toISOString()}` : ''}`);
+  }
+}
+
+export function uiLink(uiUrl: string | undefined, namespace: string, workflowId: string, runId: string): string | undefined {
+  if (!uiUrl) return undefined;
+  return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`;
+}
+
+/** One backup per site at a time: a fixed workflow id and the FAIL conflict policy. */
+export async function startCoordinatedBackup(
+  client: Client,
+  o: { site: string; config: SiteConfig; taskQueue: string },
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof coordinatedBackup>> {
+  const workflowId = backupWorkflowId(o.site);
+  try {
+    return await client.workflow.start<typeof coordinatedBackup>('coordinatedBackup', {
+      taskQueue: o.taskQueue,
+      workflowId,
+      args: [{ site: o.site, config: o.config }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      typedSearchAttributes: [
+        { key: SddcSite, value: o.site },
+        { key: SddcOperation, value: 'coordinated-backup' },
+      ],
+      staticSummary: `Coordinated backup of site ${o.site}: NSX + vCenter → sftp://${o.config.backupTarget.host}${o.config.backupTarget.directory}`.slice(0, 200),
+      staticDetails:
+        `Backs up the NSX Manager configuration and the vCenter Server appliance to one SFTP target, ` +
+        `verifies both (SHA-256 over SFTP) and writes \`backup-set.json\`.\n\n` +
+        `- NSX: ${o.config.nsx.url}\n- vCenter: ${o.config.vcenter.url}\n- Target: ${o.config.backupTarget.host}:${o.config.backupTarget.port}${o.config.backupTarget.directory}`,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      const running = await client.workflow.getHandle(workflowId).describe();
+      throw new BackupAlreadyRunning(workflowId, running.runId, running.startTime);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,1 @@
+export { coordinatedBackup, progressQuery } from './coordinated-backup.js';

@@ -87,8 +87,6 @@ export interface NsxStartResult {
   productVersion?: string;
 }
 
-const SKEW_MS = 5_000;
-
 /** Starts an on-demand NSX backup, or adopts the one already running (a retry must not start two). */
 export async function startNsxBackup({ nsx, notBefore }: NsxStartInput): Promise<NsxStartResult> {
   return guarded(async () => {
@@ -110,9 +108,10 @@ export async function startNsxBackup({ nsx, notBefore }: NsxStartInput): Promise
   });
 }
 
+/** A backup that started before this run began belongs to someone else: never adopt it. */
 function newestSince(list: BackupOperationStatus[], notBefore: number): BackupOperationStatus | undefined {
   return list
-    .filter((s) => (s.start_time ?? 0) >= notBefore - SKEW_MS)
+    .filter((s) => (s.start_time ?? 0) >= notBefore)
     .sort((a, b) => (b.start_time ?? 0) - (a.start_time ?? 0))[0];
 }
 

@@ -29,7 +29,7 @@ async function findRunningOrMine(c: VcenterClient, notBefore: number): Promise<B
   for (const id of ids) {
     const job = await c.getJob(id);
     const started = job.start_time ? Date.parse(job.start_time) : 0;
-    if (job.state === 'INPROGRESS' || started >= notBefore - 5_000) return job;
+    if (job.state === 'INPROGRESS' || started >= notBefore) return job;
   }
   return undefined;
 }

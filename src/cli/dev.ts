@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ensureTemporalCli } from '../temporal/cli-provision.js';
 import { startDevServer } from '../temporal/dev-server.js';
-import { createWorker } from '../temporal/worker.js';
+import { createWorker, installRuntime } from '../temporal/worker.js';
 import { DEFAULT_TASK_QUEUE } from '../temporal/search-attributes.js';
 import { startLab, type Lab, type SftpKind } from '../lab/lab.js';
 import { loadConfig } from '../config/load.js';
@@ -49,6 +49,7 @@ export function devCommand(): Command {
       const port = portOf(o.port, '--port');
       const uiPort = portOf(o.uiPort, '--ui-port');
       if (!['auto', 'sshd', 'ssh2'].includes(o.labSftp)) throw new CliError('--lab-sftp must be auto, sshd or ssh2', EXIT.BAD_INPUT);
+      installRuntime();
       const dataDir = resolve(o.dataDir);
       const cli = await ensureTemporalCli({ onProgress: info });
       info(`temporal CLI: ${cli.path} (${cli.source})`);

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { connectWorker } from '../temporal/connection.js';
-import { createWorker } from '../temporal/worker.js';
+import { createWorker, installRuntime } from '../temporal/worker.js';
 import { DEFAULT_TASK_QUEUE } from '../temporal/search-attributes.js';
 import { CliError, EXIT, info } from './output.js';
 import { addConnectionOptions, type ConnectionOpts } from './common.js';
@@ -21,6 +21,7 @@ export function workerCommand(): Command {
         'Example (Temporal Cloud):\n  TEMPORAL_PROFILE=prod sddc-ops worker --namespace ops.a1b2c\n',
     );
   addConnectionOptions(cmd).action(async (opts: ConnectionOpts & { config?: string }) => {
+    installRuntime();
     const cfg = opts.config || process.env.SDDC_OPS_CONFIG ? loadConfig(opts.config).config : undefined;
     let conn;
     try {

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
@@ -37,6 +37,8 @@ function labSecret(): string {
 export async function startLab(opts: LabOptions) {
   const site = opts.site ?? 'lab';
   mkdirSync(opts.dir, { recursive: true });
+  // The sshd lab user must be able to traverse to its directory (mkdtemp makes 0700 ones).
+  chmodSync(opts.dir, 0o755);
   const secretsDir = join(opts.dir, 'secrets');
   mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
   const kind = opts.sftp ?? 'auto';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import * as activities from '../../activities/index.js';
 import { DEFAULT_TASK_QUEUE } from './search-attributes.js';
 
@@ -28,7 +28,16 @@ export function createWorker(o: WorkerOptions): Promise<Worker> {
     taskQueue: o.taskQueue ?? DEFAULT_TASK_QUEUE,
     activities,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: workflowsPath() }),
-    identity: o.identity,
+    ...(o.identity ? { identity: o.identity } : {}),
     shutdownGraceTime: '10s',
   });
+}
+
+/** SDK logs at WARN and above for CLI use (the bundler is chatty at INFO). Call before any connection. */
+export function installRuntime(level: LogLevel = (process.env.SDDC_OPS_LOG_LEVEL as LogLevel) ?? 'WARN'): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger(level) });
+  } catch {
+    /* already installed */
+  }
 }

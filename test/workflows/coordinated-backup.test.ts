@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import * as activities from '../../activities/index.js';
+import { startCoordinatedBackup, BackupAlreadyRunning } from '../../src/temporal/backup-runs.js';
+import { failureReason } from '../../src/cli/backup.js';
+import { progressQuery } from '../../workflows/coordinated-backup.js';
+import { startTemporal, workflowBundle } from '../fixtures/temporal.js';
+import { setFaults, startTestLab, type TestLab } from '../fixtures/lab.js';
+import { manifestsOnDisk, sha256OnDisk } from '../fixtures/manifest.js';
+
+let env: TestWorkflowEnvironment;
+let lab: TestLab;
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = 'wf-test';
+
+beforeAll(async () => {
+  [env, lab] = await Promise.all([startTemporal(), startTestLab()]);
+  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities, workflowBundle: await workflowBundle() });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  await lab?.dispose();
+});
+
+const start = (config = lab.config) => startCoordinatedBackup(env.client, { site: lab.site, config, taskQueue });
+
+/** Every secret value the lab config refers to. */
+function secretValues(): string[] {
+  const refs = [lab.config.nsx.password, lab.config.nsx.backupPassphrase, lab.config.vcenter.password, lab.config.vcenter.backupPassword, lab.config.backupTarget.password!];
+  return refs.map((r) => readFileSync(r.slice('file:'.length), 'utf8').trim());
+}
+
+async function expectFailure(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await promise.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return cause as ApplicationFailure;
+}
+
+describe('coordinatedBackup on a real Temporal server against the lab', () => {
+  it('produces a complete, verified backup set whose files hash to the manifest', async () => {
+    const handle = await start();
+    const result = await handle.result();
+    expect(result.status).toBe('complete');
+
+    const manifest = manifestsOnDisk(lab.targetOnDisk).find((m) => m.setId === result.setId)!;
+    expect(manifest.status).toBe('complete');
+    expect(manifest.nsx!.files.length).toBeGreaterThanOrEqual(3);
+    expect(manifest.vcenter!.files.some((f) => f.path.endsWith('backup-metadata.json'))).toBe(true);
+    for (const f of [...manifest.nsx!.files, ...manifest.vcenter!.files]) {
+      expect(sha256OnDisk(join(lab.targetOnDisk, f.path)), f.path).toBe(f.sha256);
+    }
+    expect(manifest.totals.files).toBe(result.totals.files);
+    expect(manifest.nsx!.passphraseRef).toBe(lab.config.nsx.backupPassphrase);
+
+    const progress = await handle.query(progressQuery);
+    expect(progress.steps.every((s) => s.status === 'done')).toBe(true);
+
+    const desc = await handle.describe();
+    expect(desc.searchAttributes).toMatchObject({ SddcSite: [lab.site], SddcOperation: ['coordinated-backup'], BackupSetId: [result.setId] });
+
+    const history = JSON.stringify(await handle.fetchHistory());
+    for (const secret of secretValues()) expect(history.includes(secret)).toBe(false);
+    // Every activity call carries a summary for the Web UI.
+    const scheduled = (await handle.fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes);
+    expect(scheduled.length).toBeGreaterThan(5);
+    expect(scheduled.every((e) => e.userMetadata?.summary)).toBe(true);
+  });
+
+  it('is idempotent towards NSX: a second backup does not rewrite the backup configuration', async () => {
+    const writesBefore = lab.nsx.configWrites();
+    await (await start()).result();
+    expect(lab.nsx.configWrites()).toBe(writesBefore);
+  });
+
+  it('refuses a second backup of the same site while one runs, naming the running one', async () => {
+    await setFaults(lab.nsx.url, { jobDurationMs: 3000 });
+    const first = await start();
+    const second = await start().then(() => undefined, (e: unknown) => e);
+    expect(second).toBeInstanceOf(BackupAlreadyRunning);
+    expect((second as BackupAlreadyRunning).runId).toBe(first.firstExecutionRunId);
+    await first.result();
+    await setFaults(lab.nsx.url, { jobDurationMs: 400 });
+  });
+
+  it('fails with NSX\'s own message when the NSX job FAILS, and no manifest claims complete', async () => {
+    await setFaults(lab.nsx.url, { failJob: { message: 'Backup server disk is full', code: 'BACKUP_GENERIC_ERROR' } });
+    const handle = await start();
+    const failure = await expectFailure(handle.result());
+    expect(failure.type).toBe('NsxBackupFailed');
+    expect(failure.message).toContain('Backup server disk is full');
+    const setId = (await handle.query(progressQuery)).setId;
+    const mine = manifestsOnDisk(lab.targetOnDisk).filter((m) => m.setId === setId);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.status).toBe('failed');
+    expect(mine[0]!.failureReason).toContain('disk is full');
+  });
+
+  it('rides out a burst of vCenter 5xx answers and completes', async () => {
+    await setFaults(lab.vcenter.url, { http5xx: 2 });
+    const result = await (await start()).result();
+    expect(result.status).toBe('complete');
+    const faults = await (await fetch(`${lab.vcenter.url}/lab/faults`)).json();
+    expect(faults.http5xx).toBe(0);
+  });
+
+  it('catches a corrupted vCenter upload in verification', async () => {
+    await setFaults(lab.vcenter.url, { upload: 'corrupt' });
+    const handle = await start();
+    const failure = await expectFailure(handle.result());
+    expect(failure.type).toBe('VerificationFailed');
+    expect(failureReason(await handle.result().catch((e: unknown) => e))).toMatch(/damaged gzip stream/);
+    const setId = (await handle.query(progressQuery)).setId;
+    expect(manifestsOnDisk(lab.targetOnDisk).filter((m) => m.setId === setId).map((m) => m.status)).toEqual(['failed']);
+  });
+
+  it('catches a truncated NSX upload in verification', async () => {
+    await setFaults(lab.nsx.url, { upload: 'truncate' });
+    const failure = await expectFailure((await start()).result());
+    expect(failure.type).toBe('VerificationFailed');
+    expect(failure.message).toMatch(/empty file/);
+  });
+
+  it('stops at preflight when the SFTP host key does not match the pin, showing both fingerprints', async () => {
+    const wrong = 'SHA256:' + 'A'.repeat(43);
+    const config = { ...lab.config, backupTarget: { ...lab.config.backupTarget, hostKeyFingerprint: wrong } };
+    const before = manifestsOnDisk(lab.targetOnDisk).length;
+    const failure = await expectFailure((await start(config)).result());
+    expect(failure.type).toBe('FingerprintMismatch');
+    expect(failure.message).toContain(wrong);
+    expect(failure.message).toContain(lab.sftp.fingerprint);
+    expect(manifestsOnDisk(lab.targetOnDisk)).toHaveLength(before);
+  });
+
+  it('reports NSX refusing the SFTP server key (product-side fingerprint check)', async () => {
+    await setFaults(lab.nsx.url, { badFingerprint: true });
+    const failure = await expectFailure((await start()).result());
+    expect(failure.type).toBe('NsxBackupFailed');
+    expect(failure.message).toContain('BACKUP_BAD_FINGERPRINT');
+  });
+
+  it('fails without retrying forever when vCenter rejects the credentials', async () => {
+    await setFaults(lab.vcenter.url, { unauthorized: true });
+    try {
+      const failure = await expectFailure((await start()).result());
+      expect(failure.type).toBe('AuthenticationFailed');
+      expect(failure.message).toMatch(/check the user and password reference/);
+    } finally {
+      await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'DELETE' });
+    }
+  });
+});

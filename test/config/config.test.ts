@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { parse, stringify } from 'yaml';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+import { configJsonSchema } from '../../src/config/write-json-schema.js';
+import { resolveSecret, SecretUnavailableError } from '../../src/config/secrets.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const example = readFileSync(join(root, 'config/sddc-ops.example.yaml'), 'utf8');
+const CLI = join(root, 'dist/src/cli/main.js');
+
+function withChange(mutate: (doc: any) => void): string {
+  const doc = parse(example);
+  mutate(doc);
+  return stringify(doc);
+}
+
+function problemsOf(text: string): string[] {
+  try {
+    parseConfig(text, '/etc/sddc-ops.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toContain('/etc/sddc-ops.yaml');
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('accepts the documented example and fills defaults', () => {
+    const c = parseConfig(example, 'example.yaml');
+    const site = c.sites['tokyo-1']!;
+    expect(site.backupTarget.port).toBe(22);
+    expect(site.nsx.flavor).toBe('nsx-t');
+    expect(site.backup.pollInterval).toBe('10s');
+  });
+
+  it('rejects a literal secret, naming the key path and never echoing the value', () => {
+    const problems = problemsOf(withChange((d) => (d.sites['tokyo-1'].nsx.password = 'Sup3r-Secret!')));
+    expect(problems.join('\n')).toMatch(/sites\.tokyo-1\.nsx\.password: must be a secret reference/);
+    expect(problems.join('\n')).not.toContain('Sup3r-Secret!');
+  });
+
+  it('rejects a fingerprint that is not SHA256 of an ECDSA key, and says how to get one', () => {
+    const problems = problemsOf(withChange((d) => (d.sites['tokyo-1'].backupTarget.hostKeyFingerprint = 'MD5:aa:bb')));
+    expect(problems.join('\n')).toMatch(/backupTarget\.hostKeyFingerprint: .*ssh-keyscan -t ecdsa/);
+  });
+
+  it('names unknown keys, bad directories, plain http to a remote host and bad durations', () => {
+    const problems = problemsOf(
+      withChange((d) => {
+        d.sites['tokyo-1'].nsx.pasword = 'env:X';
+        d.sites['tokyo-1'].backupTarget.directory = 'relative/dir';
+        d.sites['tokyo-1'].vcenter.url = 'http://vcsa.example.com';
+        d.sites['tokyo-1'].backup.timeout = 'forever';
+      }),
+    ).join('\n');
+    expect(problems).toMatch(/sites\.tokyo-1\.nsx: unknown key\(s\) pasword/);
+    expect(problems).toMatch(/sites\.tokyo-1\.backupTarget\.directory: must be an absolute path/);
+    expect(problems).toMatch(/sites\.tokyo-1\.vcenter\.url: must use https/);
+    expect(problems).toMatch(/sites\.tokyo-1\.backup\.timeout: must be a duration/);
+  });
+
+  it('reports YAML syntax errors and missing required keys', () => {
+    expect(problemsOf('sites: [unclosed').join()).toMatch(/YAML syntax/);
+    const problems = problemsOf(withChange((d) => delete d.sites['tokyo-1'].nsx.backupPassphrase)).join('\n');
+    expect(problems).toMatch(/sites\.tokyo-1\.nsx\.backupPassphrase: required/);
+  });
+
+  it('loadConfig names a missing file', () => {
+    expect(() => loadConfig('/nonexistent/sddc-ops.yaml')).toThrow(/nonexistent\/sddc-ops\.yaml[\s\S]*ENOENT/);
+  });
+
+  it('the committed JSON Schema matches the zod schema (npm run schema regenerates it)', () => {
+    const committed = JSON.parse(readFileSync(join(root, 'config/sddc-ops.schema.json'), 'utf8'));
+    expect(committed).toEqual(JSON.parse(JSON.stringify(configJsonSchema())));
+  });
+
+  it('the CLI exits 2 on a bad config, printing file and key path but not the secret', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, withChange((d) => (d.sites['tokyo-1'].backupTarget.password = 'hunter2-Literal')));
+    const r = spawnSync(process.execPath, [CLI, 'backup', 'run', '--site', 'tokyo-1', '--config', file], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(file);
+    expect(r.stderr).toContain('sites.tokyo-1.backupTarget.password');
+    expect(r.stderr + r.stdout).not.toContain('hunter2-Literal');
+  });
+
+  it('the CLI exits 2 for an unknown site and lists the defined ones', () => {
+    const r = spawnSync(process.execPath, [CLI, 'backup', 'run', '--site', 'osaka', '--config', join(root, 'config/sddc-ops.example.yaml')], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/sites\.osaka: no such site; defined sites: tokyo-1/);
+  });
+});
+
+describe('secret references', () => {
+  it('resolves env: and file: references', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sec-'));
+    writeFileSync(join(dir, 's'), 'from-file\n');
+    expect(await resolveSecret(`file:${join(dir, 's')}`)).toBe('from-file');
+    expect(await resolveSecret('env:SDDC_TEST_SECRET', { SDDC_TEST_SECRET: 'from-env' })).toBe('from-env');
+  });
+
+  it('explains a missing variable or file without leaking anything', async () => {
+    await expect(resolveSecret('env:NOPE_NOT_SET', {})).rejects.toThrow(SecretUnavailableError);
+    await expect(resolveSecret('env:NOPE_NOT_SET', {})).rejects.toThrow(/NOPE_NOT_SET is not set on this worker/);
+    await expect(resolveSecret('file:/nonexistent/secret')).rejects.toThrow(/ENOENT reading \/nonexistent\/secret/);
+    await expect(resolveSecret('plain-value')).rejects.toThrow(/env:NAME or file:PATH/);
+  });
+});

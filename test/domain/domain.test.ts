@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import {
+  makeSetId,
+  nsxBackupFolderName,
+  parseNsxBackupFolderName,
+  parseVcenterBackupFolderName,
+  vcenterBackupFolderName,
+} from '../../src/domain/backup-set.js';
+import { formatDuration, parseDuration } from '../../src/domain/duration.js';
+import { keyType, sshFingerprint } from '../../src/providers/sftp/fingerprint.js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+describe('backup-set naming', () => {
+  it('set ids sort by time and name the site', () => {
+    expect(makeSetId('tokyo-1', new Date('2026-11-25T20:15:03.456Z'))).toBe('tokyo-1-20261125T201503Z');
+  });
+  it('NSX and vCenter folder names round-trip to whole seconds', () => {
+    const t = Date.parse('2026-11-25T20:15:03.999Z');
+    expect(nsxBackupFolderName(t)).toBe('backup-2026-11-25T20_15_03UTC');
+    expect(parseNsxBackupFolderName(nsxBackupFolderName(t))).toBe(Date.parse('2026-11-25T20:15:03Z'));
+    const v = vcenterBackupFolderName('M', '8.0.3.00400', t, 'a1b2c3');
+    expect(v).toBe('M_8.0.3.00400_20261125-201503_a1b2c3');
+    expect(parseVcenterBackupFolderName(v)).toEqual({ kind: 'M', version: '8.0.3.00400', startMs: Date.parse('2026-11-25T20:15:03Z') });
+    expect(parseVcenterBackupFolderName('vCenter')).toBeUndefined();
+  });
+});
+
+describe('durations', () => {
+  it('parses and formats', () => {
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('500ms')).toBe(500);
+    expect(() => parseDuration('soon')).toThrow(/not a duration/);
+    expect(formatDuration(5_400_000)).toBe('1h30m');
+  });
+});
+
+describe('host key fingerprints', () => {
+  it('match what ssh-keygen -lf prints for an ECDSA key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-'));
+    execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', join(dir, 'k')]);
+    const blob = Buffer.from(readFileSync(join(dir, 'k.pub'), 'utf8').split(' ')[1]!, 'base64');
+    const expected = execFileSync('ssh-keygen', ['-lf', join(dir, 'k.pub')]).toString().split(' ')[1];
+    expect(sshFingerprint(blob)).toBe(expected);
+    expect(keyType(blob)).toBe('ecdsa-sha2-nistp256');
+  });
+});

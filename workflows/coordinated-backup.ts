@@ -138,8 +138,16 @@ export async function coordinatedBackup({ site, config }: CoordinatedBackupInput
     );
 
     const deadline = notBefore + timeout;
+    /** The parallel waits name their own step when they fail. */
+    const asStep = async <T>(name: StepName, fn: () => Promise<T>): Promise<T> => {
+      try {
+        return await fn();
+      } catch (err) {
+        current = name;
+        throw err;
+      }
+    };
     const waitNsx = async () => {
-      current = 'waitNsx';
       mark('waitNsx', 'running');
       let misses = 0;
       for (;;) {
@@ -183,7 +191,7 @@ export async function coordinatedBackup({ site, config }: CoordinatedBackupInput
         await sleep(pollInterval, { summary: 'wait before asking vCenter again' });
       }
     };
-    const [nsxDone, vcDone] = await Promise.all([waitNsx(), waitVcenter()]);
+    const [nsxDone, vcDone] = await Promise.all([asStep('waitNsx', waitNsx), asStep('waitVcenter', waitVcenter)]);
     if (nsxDone.state !== 'succeeded') throw new Error('unreachable');
 
     const vcStartMs = vcDone.startTime ? Date.parse(vcDone.startTime) : notBefore;

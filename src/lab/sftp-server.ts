@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -80,13 +81,7 @@ export async function startOpenSshSftp(dir: string, opts: { port?: number } = {}
   chmodSync(dir, 0o755);
   const hostKey = join(dir, 'ssh_host_ecdsa_key');
   if (!existsSync(hostKey)) execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-b', '256', '-N', '', '-f', hostKey]);
-  try {
-    execFileSync('id', ['-u', LAB_SFTP_USER], { stdio: 'ignore' });
-  } catch {
-    execFileSync('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', LAB_SFTP_USER]);
-  }
-  const password = 'Lab-' + randomBytes(9).toString('base64url') + '1!';
-  execFileSync('chpasswd', { input: `${LAB_SFTP_USER}:${password}\n` });
+  const password = labUserPassword();
   const uid = Number(execFileSync('id', ['-u', LAB_SFTP_USER]).toString().trim());
   const gid = Number(execFileSync('id', ['-g', LAB_SFTP_USER]).toString().trim());
   const home = join(dir, 'sftp');
@@ -153,4 +148,42 @@ export async function startOpenSshSftp(dir: string, opts: { port?: number } = {}
       }
     },
   };
+}
+
+/**
+ * The lab user's password: made once per machine and kept in a root-only file, so that labs
+ * started in parallel (test files run side by side) share it instead of resetting each other's.
+ */
+function labUserPassword(): string {
+  const dir = join(process.env.SDDC_OPS_CACHE_DIR ?? join(homedir(), '.cache', 'sddc-ops'));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, 'lab-sftp-password');
+  let userExists = true;
+  try {
+    execFileSync('id', ['-u', LAB_SFTP_USER], { stdio: 'ignore' });
+  } catch {
+    userExists = false;
+  }
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'wx', 0o600);
+  } catch {
+    /* another lab made it first */
+  }
+  if (fd !== undefined) {
+    const password = 'Lab-' + randomBytes(12).toString('base64url') + '1!';
+    if (!userExists) {
+      execFileSync('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', LAB_SFTP_USER]);
+    }
+    execFileSync('chpasswd', { input: `${LAB_SFTP_USER}:${password}\n` });
+    writeSync(fd, password);
+    closeSync(fd);
+    return password;
+  }
+  for (let i = 0; i < 100; i++) {
+    const text = readFileSync(file, 'utf8');
+    if (text) return text;
+    execFileSync('sleep', ['0.05']);
+  }
+  throw new Error(`${file} stays empty: delete it and retry`);
 }

@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { startDevServer, PortInUseError } from '../../src/temporal/dev-server.js';
+import { createWorker, installRuntime } from '../../src/temporal/worker.js';
+import { freePort } from '../../src/lab/sftp-server.js';
+import { startTestLab, setFaults, type TestLab } from '../fixtures/lab.js';
+import { workflowBundle } from '../fixtures/temporal.js';
+import { manifestsOnDisk, sha256OnDisk } from '../fixtures/manifest.js';
+
+const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, TEMPORAL_ADDRESS: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let server: Awaited<ReturnType<typeof startDevServer>>;
+let lab: TestLab;
+let worker: Worker;
+let running: Promise<void>;
+let native: NativeConnection;
+const dataDir = mkdtempSync(join(tmpdir(), 'sddc-dev-'));
+
+beforeAll(async () => {
+  installRuntime();
+  const [port, uiPort] = [await freePort(), await freePort()];
+  [server, lab] = await Promise.all([
+    startDevServer({ cliPath: inject('temporalCli'), dataDir, port, uiPort }),
+    startTestLab({ site: 'e2e' }),
+  ]);
+  native = await NativeConnection.connect({ address: server.address });
+  worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle() });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await native?.close();
+  await server?.stop();
+  await lab?.dispose();
+});
+
+describe('sddc-ops backup run, end to end (dev server with SQLite, lab, real sshd)', () => {
+  it('runs a coordinated backup, prints JSON and leaves a manifest whose files hash on disk', async () => {
+    const r = await cli(['backup', 'run', '--site', 'e2e', '--config', lab.configPath, '--address', server.address, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ status: 'complete', site: 'e2e', workflowId: 'coordinated-backup-e2e' });
+    expect(out.ui).toBeUndefined();
+    const manifest = manifestsOnDisk(lab.targetOnDisk).find((m) => m.setId === out.setId)!;
+    expect(manifest.status).toBe('complete');
+    for (const f of [...manifest.nsx!.files, ...manifest.vcenter!.files]) expect(sha256OnDisk(join(lab.targetOnDisk, f.path))).toBe(f.sha256);
+
+    // The server lists the run by its search attributes.
+    const connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection });
+    const found = [];
+    for await (const w of client.workflow.list({ query: `SddcSite = "e2e" AND SddcOperation = "coordinated-backup" AND BackupSetId = "${out.setId}"` })) found.push(w);
+    expect(found.map((w) => w.runId)).toEqual([out.runId]);
+    await connection.close();
+  });
+
+  it('prints the Web UI link and step progress for humans; a second run while one is going exits 1 naming it', async () => {
+    await setFaults(lab.nsx.url, { jobDurationMs: 4000 });
+    const first = await cli(['backup', 'run', '--site', 'e2e', '--config', lab.configPath, '--address', server.address, '--ui-url', server.uiUrl!, '--no-wait']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(new RegExp(`${server.uiUrl}/namespaces/default/workflows/coordinated-backup-e2e/`));
+    const second = await cli(['backup', 'run', '--site', 'e2e', '--config', lab.configPath, '--address', server.address]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/already running: workflow coordinated-backup-e2e, run /);
+    await setFaults(lab.nsx.url, { jobDurationMs: 400 });
+  });
+
+  it('exits 1 with the product\'s reason when the run fails', async () => {
+    // Wait for the previous test's run to finish.
+    const connection = await Connection.connect({ address: server.address });
+    await new Client({ connection }).workflow.getHandle('coordinated-backup-e2e').result().catch(() => undefined);
+    await connection.close();
+    await setFaults(lab.vcenter.url, { failJob: { message: 'Location is not accessible' } });
+    const r = await cli(['backup', 'run', '--site', 'e2e', '--config', lab.configPath, '--address', server.address]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/FAILED: .*Location is not accessible/);
+    expect(r.stderr).toMatch(/✘ Wait for the vCenter backup/);
+  });
+
+  it('exits 1 with advice when Temporal is unreachable', async () => {
+    const r = await cli(['backup', 'run', '--site', 'e2e', '--config', lab.configPath, '--address', `127.0.0.1:${await freePort()}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot reach Temporal .*sddc-ops dev/);
+  });
+
+  it('a busy port is a clear error, not a hang', async () => {
+    const busy = Number(server.address.split(':')[1]);
+    await expect(startDevServer({ cliPath: inject('temporalCli'), dataDir: join(dataDir, 'other'), port: busy, headless: true })).rejects.toThrow(PortInUseError);
+    await expect(startDevServer({ cliPath: inject('temporalCli'), dataDir: join(dataDir, 'other'), port: busy, headless: true })).rejects.toThrow(/--port/);
+  });
+
+  it('runs survive a restart of the dev server (SQLite persistence)', async () => {
+    const port = Number(server.address.split(':')[1]);
+    worker.shutdown();
+    await running;
+    await server.stop();
+    server = await startDevServer({ cliPath: inject('temporalCli'), dataDir, port, headless: true });
+    const connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection });
+    const runs = [];
+    for await (const w of client.workflow.list({ query: 'SddcSite = "e2e"' })) runs.push(w.status.name);
+    expect(runs.filter((s) => s === 'COMPLETED').length).toBeGreaterThanOrEqual(2);
+    expect(runs).toContain('FAILED');
+    await connection.close();
+    worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle() });
+    running = worker.run();
+  });
+});

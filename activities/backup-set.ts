@@ -19,8 +19,16 @@ interface Window {
   endMs: number;
 }
 
-function inWindow(t: number, w: Window): boolean {
-  return t >= Math.floor(w.startMs / 1000) * 1000 - WINDOW_SLACK_MS && t <= w.endMs + WINDOW_SLACK_MS;
+/**
+ * The folders of this backup: those named within [start, end] (to the second). Only when none is,
+ * allow a little clock skew between the product and us: a backup taken seconds earlier must not
+ * be mistaken for this one.
+ */
+export function pickFolders(candidates: { path: string; t: number }[], w: Window): string[] {
+  const from = Math.floor(w.startMs / 1000) * 1000;
+  const strict = candidates.filter((c) => c.t >= from && c.t <= w.endMs);
+  const chosen = strict.length ? strict : candidates.filter((c) => c.t >= from - WINDOW_SLACK_MS && c.t <= w.endMs + WINDOW_SLACK_MS);
+  return chosen.map((c) => c.path).sort();
 }
 
 /** Hashes every file of the given folders by streaming over SFTP; collects every problem found. */
@@ -65,20 +73,21 @@ export async function verifyNsxBackup({ target, startMs, endMs }: VerifyInput): 
     withSftp(await sftpEndpoint(target), async (sftp) => {
       const { nsxDir } = targetLayout(target.directory);
       const root = `${nsxDir}/cluster-node-backups`;
-      const folders: string[] = [];
+      const candidates: { path: string; t: number }[] = [];
       if ((await sftp.exists(root)) === 'd') {
         for (const node of await sftp.list(root)) {
           if (node.type !== 'd') continue;
           for (const b of await sftp.list(`${root}/${node.name}`)) {
             const t = b.type === 'd' ? parseNsxBackupFolderName(b.name) : undefined;
-            if (t !== undefined && inWindow(t, { startMs, endMs })) folders.push(`cluster-node-backups/${node.name}/${b.name}`);
+            if (t !== undefined) candidates.push({ path: `cluster-node-backups/${node.name}/${b.name}`, t });
           }
         }
       }
+      const folders = pickFolders(candidates, { startMs, endMs });
       if (folders.length === 0) {
         throw nonRetryable('VerificationFailed', `NSX reported success but no backup folder from ${new Date(startMs).toISOString()} is under ${root} on ${target.host}`);
       }
-      return (await hashFolders(sftp, nsxDir, folders.sort(), 'NSX')).map((r) => ({ ...r, path: `nsx/${r.path}` }));
+      return (await hashFolders(sftp, nsxDir, folders, 'NSX')).map((r) => ({ ...r, path: `nsx/${r.path}` }));
     }),
   );
 }
@@ -88,20 +97,20 @@ export async function verifyVcenterBackup({ target, startMs, endMs }: VerifyInpu
   return guarded(async () =>
     withSftp(await sftpEndpoint(target), async (sftp) => {
       const { vcenterDir } = targetLayout(target.directory);
-      const folders: string[] = [];
+      const candidates: { path: string; t: number }[] = [];
       const walk = async (rel: string, depth: number): Promise<void> => {
         for (const e of await sftp.list(rel ? `${vcenterDir}/${rel}` : vcenterDir)) {
           if (e.type !== 'd') continue;
           const p = rel ? `${rel}/${e.name}` : e.name;
           const parsed = parseVcenterBackupFolderName(e.name);
-          if (parsed) {
-            if (inWindow(parsed.startMs, { startMs, endMs })) folders.push(p);
-          } else if (depth < 3) {
+          if (parsed) candidates.push({ path: p, t: parsed.startMs });
+          else if (depth < 3) {
             await walk(p, depth + 1);
           }
         }
       };
       await walk('', 0);
+      const folders = pickFolders(candidates, { startMs, endMs });
       if (folders.length !== 1) {
         throw nonRetryable(
           'VerificationFailed',

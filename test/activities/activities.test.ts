@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(async () => lab?.dispose());
 
-const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A) => new MockActivityEnvironment().run(fn, ...args);
+const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A): Promise<R> => new MockActivityEnvironment().run(fn, ...args) as Promise<R>;
 
 async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
   const err = await p.then(() => undefined, (e: unknown) => e);

@@ -47,3 +47,19 @@ describe('host key fingerprints', () => {
     expect(keyType(blob)).toBe('ecdsa-sha2-nistp256');
   });
 });
+
+import { pickFolders } from '../../activities/backup-set.js';
+describe('matching backup folders to a job', () => {
+  const at = (iso: string) => Date.parse(iso);
+  const folders = [
+    { path: 'earlier', t: at('2026-11-25T20:31:17Z') },
+    { path: 'mine', t: at('2026-11-25T20:31:19Z') },
+  ];
+  it('takes the folder named inside the job window, not one from seconds before', () => {
+    expect(pickFolders(folders, { startMs: at('2026-11-25T20:31:19.400Z'), endMs: at('2026-11-25T20:31:21Z') })).toEqual(['mine']);
+  });
+  it('allows a little clock skew only when nothing is inside the window', () => {
+    expect(pickFolders(folders, { startMs: at('2026-11-25T20:31:20.100Z'), endMs: at('2026-11-25T20:31:22Z') })).toEqual(['mine']);
+    expect(pickFolders(folders, { startMs: at('2026-11-25T20:40:00Z'), endMs: at('2026-11-25T20:41:00Z') })).toEqual([]);
+  });
+});

@@ -12,7 +12,7 @@ afterAll(async () => lab?.dispose());
 
 describe('the built-in ssh2 SFTP server (demo fallback when sshd is missing)', () => {
   it('offers an ECDSA key that passes the pinned-fingerprint preflight', async () => {
-    const r = await new MockActivityEnvironment().run(preflightBackupTarget, lab.config.backupTarget);
+    const r = (await new MockActivityEnvironment().run(preflightBackupTarget, lab.config.backupTarget)) as Awaited<ReturnType<typeof preflightBackupTarget>>;
     expect(r.serverFingerprint).toBe(lab.sftp.fingerprint);
     expect(lab.sftp.kind).toBe('ssh2');
   });

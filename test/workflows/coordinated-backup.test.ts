@@ -111,7 +111,7 @@ describe('coordinatedBackup on a real Temporal server against the lab', () => {
     await setFaults(lab.vcenter.url, { http5xx: 2 });
     const result = await (await start()).result();
     expect(result.status).toBe('complete');
-    const faults = await (await fetch(`${lab.vcenter.url}/lab/faults`)).json();
+    const faults = (await (await fetch(`${lab.vcenter.url}/lab/faults`)).json()) as { http5xx?: number };
     expect(faults.http5xx).toBe(0);
   });
 

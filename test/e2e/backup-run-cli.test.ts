@@ -102,6 +102,19 @@ describe('sddc-ops backup run, end to end (dev server with SQLite, lab, real ssh
     expect(r.stderr).toMatch(/cannot reach Temporal .*sddc-ops dev/);
   });
 
+  it('sddc-ops worker serves a task queue and drains on SIGTERM', async () => {
+    const child = spawn(process.execPath, [CLI, 'worker', '--address', server.address, '--task-queue', 'cli-worker-q'], { env: { ...process.env, TEMPORAL_ADDRESS: '' } });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const until = Date.now() + 60_000;
+    while (!/polling task queue cli-worker-q/.test(stderr) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    expect(stderr).toMatch(/polling task queue cli-worker-q in namespace default/);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/SIGTERM: shutting down[\s\S]*worker stopped/);
+  });
+
   it('a busy port is a clear error, not a hang', async () => {
     const busy = Number(server.address.split(':')[1]);
     await expect(startDevServer({ cliPath: inject('temporalCli'), dataDir: join(dataDir, 'other'), port: busy, headless: true })).rejects.toThrow(PortInUseError);

@@ -45,62 +45,71 @@ export async function startLab(opts: LabOptions) {
   const useSshd = kind === 'sshd' || (kind === 'auto' && !!findSshd() && process.getuid?.() === 0);
   const sftp: LabSftp = useSshd ? await startOpenSshSftp(join(opts.dir, 'sshd'), { port: opts.sftpPort }) : await startSsh2Sftp(join(opts.dir, 'ssh2'), { port: opts.sftpPort });
 
-  const creds = { nsxUser: 'admin', nsxPassword: labSecret(), vcUser: 'administrator@vsphere.local', vcPassword: labSecret() };
-  const nsx = await startNsxSimulator({ user: creds.nsxUser, password: creds.nsxPassword, port: opts.nsxPort, jobDurationMs: opts.nsxJobMs });
-  const vcenter = await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, port: opts.vcenterPort, jobDurationMs: opts.vcenterJobMs });
+  const started: { close: () => Promise<void> }[] = [{ close: () => sftp.stop() }];
+  try {
+    const creds = { nsxUser: 'admin', nsxPassword: labSecret(), vcUser: 'administrator@vsphere.local', vcPassword: labSecret() };
+    const nsx = await startNsxSimulator({ user: creds.nsxUser, password: creds.nsxPassword, port: opts.nsxPort, jobDurationMs: opts.nsxJobMs });
+    started.push(nsx);
+    const vcenter = await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, port: opts.vcenterPort, jobDurationMs: opts.vcenterJobMs });
+    started.push(vcenter);
 
-  const secret = (name: string, value: string) => {
-    const p = join(secretsDir, name);
-    writeFileSync(p, value + '\n', { mode: 0o600 });
-    return `file:${p}`;
-  };
-  const directory = `${sftp.homeDir.replace(/\/$/, '')}/backups/${site}`;
-  const siteConfig = {
-    vcenter: {
-      url: vcenter.url,
-      user: creds.vcUser,
-      password: secret('vcenter-password', creds.vcPassword),
-      backupPassword: secret('vcenter-backup-password', labSecret()),
-      parts: ['common', 'seat'],
-    },
-    nsx: {
-      url: nsx.url,
-      flavor: 'nsx-t',
-      user: creds.nsxUser,
-      password: secret('nsx-password', creds.nsxPassword),
-      backupPassphrase: secret('nsx-passphrase', labSecret()),
-    },
-    backupTarget: {
-      host: sftp.host,
-      port: sftp.port,
-      user: sftp.user,
-      password: secret('sftp-password', sftp.password),
-      directory,
-      hostKeyFingerprint: sftp.fingerprint,
-    },
-    iksClusters: [],
-    backup: { pollInterval: opts.pollInterval ?? '1s', timeout: '30m' },
-  };
-  await withSftp({ host: sftp.host, port: sftp.port, user: sftp.user, password: sftp.password, hostKeyFingerprint: sftp.fingerprint }, (s) => s.mkdirp(directory));
-  const configPath = join(opts.dir, 'sddc-ops.lab.yaml');
-  const config = { temporal: { taskQueue: 'sddc-ops', ...opts.temporal }, sites: { [site]: siteConfig } };
-  writeFileSync(
-    configPath,
-    `# Written by the sddc-ops lab; secrets are file: references under ${secretsDir}\n` +
-      `# yaml-language-server: $schema=../config/sddc-ops.schema.json\n` +
-      stringify(config),
-  );
-  return {
-    site,
-    configPath,
-    siteConfig,
-    sftp,
-    nsx,
-    vcenter,
-    stop: async () => {
-      await nsx.close();
-      await vcenter.close();
-      await sftp.stop();
-    },
-  };
+    const secret = (name: string, value: string) => {
+      const p = join(secretsDir, name);
+      writeFileSync(p, value + '\n', { mode: 0o600 });
+      return `file:${p}`;
+    };
+    const directory = `${sftp.homeDir.replace(/\/$/, '')}/backups/${site}`;
+    const siteConfig = {
+      vcenter: {
+        url: vcenter.url,
+        user: creds.vcUser,
+        password: secret('vcenter-password', creds.vcPassword),
+        backupPassword: secret('vcenter-backup-password', labSecret()),
+        parts: ['common', 'seat'],
+      },
+      nsx: {
+        url: nsx.url,
+        flavor: 'nsx-t',
+        user: creds.nsxUser,
+        password: secret('nsx-password', creds.nsxPassword),
+        backupPassphrase: secret('nsx-passphrase', labSecret()),
+      },
+      backupTarget: {
+        host: sftp.host,
+        port: sftp.port,
+        user: sftp.user,
+        password: secret('sftp-password', sftp.password),
+        directory,
+        hostKeyFingerprint: sftp.fingerprint,
+      },
+      iksClusters: [],
+      backup: { pollInterval: opts.pollInterval ?? '1s', timeout: '30m' },
+    };
+    await withSftp({ host: sftp.host, port: sftp.port, user: sftp.user, password: sftp.password, hostKeyFingerprint: sftp.fingerprint }, (s) => s.mkdirp(directory));
+    const configPath = join(opts.dir, 'sddc-ops.lab.yaml');
+    const config = { temporal: { taskQueue: 'sddc-ops', ...opts.temporal }, sites: { [site]: siteConfig } };
+    writeFileSync(
+      configPath,
+      `# Written by the sddc-ops lab; secrets are file: references under ${secretsDir}\n` +
+        `# yaml-language-server: $schema=../config/sddc-ops.schema.json\n` +
+        stringify(config),
+    );
+    return {
+      site,
+      configPath,
+      siteConfig,
+      sftp,
+      nsx,
+      vcenter,
+      stop: async () => {
+        await nsx.close();
+        await vcenter.close();
+        await sftp.stop();
+      },
+    };
+  } catch (err) {
+    // Leave nothing running when the lab cannot be completed.
+    for (const part of started.reverse()) await part.close().catch(() => undefined);
+    throw err;
+  }
 }

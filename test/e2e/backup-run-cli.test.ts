@@ -36,10 +36,11 @@ const dataDir = mkdtempSync(join(tmpdir(), 'sddc-dev-'));
 beforeAll(async () => {
   installRuntime();
   const [port, uiPort] = [await freePort(), await freePort()];
-  [server, lab] = await Promise.all([
-    startDevServer({ cliPath: inject('temporalCli'), dataDir, port, uiPort }),
-    startTestLab({ site: 'e2e' }),
-  ]);
+  // Keep whichever started, so afterAll stops it even when the other failed.
+  const [s, l] = await Promise.allSettled([startDevServer({ cliPath: inject('temporalCli'), dataDir, port, uiPort }), startTestLab({ site: 'e2e' })]);
+  if (s.status === 'fulfilled') server = s.value;
+  if (l.status === 'fulfilled') lab = l.value;
+  for (const r of [s, l]) if (r.status === 'rejected') throw r.reason;
   native = await NativeConnection.connect({ address: server.address });
   worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle() });
   running = worker.run();

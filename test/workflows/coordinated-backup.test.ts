@@ -20,7 +20,11 @@ let running: Promise<void>;
 const taskQueue = 'wf-test';
 
 beforeAll(async () => {
-  [env, lab] = await Promise.all([startTemporal(), startTestLab()]);
+  // Keep whichever started, so afterAll stops it even when the other failed.
+  const [e, l] = await Promise.allSettled([startTemporal(), startTestLab()]);
+  if (e.status === 'fulfilled') env = e.value;
+  if (l.status === 'fulfilled') lab = l.value;
+  for (const r of [e, l]) if (r.status === 'rejected') throw r.reason;
   worker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities, workflowBundle: await workflowBundle() });
   running = worker.run();
 });

@@ -18,7 +18,8 @@ export interface EnsureNsxConfigResult {
   drift: string[];
 }
 
-function desiredServer(target: BackupTarget): Omit<RemoteFileServer, 'protocol'> & { protocol: Omit<RemoteFileServer['protocol'], 'authentication_scheme'> & { authentication_scheme: { scheme_name: 'PASSWORD'; username: string } } } {
+/** The target NSX should have, without the password (NSX never returns it, so it cannot drift-check it). */
+function desiredServer(target: BackupTarget): RemoteFileServer {
   return {
     server: target.host,
     port: target.port,
@@ -121,10 +122,18 @@ export interface NsxStateInput {
   backupId?: string;
 }
 
+export interface NsxFinishedBackup {
+  backupId: string;
+  startTime: number;
+  endTime: number;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
 export type NsxBackupState =
   | { state: 'running'; backupId?: string; step?: string; message?: string }
   | { state: 'not-found' }
-  | { state: 'succeeded' | 'failed'; backupId: string; startTime: number; endTime: number; errorCode?: string; errorMessage?: string };
+  | ({ state: 'succeeded' | 'failed' } & NsxFinishedBackup);
 
 /** One look at the current operation and the history; the workflow decides when to look again. */
 export async function getNsxBackupState({ nsx, notBefore, backupId }: NsxStateInput): Promise<NsxBackupState> {

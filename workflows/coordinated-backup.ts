@@ -16,7 +16,7 @@ import { makeSetId, totalsOf, type BackupSetManifest, type FileRecord } from '..
 import { parseDuration } from '../src/domain/duration.js';
 import { BackupSetId } from '../src/temporal/search-attributes.js';
 import { NON_RETRYABLE_TYPES } from '../src/domain/failure-types.js';
-import type { NsxBackupState } from '../activities/nsx-backup.js';
+import type { NsxBackupState, NsxFinishedBackup } from '../activities/nsx-backup.js';
 
 export interface CoordinatedBackupInput {
   site: string;
@@ -80,7 +80,8 @@ export async function coordinatedBackup({ site, config }: CoordinatedBackupInput
   const notBefore = started.getTime();
   const setId = makeSetId(site, started);
   const target = config.backupTarget;
-  const { pollInterval, timeout } = { pollInterval: parseDuration(config.backup.pollInterval), timeout: parseDuration(config.backup.timeout) };
+  const pollInterval = parseDuration(config.backup.pollInterval);
+  const timeout = parseDuration(config.backup.timeout);
   upsertSearchAttributes([{ key: BackupSetId, value: setId }]);
 
   const progress: BackupProgress = { setId, site, steps: STEPS.map(([name, title]) => ({ name, title, status: 'pending' })) };
@@ -147,7 +148,7 @@ export async function coordinatedBackup({ site, config }: CoordinatedBackupInput
         throw err;
       }
     };
-    const waitNsx = async () => {
+    const waitNsx = async (): Promise<NsxFinishedBackup> => {
       mark('waitNsx', 'running');
       let misses = 0;
       for (;;) {
@@ -192,7 +193,6 @@ export async function coordinatedBackup({ site, config }: CoordinatedBackupInput
       }
     };
     const [nsxDone, vcDone] = await Promise.all([asStep('waitNsx', waitNsx), asStep('waitVcenter', waitVcenter)]);
-    if (nsxDone.state !== 'succeeded') throw new Error('unreachable');
 
     const vcStartMs = vcDone.startTime ? Date.parse(vcDone.startTime) : notBefore;
     const vcEndMs = vcDone.endTime ? Date.parse(vcDone.endTime) : Date.now();

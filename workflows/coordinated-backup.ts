@@ -17,6 +17,7 @@ import { parseDuration } from '../src/domain/duration.js';
 import { BackupSetId } from '../src/temporal/search-attributes.js';
 import { NON_RETRYABLE_TYPES } from '../src/domain/failure-types.js';
 import type { NsxBackupState, NsxFinishedBackup } from '../activities/nsx-backup.js';
+import type { PruneOutcome } from '../activities/catalog.js';
 
 export interface CoordinatedBackupInput {
   site: string;
@@ -34,6 +35,8 @@ export interface CoordinatedBackupResult {
   nsx: { backupId: string; files: number; bytes: number };
   vcenter: { jobId: string; files: number; bytes: number };
   totals: { files: number; bytes: number };
+  pruned?: PruneOutcome;
+  warnings?: string[];
 }
 
 export const STEPS = [
@@ -44,6 +47,7 @@ export const STEPS = [
   ['waitVcenter', 'Wait for the vCenter backup'],
   ['verify', 'Verify both backups on the SFTP server'],
   ['manifest', 'Write backup-set.json'],
+  ['retention', 'Apply the retention policy'],
 ] as const;
 export type StepName = (typeof STEPS)[number][0];
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed';
@@ -122,6 +126,10 @@ export async function coordinatedBackup({ site, config }: CoordinatedBackupInput
       targetReachable = true;
       return r;
     }, (r) => `host key ${r.serverFingerprint}`);
+    // The catalog shows the set as running from here on, and retention never touches it.
+    await api.writeBackupSetManifest.executeWithOptions({ summary: `Mark ${setId} running in the catalog` }, [
+      { target, manifest: { ...manifestBase, status: 'running', endedAt: '', totals: { files: 0, bytes: 0 } } },
+    ]);
 
     await step('nsxConfig', () =>
       api.ensureNsxBackupConfig.executeWithOptions({ summary: 'Ensure NSX backup target (PUT only on drift)' }, [{ nsx: config.nsx, target }]),
@@ -233,11 +241,31 @@ export async function coordinatedBackup({ site, config }: CoordinatedBackupInput
     const { path } = await step('manifest', () =>
       api.writeBackupSetManifest.executeWithOptions({ summary: `Write ${setId}/backup-set.json` }, [{ target, manifest }]),
     );
+    let pruned: PruneOutcome | undefined;
+    const warnings: string[] = [];
+    if (target.retention) {
+      current = 'retention';
+      mark('retention', 'running');
+      try {
+        pruned = await api.pruneBackupSets.executeWithOptions({ summary: 'Apply the retention policy', startToCloseTimeout: '1h', heartbeatTimeout: '2m' }, [
+          { target, dryRun: false, nowMs: Date.now() },
+        ]);
+        mark('retention', 'done', `${pruned.expired.length} set(s) expired, ${pruned.filesDeleted} file(s) deleted`);
+      } catch (err) {
+        // The set is complete and verified; a failed prune is a warning, not a failed backup.
+        warnings.push(`retention failed: ${failureMessage(err)}`);
+        mark('retention', 'failed', failureMessage(err));
+      }
+    } else {
+      mark('retention', 'done', 'no retention policy: nothing deleted');
+    }
     return {
       status: 'complete',
       setId,
       site,
       manifestPath: path,
+      ...(pruned ? { pruned } : {}),
+      ...(warnings.length ? { warnings } : {}),
       startedAt: manifest.startedAt,
       endedAt,
       nsx: { backupId: nsxPart.backupId, ...totalsOf(nsxFiles) },

@@ -7,6 +7,10 @@ import { connectClient } from '../temporal/connection.js';
 import { BackupAlreadyRunning, startCoordinatedBackup, uiLink } from '../temporal/backup-runs.js';
 import { progressQuery, type BackupProgress, type CoordinatedBackupResult } from '../../workflows/coordinated-backup.js';
 import { CliError, EXIT, humanBytes, info, isTty, printJson } from './output.js';
+import { addCatalogCommands, siteOfSet } from './catalog.js';
+import { WorkflowIdConflictPolicy } from '@temporalio/client';
+import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
+import type { verifyBackupSet } from '../../workflows/verify-backup-set.js';
 import { addConnectionOptions, type ConnectionOpts } from './common.js';
 
 export interface RunBackupOptions {
@@ -129,6 +133,54 @@ export function backupCommand(): Command {
         wait: opts.wait,
         json: !!opts.json,
       });
+    } finally {
+      await connection.close();
+    }
+  });
+  addCatalogCommands(backup);
+
+  const verify = backup
+    .command('verify <set>')
+    .description(
+      'Re-hash every file of a backup set over SFTP and compare with its manifest (bit rot, truncation, deletion), as a workflow. ' +
+        'Records the verification in the manifest; fails naming the damaged files.',
+    )
+    .option('--site <name>', 'site (default: from the set id)')
+    .option('--config <file>', 'config file')
+    .option('--no-wait', 'start and return')
+    .option('--json', 'machine-readable result');
+  addConnectionOptions(verify).action(async (setId: string, opts: ConnectionOpts & { site?: string; config?: string; wait: boolean; json?: boolean }) => {
+    const { config, file } = loadConfig(opts.config);
+    const site = siteOfSet(config, file, setId, opts.site);
+    const { client, connection, namespace } = await connectOrExplain(opts, config.temporal.address, config.temporal.namespace);
+    try {
+      const handle = await client.workflow.start<typeof verifyBackupSet>('verifyBackupSet', {
+        taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
+        workflowId: `verify-backup-set-${setId}`,
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        args: [{ site, target: config.sites[site]!.backupTarget, setId }],
+        typedSearchAttributes: [
+          { key: SddcSite, value: site },
+          { key: SddcOperation, value: 'verify-backup-set' },
+        ],
+        staticSummary: `Verify backup set ${setId} against its manifest`,
+      });
+      const link = uiLink(opts.uiUrl ?? config.temporal.uiUrl, namespace, handle.workflowId, handle.firstExecutionRunId);
+      if (!opts.json) info(`verifying ${setId}: workflow ${handle.workflowId}${link ? `\n  Web UI: ${link}` : ''}`);
+      if (!opts.wait) {
+        if (opts.json) printJson({ status: 'started', workflowId: handle.workflowId, runId: handle.firstExecutionRunId, ui: link });
+        return;
+      }
+      try {
+        const r = await handle.result();
+        if (opts.json) printJson({ status: 'ok', ...r });
+        else info(`backup set ${setId} verified: ${r.checked} files match the manifest`);
+      } catch (err) {
+        const reason = failureReason(err);
+        if (opts.json) printJson({ status: 'damaged', setId, reason });
+        else info(`VERIFICATION FAILED: ${reason}`);
+        process.exitCode = EXIT.RUN_FAILED;
+      }
     } finally {
       await connection.close();
     }

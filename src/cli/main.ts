@@ -9,6 +9,7 @@ import { backupCommand } from './backup.js';
 import { devCommand } from './dev.js';
 import { labCommand } from './lab.js';
 import { workerCommand } from './worker.js';
+import { scheduleCommand } from './schedule.js';
 import { CliError, EXIT, info } from './output.js';
 
 export function buildProgram(): Command {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(backupCommand());
+  program.addCommand(scheduleCommand());
   program.addCommand(workerCommand());
   program.addCommand(devCommand());
   program.addCommand(labCommand());

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SECRET_REF_RE } from './secrets.js';
 import { parseDuration } from '../domain/duration.js';
+import { cronProblem, timezoneProblem } from '../schedules/validate.js';
 
 const secretRef = z
   .string()
@@ -57,6 +58,16 @@ export const nsxSchema = z
   })
   .describe('NSX Manager');
 
+export const retentionSchema = z
+  .strictObject({
+    keepLast: z.number().int().min(1).optional().describe('Keep the newest N complete sets'),
+    daily: z.number().int().min(1).optional().describe('Keep the newest complete set of each of the last N days that have one'),
+    weekly: z.number().int().min(1).optional().describe('... of each of the last N ISO weeks'),
+    monthly: z.number().int().min(1).optional().describe('... of each of the last N months'),
+    maxAge: duration.optional().describe('Expire sets older than this, whatever the rules above say (the newest complete set always stays)'),
+  })
+  .describe('Which backup sets to keep on this target; without it nothing is ever deleted');
+
 export const backupTargetSchema = z
   .strictObject({
     host: z.string().min(1).describe('SFTP server host name or IP, as NSX Manager and vCenter reach it'),
@@ -74,6 +85,7 @@ export const backupTargetSchema = z
         error: 'must be the SHA-256 fingerprint of the server\'s ECDSA host key, "SHA256:" + 43 base64 characters (ssh-keyscan -t ecdsa HOST | ssh-keygen -lf -)',
       })
       .describe('Pinned ECDSA host key fingerprint, as `ssh-keyscan -t ecdsa HOST | ssh-keygen -lf -` prints it'),
+    retention: retentionSchema.optional(),
   })
   .refine((t) => t.password !== undefined, {
     error: 'a password reference is required: NSX Manager and vCenter log in to the SFTP server with a password',
@@ -93,6 +105,29 @@ export const backupPolicySchema = z
   })
   .describe('How a coordinated backup waits');
 
+export const OVERLAP_POLICIES = ['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'terminate-other', 'allow-all'] as const;
+
+export const scheduleSchema = z
+  .strictObject({
+    purpose: z.enum(['backup']).default('backup').describe('What the schedule runs: backup = a coordinated backup of the site'),
+    every: duration.optional().describe('Instead of cron: run at this fixed interval, e.g. 1h (NSX backups are usually hourly)'),
+    cron: z.string().min(1).optional().superRefine((v, ctx) => {
+      const p = v === undefined ? undefined : cronProblem(v);
+      if (p) ctx.addIssue({ code: 'custom', message: p });
+    }).describe('Five-field cron: minute hour day-of-month month day-of-week, e.g. "0 2 * * *"'),
+    timezone: z.string().default('UTC').superRefine((v, ctx) => {
+      const p = timezoneProblem(v);
+      if (p) ctx.addIssue({ code: 'custom', message: p });
+    }).describe('IANA time zone, e.g. Asia/Tokyo'),
+    jitter: duration.optional().describe('Random delay added to each run'),
+    overlap: z.enum(OVERLAP_POLICIES).default('skip').describe('What to do when a run is due while the previous one still runs'),
+    catchup: duration.optional().describe('How late a missed run (server down) may still start'),
+    pauseOnFailure: z.boolean().default(false),
+    note: z.string().optional(),
+  })
+  .refine((x) => (x.cron === undefined) !== (x.every === undefined), { error: 'give either cron or every (not both, not neither)' })
+  .describe('A durable Temporal Schedule, reconciled by `sddc-ops schedule apply`');
+
 export const SITE_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export const siteSchema = z.strictObject({
@@ -101,6 +136,9 @@ export const siteSchema = z.strictObject({
   backupTarget: backupTargetSchema,
   iksClusters: z.array(iksClusterSchema).default([]).describe('Linked IBM Cloud Kubernetes Service clusters'),
   backup: backupPolicySchema.default({ pollInterval: '10s', timeout: '4h' }),
+  schedules: z.array(scheduleSchema).default([]).refine((l) => new Set(l.map((x) => x.purpose)).size === l.length, {
+    error: 'one schedule per purpose per site',
+  }),
 });
 
 export const temporalSchema = z
@@ -124,3 +162,5 @@ export type SiteConfig = z.infer<typeof siteSchema>;
 export type VcenterConfig = z.infer<typeof vcenterSchema>;
 export type NsxConfig = z.infer<typeof nsxSchema>;
 export type BackupTarget = z.infer<typeof backupTargetSchema>;
+export type RetentionConfig = z.infer<typeof retentionSchema>;
+export type ScheduleConfig = z.infer<typeof scheduleSchema>;

@@ -22,7 +22,7 @@ export interface FileRecord {
   sha256: string;
 }
 
-export type SetStatus = 'complete' | 'failed';
+export type SetStatus = 'complete' | 'failed' | 'running';
 
 export interface BackupSetManifest {
   schemaVersion: 1;
@@ -33,6 +33,8 @@ export interface BackupSetManifest {
   startedAt: string;
   endedAt: string;
   verifiedAt?: string;
+  /** Re-verifications by `backup verify`, newest last (at most 20 kept). */
+  verifications?: { at: string; ok: boolean; problems: string[] }[];
   workflow: { workflowId: string; runId: string };
   target: { host: string; port: number; directory: string; hostKeyFingerprint: string };
   nsx?: {

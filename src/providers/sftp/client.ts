@@ -105,6 +105,10 @@ export class PinnedSftp {
     await this.client.delete(path, true);
   }
 
+  async rmdir(path: string): Promise<void> {
+    await this.client.rmdir(path);
+  }
+
   async list(dir: string): Promise<{ name: string; type: string; size: number; modifyTime: number }[]> {
     return (await this.client.list(dir)).map((e) => ({ name: e.name, type: e.type, size: e.size, modifyTime: e.modifyTime }));
   }

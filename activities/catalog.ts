@@ -1,0 +1,59 @@
+import { Context } from '@temporalio/activity';
+import type { BackupTarget } from '../src/config/schema.js';
+import { withSftp } from '../src/providers/sftp/client.js';
+import { readManifest, recordVerification, reverifySet } from '../src/catalog/catalog.js';
+import { pruneTarget } from '../src/catalog/prune.js';
+import { parseDuration } from '../src/domain/duration.js';
+import type { RetentionPolicy } from '../src/domain/retention.js';
+import { sftpEndpoint } from './endpoints.js';
+import { guarded, nonRetryable } from './failures.js';
+
+export interface ReverifyOutcome {
+  setId: string;
+  checked: number;
+  verifiedAt: string;
+}
+
+/** Re-hashes a set's files over SFTP, records the result in its manifest, and fails naming bad files. */
+export async function reverifyBackupSet({ target, setId }: { target: BackupTarget; setId: string }): Promise<ReverifyOutcome> {
+  return guarded(async () =>
+    withSftp(await sftpEndpoint(target), async (sftp) => {
+      const manifest = await readManifest(sftp, target.directory, setId).catch((err: Error) => {
+        throw nonRetryable('NotFound', err.message);
+      });
+      const result = await reverifySet(sftp, target.directory, manifest, (file) => Context.current().heartbeat({ file }));
+      const at = new Date().toISOString();
+      await recordVerification(sftp, target.directory, setId, at, result);
+      if (!result.ok) {
+        throw nonRetryable('VerificationFailed', `backup set ${setId} is damaged: ${result.problems.join('; ')}`, { problems: result.problems });
+      }
+      return { setId, checked: result.checked, verifiedAt: at };
+    }),
+  );
+}
+
+export function retentionPolicyOf(target: BackupTarget): RetentionPolicy | undefined {
+  const r = target.retention;
+  if (!r) return undefined;
+  return { keepLast: r.keepLast, daily: r.daily, weekly: r.weekly, monthly: r.monthly, maxAgeMs: r.maxAge ? parseDuration(r.maxAge) : undefined };
+}
+
+export interface PruneOutcome {
+  dryRun: boolean;
+  expired: { setId: string; reason: string }[];
+  kept: number;
+  filesDeleted: number;
+  bytesFreed: number;
+}
+
+/** Applies the target's retention policy; a target without one is left alone. */
+export async function pruneBackupSets({ target, dryRun, nowMs }: { target: BackupTarget; dryRun: boolean; nowMs: number }): Promise<PruneOutcome> {
+  return guarded(async () => {
+    const policy = retentionPolicyOf(target);
+    if (!policy) return { dryRun, expired: [], kept: 0, filesDeleted: 0, bytesFreed: 0 };
+    return withSftp(await sftpEndpoint(target), async (sftp) => {
+      const r = await pruneTarget(sftp, target.directory, policy, { dryRun, nowMs, onDelete: (file) => Context.current().heartbeat({ file }) });
+      return { dryRun, expired: r.decision.expire, kept: r.decision.keep.length, filesDeleted: r.files.length, bytesFreed: r.bytes };
+    });
+  });
+}

@@ -1,0 +1,225 @@
+import { Command } from 'commander';
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import { loadConfig, siteOf } from '../config/load.js';
+import { scheduleSchema, type Config, type ScheduleConfig } from '../config/schema.js';
+import { describeSpec, planApply, scheduleId, scheduleOptions, SCHEDULE_PREFIX, upsertSchedule } from '../schedules/schedules.js';
+import { connectOrExplain } from './backup.js';
+import { addConnectionOptions, type ConnectionOpts } from './common.js';
+import { CliError, EXIT, info, printJson } from './output.js';
+
+type Opts = ConnectionOpts & { config?: string; json?: boolean };
+
+const FLAG_OF: Record<string, string> = { cron: '--cron', every: '--every', timezone: '--tz', jitter: '--jitter', overlap: '--overlap', catchup: '--catchup', purpose: '--purpose' };
+
+/** Validates schedule flags locally, before any server is contacted. */
+export function scheduleFromFlags(f: Record<string, unknown>): ScheduleConfig {
+  const r = scheduleSchema.safeParse({
+    purpose: f.purpose,
+    cron: f.cron,
+    every: f.every,
+    timezone: f.tz,
+    jitter: f.jitter,
+    overlap: f.overlap,
+    catchup: f.catchup,
+    pauseOnFailure: !!f.pauseOnFailure,
+    note: f.note,
+  });
+  if (!r.success) {
+    throw new CliError(r.error.issues.map((i) => `${FLAG_OF[String(i.path[0])] ?? 'flags'}: ${i.message}`).join('\n'), EXIT.BAD_INPUT);
+  }
+  return r.data;
+}
+
+async function withClient<T>(o: Opts, fn: (client: Client, config: Config | undefined, file: string | undefined) => Promise<T>): Promise<T> {
+  const loaded = o.config || process.env.SDDC_OPS_CONFIG ? loadConfig(o.config) : undefined;
+  const { client, connection } = await connectOrExplain(o, loaded?.config.temporal.address, loaded?.config.temporal.namespace);
+  try {
+    return await fn(client, loaded?.config, loaded?.file);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** A schedule is named by its id, or by site (and --purpose). */
+function idOf(nameOrId: string, purpose = 'backup'): string {
+  return nameOrId.startsWith(SCHEDULE_PREFIX) ? nameOrId : scheduleId(nameOrId, purpose);
+}
+
+function notFound(id: string): CliError {
+  return new CliError(`no schedule ${id}; see \`sddc-ops schedule list\``, EXIT.BAD_INPUT);
+}
+
+async function handleOf(client: Client, id: string) {
+  const h = client.schedule.getHandle(id);
+  try {
+    return { handle: h, desc: await h.describe() };
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) throw notFound(id);
+    throw err;
+  }
+}
+
+function parseTime(v: string, flag: string): Date {
+  const t = new Date(v);
+  if (Number.isNaN(t.getTime())) throw new CliError(`${flag}: "${v}" is not a date-time (write e.g. 2026-11-01T00:00:00Z)`, EXIT.BAD_INPUT);
+  return t;
+}
+
+export function scheduleCommand(): Command {
+  const schedule = new Command('schedule').description(
+    'Cron backups on durable Temporal Schedules (visible on the Web UI\'s Schedules page). Ids are stable: sddc-ops.<site>.<purpose>.',
+  );
+  const withConn = (c: Command) => addConnectionOptions(c.option('--config <file>', 'config file').option('--json', 'machine-readable output'));
+
+  withConn(
+    schedule
+      .command('create')
+      .description('Create (or update) the backup schedule of a site. The cron expression and time zone are checked here before the server is contacted.')
+      .requiredOption('--site <name>', 'site from the config file (its config becomes the scheduled runs\' input)')
+      .option('--cron <expr>', 'five fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * *"')
+      .option('--every <duration>', 'instead of --cron: a fixed interval, e.g. 1h')
+      .option('--tz <iana>', 'IANA time zone for the cron expression', 'UTC')
+      .option('--jitter <duration>', 'random delay added to each run, e.g. 5m')
+      .option('--overlap <policy>', 'skip | buffer-one | buffer-all | cancel-other | terminate-other | allow-all', 'skip')
+      .option('--catchup <duration>', 'how late a missed run may still start, e.g. 1h')
+      .option('--pause-on-failure', 'pause the schedule when a run fails')
+      .option('--note <text>', 'note shown with the schedule')
+      .option('--purpose <purpose>', 'what it runs: backup', 'backup')
+      .addHelpText('after', '\nExample:\n  sddc-ops schedule create --site tokyo-1 --cron "0 2 * * *" --tz Asia/Tokyo --jitter 5m\n'),
+  ).action(async (f: Opts & Record<string, unknown> & { site: string }) => {
+    const s = scheduleFromFlags(f);
+    const { config, file } = loadConfig(f.config);
+    const site = siteOf(config, file, f.site);
+    await withClient({ ...f, config: file }, async (client) => {
+      const opts = scheduleOptions(f.site, site, s, f.taskQueue ?? config.temporal.taskQueue, 'cli');
+      const what = await upsertSchedule(client, opts);
+      const d = await client.schedule.getHandle(opts.scheduleId).describe();
+      if (f.json) printJson({ scheduleId: opts.scheduleId, result: what, nextActionTimes: d.info.nextActionTimes.slice(0, 5) });
+      else info(`${what} schedule ${opts.scheduleId}: ${describeSpec(s)}\nnext runs: ${d.info.nextActionTimes.slice(0, 5).map((t) => t.toISOString()).join(', ')}`);
+    });
+  });
+
+  withConn(schedule.command('list').description('List the schedules sddc-ops manages')).action(async (o: Opts) => {
+    await withClient(o, async (client) => {
+      const rows = [];
+      for await (const s of client.schedule.list()) {
+        if (!s.scheduleId.startsWith(SCHEDULE_PREFIX)) continue;
+        rows.push({ scheduleId: s.scheduleId, paused: s.state.paused, note: s.state.note, nextActionTimes: s.info.nextActionTimes.slice(0, 1) });
+      }
+      rows.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
+      if (o.json) return printJson(rows);
+      if (!rows.length) return info('no sddc-ops schedules');
+      for (const r of rows) process.stdout.write(`${r.scheduleId}  ${r.paused ? 'PAUSED' : 'active'}  next ${r.nextActionTimes[0]?.toISOString() ?? '-'}  ${r.note ?? ''}\n`);
+    });
+  });
+
+  withConn(
+    schedule.command('describe <site-or-id>').description('Next 5 run times and recent runs with their outcomes').option('--purpose <p>', 'purpose', 'backup'),
+  ).action(async (name: string, o: Opts & { purpose: string }) => {
+    await withClient(o, async (client) => {
+      const id = idOf(name, o.purpose);
+      const { desc } = await handleOf(client, id);
+      const recent = await Promise.all(
+        desc.info.recentActions.slice(-10).map(async (a) => {
+          const wf = a.action.workflow;
+          const status = await client.workflow.getHandle(wf.workflowId, wf.firstExecutionRunId).describe().then((d) => d.status.name, () => 'UNKNOWN');
+          return { scheduledAt: a.scheduledAt, takenAt: a.takenAt, workflowId: wf.workflowId, runId: wf.firstExecutionRunId, outcome: status };
+        }),
+      );
+      const out = {
+        scheduleId: id,
+        paused: desc.state.paused,
+        note: desc.state.note,
+        nextActionTimes: desc.info.nextActionTimes.slice(0, 5),
+        recentActions: recent,
+        numActionsTaken: desc.info.numActionsTaken,
+        overlap: desc.policies.overlap,
+      };
+      if (o.json) return printJson(out);
+      const lines = [`${id}  ${desc.state.paused ? 'PAUSED' : 'active'}${desc.state.note ? `  (${desc.state.note})` : ''}`, `overlap ${desc.policies.overlap}, ${desc.info.numActionsTaken} run(s) so far`, 'next runs:'];
+      for (const t of out.nextActionTimes) lines.push(`  ${t.toISOString()}`);
+      lines.push('recent runs:');
+      if (!recent.length) lines.push('  (none yet)');
+      for (const r of recent) lines.push(`  ${r.takenAt.toISOString()}  ${r.outcome.padEnd(10)}  ${r.workflowId}`);
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+  });
+
+  for (const [verb, help] of [['pause', 'Pause a schedule (no runs until unpaused)'], ['unpause', 'Resume a paused schedule']] as const) {
+    withConn(schedule.command(`${verb} <site-or-id>`).description(help).option('--note <text>', 'why (shown with the schedule)').option('--purpose <p>', 'purpose', 'backup')).action(
+      async (name: string, o: Opts & { note?: string; purpose: string }) => {
+        await withClient(o, async (client) => {
+          const { handle } = await handleOf(client, idOf(name, o.purpose));
+          const note = o.note ?? `${verb}d with sddc-ops`;
+          await (verb === 'pause' ? handle.pause(note) : handle.unpause(note));
+          info(`${handle.scheduleId} ${verb}d: ${note}`);
+        });
+      },
+    );
+  }
+
+  withConn(schedule.command('trigger <site-or-id>').description('Run the scheduled action now').option('--purpose <p>', 'purpose', 'backup')).action(async (name: string, o: Opts & { purpose: string }) => {
+    await withClient(o, async (client) => {
+      const { handle } = await handleOf(client, idOf(name, o.purpose));
+      await handle.trigger();
+      info(`triggered ${handle.scheduleId}`);
+    });
+  });
+
+  withConn(
+    schedule
+      .command('backfill <site-or-id>')
+      .description('Take the runs the schedule would have taken between --from and --to')
+      .requiredOption('--from <time>', 'start, e.g. 2026-11-01T00:00:00Z')
+      .requiredOption('--to <time>', 'end')
+      .option('--purpose <p>', 'purpose', 'backup'),
+  ).action(async (name: string, o: Opts & { from: string; to: string; purpose: string }) => {
+    const start = parseTime(o.from, '--from');
+    const end = parseTime(o.to, '--to');
+    if (end <= start) throw new CliError('--to must be after --from', EXIT.BAD_INPUT);
+    await withClient(o, async (client) => {
+      const { handle } = await handleOf(client, idOf(name, o.purpose));
+      await handle.backfill({ start, end });
+      info(`backfill of ${handle.scheduleId} from ${start.toISOString()} to ${end.toISOString()} requested`);
+    });
+  });
+
+  withConn(schedule.command('delete <site-or-id>').description('Delete a schedule (runs already taken stay)').option('--purpose <p>', 'purpose', 'backup')).action(
+    async (name: string, o: Opts & { purpose: string }) => {
+      await withClient(o, async (client) => {
+        const { handle } = await handleOf(client, idOf(name, o.purpose));
+        await handle.delete();
+        info(`deleted ${handle.scheduleId}`);
+      });
+    },
+  );
+
+  withConn(
+    schedule
+      .command('apply')
+      .description('Make the server\'s schedules match the config file (sites.<site>.schedules): create, update, and delete only schedules the file created')
+      .option('--dry-run', 'print the diff, change nothing'),
+  ).action(async (o: Opts & { dryRun?: boolean }) => {
+    const { config, file } = loadConfig(o.config);
+    await withClient({ ...o, config: file }, async (client) => {
+      const taskQueue = o.taskQueue ?? config.temporal.taskQueue;
+      const wanted = Object.entries(config.sites).flatMap(([site, sc]) =>
+        sc.schedules.map((s) => ({ options: scheduleOptions(site, sc, s, taskQueue, 'config'), describe: describeSpec(s) })),
+      );
+      const changes = await planApply(client, wanted);
+      const diff = changes.filter((c) => c.op !== 'unchanged');
+      if (!o.dryRun) {
+        for (const c of diff) {
+          if (c.op === 'delete') await client.schedule.getHandle(c.scheduleId).delete();
+          else await upsertSchedule(client, wanted.find((w) => w.options.scheduleId === c.scheduleId)!.options);
+        }
+      }
+      if (o.json) return printJson({ dryRun: !!o.dryRun, changes: diff });
+      if (!diff.length) return info('no changes: the server matches the config file');
+      const sign = { create: '+', update: '~', delete: '-', unchanged: ' ' };
+      for (const c of diff) process.stdout.write(`${sign[c.op]} ${c.scheduleId}: ${c.detail}\n`);
+      if (o.dryRun) info('(dry run: nothing changed)');
+    });
+  });
+  return schedule;
+}

@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleOptions,
+} from '@temporalio/client';
+import type { ScheduleConfig, SiteConfig } from '../config/schema.js';
+import { parseDuration } from '../domain/duration.js';
+import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
+import { backupWorkflowId } from '../temporal/backup-runs.js';
+
+export const SCHEDULE_PREFIX = 'sddc-ops.';
+export const scheduleId = (site: string, purpose: string) => `${SCHEDULE_PREFIX}${site}.${purpose}`;
+
+const OVERLAP = {
+  skip: ScheduleOverlapPolicy.SKIP,
+  'buffer-one': ScheduleOverlapPolicy.BUFFER_ONE,
+  'buffer-all': ScheduleOverlapPolicy.BUFFER_ALL,
+  'cancel-other': ScheduleOverlapPolicy.CANCEL_OTHER,
+  'terminate-other': ScheduleOverlapPolicy.TERMINATE_OTHER,
+  'allow-all': ScheduleOverlapPolicy.ALLOW_ALL,
+} as const;
+
+/** Marks schedules this tool owns, where they came from, and what they were made from. */
+export interface OwnerMemo {
+  managedBy: 'sddc-ops';
+  source: 'config' | 'cli';
+  /** Hash of the schedule definition and the site config it runs with: a changed hash means update. */
+  desired: string;
+}
+
+export function describeSpec(s: ScheduleConfig): string {
+  return `${s.cron ? `cron "${s.cron}"` : `every ${s.every}`} ${s.timezone}${s.jitter ? ` jitter ${s.jitter}` : ''}, overlap ${s.overlap}` +
+    `${s.catchup ? `, catch-up ${s.catchup}` : ''}${s.pauseOnFailure ? ', pause on failure' : ''}`;
+}
+
+export function desiredHash(site: string, siteConfig: SiteConfig, s: ScheduleConfig, taskQueue: string): string {
+  const { schedules: _ignored, ...config } = siteConfig;
+  return createHash('sha256').update(JSON.stringify({ site, config, s, taskQueue })).digest('hex').slice(0, 16);
+}
+
+export function scheduleOptions(site: string, siteConfig: SiteConfig, s: ScheduleConfig, taskQueue: string, source: OwnerMemo['source']): ScheduleOptions {
+  const hash = desiredHash(site, siteConfig, s, taskQueue);
+  const memo: OwnerMemo = { managedBy: 'sddc-ops', source, desired: hash };
+  return {
+    scheduleId: scheduleId(site, s.purpose),
+    spec: {
+      ...(s.cron ? { cronExpressions: [s.cron] } : { intervals: [{ every: parseDuration(s.every!) }] }),
+      timezone: s.timezone,
+      ...(s.jitter ? { jitter: parseDuration(s.jitter) } : {}),
+    },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'coordinatedBackup',
+      taskQueue,
+      // Temporal appends the scheduled time to this id for each run.
+      workflowId: backupWorkflowId(site),
+      args: [{ site, config: siteConfig }],
+      memo: memo as unknown as Record<string, unknown>,
+      typedSearchAttributes: [
+        { key: SddcSite, value: site },
+        { key: SddcOperation, value: 'coordinated-backup' },
+      ],
+      staticSummary: `Scheduled coordinated backup of site ${site}`,
+    },
+    policies: {
+      overlap: OVERLAP[s.overlap],
+      ...(s.catchup ? { catchupWindow: parseDuration(s.catchup) } : {}),
+      pauseOnFailure: s.pauseOnFailure,
+    },
+    state: { note: s.note ?? `managed by sddc-ops (${source})` },
+    memo: memo as unknown as Record<string, unknown>,
+    typedSearchAttributes: [
+      { key: SddcSite, value: site },
+      { key: SddcOperation, value: 'coordinated-backup' },
+    ],
+  };
+}
+
+export function ownerOf(d: ScheduleDescription): OwnerMemo | undefined {
+  const m = (d.action.type === 'startWorkflow' ? d.action.memo : undefined) as OwnerMemo | undefined;
+  return m?.managedBy === 'sddc-ops' ? m : undefined;
+}
+
+/** Creates the schedule, or updates it in place when it exists (its id is stable). */
+export async function upsertSchedule(client: Client, o: ScheduleOptions): Promise<'created' | 'updated'> {
+  const handle = client.schedule.getHandle(o.scheduleId);
+  try {
+    await handle.describe();
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+    await client.schedule.create(o);
+    return 'created';
+  }
+  await handle.update((prev) => ({ ...prev, spec: o.spec, action: o.action, policies: { ...prev.policies, ...o.policies } }));
+  return 'updated';
+}
+
+export interface ScheduleChange {
+  op: 'create' | 'update' | 'delete' | 'unchanged';
+  scheduleId: string;
+  detail: string;
+}
+
+/** What `schedule apply` would do to make the server match the config file. */
+export async function planApply(
+  client: Client,
+  wanted: { options: ScheduleOptions; describe: string }[],
+): Promise<ScheduleChange[]> {
+  // Describe is consistent at once; the list (visibility) may lag, so it only finds deletions.
+  const existing = new Map<string, OwnerMemo | undefined>();
+  const lookup = async (id: string) => {
+    try {
+      existing.set(id, ownerOf(await client.schedule.getHandle(id).describe()));
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    }
+  };
+  for (const w of wanted) await lookup(w.options.scheduleId);
+  for await (const s of client.schedule.list()) {
+    if (s.scheduleId.startsWith(SCHEDULE_PREFIX) && !existing.has(s.scheduleId)) await lookup(s.scheduleId);
+  }
+  const changes: ScheduleChange[] = [];
+  for (const w of wanted) {
+    const id = w.options.scheduleId;
+    const owner = existing.get(id);
+    const want = (w.options.memo as unknown as OwnerMemo).desired;
+    if (!existing.has(id)) changes.push({ op: 'create', scheduleId: id, detail: w.describe });
+    else if (!owner) changes.push({ op: 'unchanged', scheduleId: id, detail: 'exists but is not managed by sddc-ops: left alone' });
+    else if (owner.desired !== want || owner.source !== 'config') changes.push({ op: 'update', scheduleId: id, detail: w.describe });
+    else changes.push({ op: 'unchanged', scheduleId: id, detail: w.describe });
+  }
+  const wantedIds = new Set(wanted.map((w) => w.options.scheduleId));
+  for (const [id, owner] of existing) {
+    if (!wantedIds.has(id) && owner?.source === 'config') changes.push({ op: 'delete', scheduleId: id, detail: 'no longer in the config file' });
+  }
+  return changes;
+}

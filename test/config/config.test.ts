@@ -113,3 +113,19 @@ describe('secret references', () => {
     await expect(resolveSecret('plain-value')).rejects.toThrow(/env:NAME or file:PATH/);
   });
 });
+
+describe('schedules and retention in the config', () => {
+  it('rejects a bad cron, an unknown time zone and cron together with every', () => {
+    const problems = problemsOf(
+      withChange((d) => {
+        d.sites['tokyo-1'].schedules = [
+          { cron: '0 2 * * 8', timezone: 'Asia/Nowhere' },
+        ];
+      }),
+    ).join('\n');
+    expect(problems).toMatch(/sites\.tokyo-1\.schedules\[0\]\.cron: the day-of-week field "8" is not valid/);
+    expect(problems).toMatch(/sites\.tokyo-1\.schedules\[0\]\.timezone: "Asia\/Nowhere" is not an IANA time zone/);
+    expect(problemsOf(withChange((d) => (d.sites['tokyo-1'].schedules = [{ cron: '0 2 * * *', every: '1h' }]))).join()).toMatch(/either cron or every/);
+    expect(problemsOf(withChange((d) => (d.sites['tokyo-1'].backupTarget.retention = { keepLast: 0 }))).join()).toMatch(/retention\.keepLast/);
+  });
+});

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { decideRetention, filesToDelete, type RetentionPolicy, type SetSummary } from '../../src/domain/retention.js';
+
+const DAY = 86_400_000;
+const NOW = Date.parse('2026-11-25T12:00:00Z');
+
+const setArb = fc.record({
+  status: fc.constantFrom<SetSummary['status']>('complete', 'complete', 'complete', 'failed', 'running'),
+  ageMs: fc.integer({ min: 0, max: 400 * DAY }),
+});
+const historyArb = fc.uniqueArray(setArb, { maxLength: 60, selector: (s) => s.ageMs }).map((list) =>
+  list.map((s, i): SetSummary => ({ setId: `site-${i}`, status: s.status, startedAtMs: NOW - s.ageMs })),
+);
+const policyArb: fc.Arbitrary<RetentionPolicy> = fc.record(
+  {
+    keepLast: fc.integer({ min: 1, max: 10 }),
+    daily: fc.integer({ min: 1, max: 14 }),
+    weekly: fc.integer({ min: 1, max: 8 }),
+    monthly: fc.integer({ min: 1, max: 12 }),
+    maxAgeMs: fc.integer({ min: 1, max: 365 }).map((d) => d * DAY),
+  },
+  { requiredKeys: [] },
+);
+
+describe('retention rules, on randomly generated histories', () => {
+  it('never expires the newest complete set nor a running one; keep and expire partition the sets', () => {
+    fc.assert(
+      fc.property(historyArb, policyArb, (sets, policy) => {
+        const d = decideRetention(sets, policy, NOW);
+        const expired = new Set(d.expire.map((e) => e.setId));
+        const kept = new Set(d.keep.map((k) => k.setId));
+        const newest = sets.filter((s) => s.status === 'complete').sort((a, b) => b.startedAtMs - a.startedAtMs)[0];
+        if (newest) expect(expired.has(newest.setId)).toBe(false);
+        for (const s of sets) if (s.status === 'running') expect(expired.has(s.setId)).toBe(false);
+        for (const s of sets) expect(kept.has(s.setId) !== expired.has(s.setId)).toBe(true);
+        expect(kept.size + expired.size).toBe(sets.length);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('keepLast alone keeps exactly the newest N complete sets', () => {
+    fc.assert(
+      fc.property(historyArb, fc.integer({ min: 1, max: 10 }), (sets, n) => {
+        const d = decideRetention(sets, { keepLast: n }, NOW);
+        const expired = new Set(d.expire.map((e) => e.setId));
+        const complete = sets.filter((s) => s.status === 'complete').sort((a, b) => b.startedAtMs - a.startedAtMs);
+        complete.forEach((s, i) => expect(expired.has(s.setId)).toBe(i >= n));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('maxAge expires every complete set older than it except the newest complete one', () => {
+    fc.assert(
+      fc.property(historyArb, policyArb, (sets, policy) => {
+        fc.pre(policy.maxAgeMs !== undefined);
+        const d = decideRetention(sets, policy, NOW);
+        const expired = new Set(d.expire.map((e) => e.setId));
+        const newest = sets.filter((s) => s.status === 'complete').sort((a, b) => b.startedAtMs - a.startedAtMs)[0];
+        for (const s of sets) {
+          if (s.status === 'complete' && s !== newest && NOW - s.startedAtMs > policy.maxAgeMs!) expect(expired.has(s.setId)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('with no rules nothing is expired', () => {
+    fc.assert(
+      fc.property(historyArb, (sets) => {
+        expect(decideRetention(sets, {}, NOW).expire).toEqual([]);
+      }),
+    );
+  });
+
+  it('GFS keeps one set per most recent day', () => {
+    const sets: SetSummary[] = [0, 1, 2, 3].flatMap((day) =>
+      [0, 6].map((h) => ({ setId: `d${day}h${h}`, status: 'complete' as const, startedAtMs: NOW - day * DAY - h * 3_600_000 })),
+    );
+    const d = decideRetention(sets, { daily: 2 }, NOW);
+    expect(d.keep.map((k) => k.setId).sort()).toEqual(['d0h0', 'd1h0']);
+  });
+
+  it('deletes only files of expired sets that no kept set lists', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.constantFrom<string>('a', 'b', 'c', 'd', 'e'))), fc.array(fc.array(fc.constantFrom<string>('a', 'b', 'c', 'd', 'e'))), (exp, kept) => {
+        const del = filesToDelete(exp.map((files) => ({ files })), kept.map((files) => ({ files })));
+        for (const f of del) {
+          expect(exp.some((e) => e.includes(f))).toBe(true);
+          expect(kept.some((k) => k.includes(f))).toBe(false);
+        }
+      }),
+    );
+  });
+});

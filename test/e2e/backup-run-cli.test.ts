@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { startDevServer, PortInUseError } from '../../src/temporal/dev-server.js';
@@ -11,20 +10,8 @@ import { createWorker, installRuntime } from '../../src/temporal/worker.js';
 import { freePort } from '../../src/lab/sftp-server.js';
 import { startTestLab, setFaults, type TestLab } from '../fixtures/lab.js';
 import { workflowBundle } from '../fixtures/temporal.js';
+import { cli, CLI } from '../fixtures/stack.js';
 import { manifestsOnDisk, sha256OnDisk } from '../fixtures/manifest.js';
-
-const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, TEMPORAL_ADDRESS: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let server: Awaited<ReturnType<typeof startDevServer>>;
 let lab: TestLab;

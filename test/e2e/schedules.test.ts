@@ -57,10 +57,23 @@ describe('schedules on a real Temporal server', () => {
     const run = await stack.client.workflow.getHandle(done.workflowId).describe();
     expect(run.searchAttributes).toMatchObject({ SddcSite: ['sched'], SddcOperation: ['coordinated-backup'] });
 
+    // Backfill the window of yesterday's 02:00 Tokyo run: one more real run.
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const backfill = await cli(['schedule', 'backfill', 'sched', '--from', `${yesterday}T16:00:00Z`, '--to', `${yesterday}T18:00:00Z`, ...conn()]);
+    expect(backfill.code, backfill.stderr).toBe(0);
+    await until('the backfilled run to complete', async () => {
+      const d = JSON.parse((await cli(['schedule', 'describe', 'sched', '--json', ...conn()])).stdout);
+      return d.recentActions.filter((a: { outcome: string }) => a.outcome === 'COMPLETED').length >= 2 ? true : undefined;
+    });
+    const badRange = await cli(['schedule', 'backfill', 'sched', '--from', '2026-11-02T00:00:00Z', '--to', '2026-11-01T00:00:00Z', ...conn()]);
+    expect(badRange.code).toBe(2);
+
     const paused = await cli(['schedule', 'pause', 'sched', '--note', 'maintenance window', ...conn()]);
     expect(paused.code).toBe(0);
     const d2 = JSON.parse((await cli(['schedule', 'describe', 'sched', '--json', ...conn()])).stdout);
     expect(d2).toMatchObject({ paused: true, note: 'maintenance window' });
+    expect((await cli(['schedule', 'unpause', 'sched', '--note', 'done', ...conn()])).code).toBe(0);
+    expect(JSON.parse((await cli(['schedule', 'describe', 'sched', '--json', ...conn()])).stdout)).toMatchObject({ paused: false, note: 'done' });
 
     expect((await cli(['schedule', 'delete', 'sched', ...conn()])).code).toBe(0);
     const gone = await cli(['schedule', 'describe', 'sched', ...conn()]);

@@ -3,3 +3,6 @@ export { ensureNsxBackupConfig, startNsxBackup, getNsxBackupState } from './nsx-
 export { startVcenterBackup, getVcenterBackupState } from './vcenter-backup.js';
 export { verifyNsxBackup, verifyVcenterBackup, writeBackupSetManifest } from './backup-set.js';
 export { reverifyBackupSet, pruneBackupSets } from './catalog.js';
+export { recordIksClusters } from './iks.js';
+export { sendNotification } from './notify.js';
+export { recordAppDataAck } from './appdata.js';

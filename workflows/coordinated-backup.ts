@@ -11,7 +11,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
-import type { SiteConfig } from '../src/config/schema.js';
+import type { IbmCloudConfig, SiteConfig, WebhookConfig } from '../src/config/schema.js';
+import type { IksRecord } from '../src/domain/backup-set.js';
+import { startAppDataReminders, type ReminderStart } from './appdata-round.js';
 import { makeSetId, totalsOf, type BackupSetManifest, type FileRecord } from '../src/domain/backup-set.js';
 import { parseDuration } from '../src/domain/duration.js';
 import { BackupSetId } from '../src/temporal/search-attributes.js';
@@ -23,6 +25,10 @@ export interface CoordinatedBackupInput {
   site: string;
   /** The site's config as written: secrets appear only as references. */
   config: SiteConfig;
+  /** IBM Cloud access (references only), when the site links IKS clusters. */
+  ibm?: IbmCloudConfig;
+  /** Webhooks the app-data reminders notify through (URLs are references). */
+  webhooks?: Record<string, WebhookConfig>;
 }
 
 export interface CoordinatedBackupResult {
@@ -37,6 +43,8 @@ export interface CoordinatedBackupResult {
   totals: { files: number; bytes: number };
   pruned?: PruneOutcome;
   warnings?: string[];
+  iks?: IksRecord[];
+  appDataReminders?: ReminderStart[];
 }
 
 export const STEPS = [
@@ -78,7 +86,7 @@ const hashing = proxyActivities<typeof activities>({
 /** How many empty looks at NSX (accepted but nothing running, nothing in history) before giving up. */
 const NSX_NOT_FOUND_LIMIT = 6;
 
-export async function coordinatedBackup({ site, config }: CoordinatedBackupInput): Promise<CoordinatedBackupResult> {
+export async function coordinatedBackup({ site, config, ibm, webhooks = {} }: CoordinatedBackupInput): Promise<CoordinatedBackupResult> {
   const info = workflowInfo();
   const started = new Date(info.runStartTime);
   const notBefore = started.getTime();
@@ -88,6 +96,7 @@ export async function coordinatedBackup({ site, config }: CoordinatedBackupInput
   const timeout = parseDuration(config.backup.timeout);
   upsertSearchAttributes([{ key: BackupSetId, value: setId }]);
 
+  const warnings: string[] = [];
   const progress: BackupProgress = { setId, site, steps: STEPS.map(([name, title]) => ({ name, title, status: 'pending' })) };
   setHandler(progressQuery, () => progress);
   const mark = (name: StepName, status: StepStatus, detail?: string) => {
@@ -96,7 +105,8 @@ export async function coordinatedBackup({ site, config }: CoordinatedBackupInput
     s.detail = detail;
     setCurrentDetails(
       `**Backup set** \`${setId}\` — site \`${site}\`\n\n` +
-        progress.steps.map((x) => `- [${x.status === 'done' ? 'x' : ' '}] ${x.title} — ${x.status}${x.detail ? `: ${x.detail}` : ''}`).join('\n'),
+        progress.steps.map((x) => `- [${x.status === 'done' ? 'x' : ' '}] ${x.title} — ${x.status}${x.detail ? `: ${x.detail}` : ''}`).join('\n') +
+        (warnings.length ? `\n\n**Warnings**\n${warnings.map((w) => `- ⚠ ${w}`).join('\n')}` : ''),
     );
   };
   let current: StepName = 'preflight';
@@ -117,6 +127,7 @@ export async function coordinatedBackup({ site, config }: CoordinatedBackupInput
     target: { host: target.host, port: target.port, directory: target.directory, hostKeyFingerprint: target.hostKeyFingerprint },
   };
   let targetReachable = false;
+  let iks: IksRecord[] | undefined;
   let nsxPart: BackupSetManifest['nsx'];
   let vcPart: BackupSetManifest['vcenter'];
 
@@ -130,6 +141,14 @@ export async function coordinatedBackup({ site, config }: CoordinatedBackupInput
     await api.writeBackupSetManifest.executeWithOptions({ summary: `Mark ${setId} running in the catalog` }, [
       { target, manifest: { ...manifestBase, status: 'running', endedAt: '', totals: { files: 0, bytes: 0 } } },
     ]);
+    if (config.iksClusters.length && ibm) {
+      // A record of the provider-managed etcd backups; problems are warnings, never failures.
+      const r = await api.recordIksClusters.executeWithOptions({ summary: `Record ${config.iksClusters.length} IKS cluster(s) (etcd backups are provider-managed)` }, [
+        { ibm, clusters: config.iksClusters },
+      ]);
+      iks = r.records;
+      warnings.push(...r.warnings);
+    }
 
     await step('nsxConfig', () =>
       api.ensureNsxBackupConfig.executeWithOptions({ summary: 'Ensure NSX backup target (PUT only on drift)' }, [{ nsx: config.nsx, target }]),
@@ -237,12 +256,13 @@ export async function coordinatedBackup({ site, config }: CoordinatedBackupInput
       nsx: nsxPart,
       vcenter: vcPart,
       totals: totalsOf(nsxFiles, vcFiles),
+      ...(iks ? { iks } : {}),
+      ...(warnings.length ? { warnings: [...warnings] } : {}),
     };
     const { path } = await step('manifest', () =>
       api.writeBackupSetManifest.executeWithOptions({ summary: `Write ${setId}/backup-set.json` }, [{ target, manifest }]),
     );
     let pruned: PruneOutcome | undefined;
-    const warnings: string[] = [];
     if (target.retention) {
       current = 'retention';
       mark('retention', 'running');
@@ -259,6 +279,10 @@ export async function coordinatedBackup({ site, config }: CoordinatedBackupInput
     } else {
       mark('retention', 'done', 'no retention policy: nothing deleted');
     }
+    let appDataReminders: ReminderStart[] | undefined;
+    if (config.appData.runWithBackup && config.iksClusters.length) {
+      appDataReminders = await startAppDataReminders({ site, config, webhooks, setId });
+    }
     return {
       status: 'complete',
       setId,
@@ -266,6 +290,8 @@ export async function coordinatedBackup({ site, config }: CoordinatedBackupInput
       manifestPath: path,
       ...(pruned ? { pruned } : {}),
       ...(warnings.length ? { warnings } : {}),
+      ...(iks ? { iks } : {}),
+      ...(appDataReminders ? { appDataReminders } : {}),
       startedAt: manifest.startedAt,
       endedAt,
       nsx: { backupId: nsxPart.backupId, ...totalsOf(nsxFiles) },
@@ -290,6 +316,8 @@ export async function coordinatedBackup({ site, config }: CoordinatedBackupInput
                 nsx: nsxPart,
                 vcenter: vcPart,
                 totals: totalsOf(nsxPart?.files, vcPart?.files),
+                ...(iks ? { iks } : {}),
+                ...(warnings.length ? { warnings: [...warnings] } : {}),
               },
             },
           ])

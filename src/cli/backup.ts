@@ -2,10 +2,10 @@ import { Command } from 'commander';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { loadConfig, siteOf } from '../config/load.js';
-import type { SiteConfig } from '../config/schema.js';
+import { backupInput } from '../temporal/inputs.js';
 import { connectClient } from '../temporal/connection.js';
 import { BackupAlreadyRunning, startCoordinatedBackup, uiLink } from '../temporal/backup-runs.js';
-import { progressQuery, type BackupProgress, type CoordinatedBackupResult } from '../../workflows/coordinated-backup.js';
+import { progressQuery, type BackupProgress, type CoordinatedBackupInput, type CoordinatedBackupResult } from '../../workflows/coordinated-backup.js';
 import { CliError, EXIT, humanBytes, info, isTty, printJson } from './output.js';
 import { addCatalogCommands, siteOfSet } from './catalog.js';
 import { WorkflowIdConflictPolicy } from '@temporalio/client';
@@ -15,7 +15,7 @@ import { addConnectionOptions, type ConnectionOpts } from './common.js';
 
 export interface RunBackupOptions {
   site: string;
-  config: SiteConfig;
+  input: CoordinatedBackupInput;
   taskQueue: string;
   namespace: string;
   uiUrl?: string;
@@ -41,7 +41,7 @@ export function failureReason(err: unknown): string {
 export async function runBackup(client: Client, o: RunBackupOptions): Promise<number> {
   let handle;
   try {
-    handle = await startCoordinatedBackup(client, { site: o.site, config: o.config, taskQueue: o.taskQueue });
+    handle = await startCoordinatedBackup(client, { input: o.input, taskQueue: o.taskQueue });
   } catch (err) {
     if (err instanceof BackupAlreadyRunning) {
       const link = uiLink(o.uiUrl, o.namespace, err.workflowId, err.runId);
@@ -121,12 +121,12 @@ export function backupCommand(): Command {
     );
   addConnectionOptions(run).action(async (opts: ConnectionOpts & { site: string; config?: string; wait: boolean; json?: boolean }) => {
     const { config, file } = loadConfig(opts.config);
-    const site = siteOf(config, file, opts.site);
+    siteOf(config, file, opts.site);
     const { client, connection, namespace } = await connectOrExplain(opts, config.temporal.address, config.temporal.namespace);
     try {
       process.exitCode = await runBackup(client, {
         site: opts.site,
-        config: site,
+        input: backupInput(config, opts.site),
         taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
         namespace,
         uiUrl: opts.uiUrl ?? config.temporal.uiUrl,

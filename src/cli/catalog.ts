@@ -85,6 +85,13 @@ export function addCatalogCommands(backup: Command): void {
       ];
       if (m.nsx) lines.push(`NSX        backup ${m.nsx.backupId}, version ${m.nsx.productVersion ?? '?'}, passphrase ${m.nsx.passphraseRef}`);
       if (m.vcenter) lines.push(`vCenter    job ${m.vcenter.jobId}, version ${m.vcenter.version ?? '?'}, backup password ${m.vcenter.backupPasswordRef}`);
+      for (const w of m.warnings ?? []) lines.push(`WARNING    ${w}`);
+      for (const k of m.iks ?? []) {
+        lines.push(`IKS        ${k.name} (${k.clusterId}) master ${k.masterVersion} ${k.masterStatus}/${k.masterHealth}; etcd backed up by the provider (a record, not a backup we hold)`);
+      }
+      for (const [cluster, a] of Object.entries(m.appData ?? {})) {
+        lines.push(`app data   ${cluster}: confirmed by ${a.acknowledgedBy} at ${a.at}${a.evidence ? ` — ${a.evidence}` : ''}`);
+      }
       const last = m.verifications?.at(-1);
       if (last && !last.ok) lines.push(`DAMAGED    at ${last.at}: ${last.problems.join('; ')}`);
       lines.push(`files      ${m.totals.files}, ${humanBytes(m.totals.bytes)}`);

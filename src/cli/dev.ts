@@ -9,6 +9,7 @@ import { DEFAULT_TASK_QUEUE } from '../temporal/search-attributes.js';
 import { startLab, type Lab, type SftpKind } from '../lab/lab.js';
 import { loadConfig } from '../config/load.js';
 import { runBackup } from './backup.js';
+import { backupInput } from '../temporal/inputs.js';
 import { CliError, EXIT, info } from './output.js';
 
 interface DevOpts {
@@ -88,7 +89,7 @@ export function devCommand(): Command {
           const { config } = loadConfig(lab.configPath);
           demoExit = await runBackup(new Client({ connection, namespace: o.namespace }), {
             site: lab.site,
-            config: config.sites[lab.site]!,
+            input: backupInput(config, lab.site),
             taskQueue: config.temporal.taskQueue,
             namespace: o.namespace,
             uiUrl: server.uiUrl,

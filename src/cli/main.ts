@@ -10,6 +10,7 @@ import { devCommand } from './dev.js';
 import { labCommand } from './lab.js';
 import { workerCommand } from './worker.js';
 import { scheduleCommand } from './schedule.js';
+import { appDataCommand } from './appdata.js';
 import { CliError, EXIT, info } from './output.js';
 
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(backupCommand());
   program.addCommand(scheduleCommand());
+  program.addCommand(appDataCommand());
   program.addCommand(workerCommand());
   program.addCommand(devCommand());
   program.addCommand(labCommand());

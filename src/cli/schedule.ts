@@ -84,14 +84,14 @@ export function scheduleCommand(): Command {
       .option('--catchup <duration>', 'how late a missed run may still start, e.g. 1h')
       .option('--pause-on-failure', 'pause the schedule when a run fails')
       .option('--note <text>', 'note shown with the schedule')
-      .option('--purpose <purpose>', 'what it runs: backup', 'backup')
+      .option('--purpose <purpose>', 'what it runs: backup (coordinated backup) or appdata (app-data reminders of the site\'s IKS clusters)', 'backup')
       .addHelpText('after', '\nExample:\n  sddc-ops schedule create --site tokyo-1 --cron "0 2 * * *" --tz Asia/Tokyo --jitter 5m\n'),
   ).action(async (f: Opts & Record<string, unknown> & { site: string }) => {
     const s = scheduleFromFlags(f);
     const { config, file } = loadConfig(f.config);
-    const site = siteOf(config, file, f.site);
+    siteOf(config, file, f.site);
     await withClient({ ...f, config: file }, async (client) => {
-      const opts = scheduleOptions(f.site, site, s, f.taskQueue ?? config.temporal.taskQueue, 'cli');
+      const opts = scheduleOptions(config, f.site, s, f.taskQueue ?? config.temporal.taskQueue, 'cli');
       const what = await upsertSchedule(client, opts);
       const d = await client.schedule.getHandle(opts.scheduleId).describe();
       if (f.json) printJson({ scheduleId: opts.scheduleId, result: what, nextActionTimes: d.info.nextActionTimes.slice(0, 5) });
@@ -204,7 +204,7 @@ export function scheduleCommand(): Command {
     await withClient({ ...o, config: file }, async (client) => {
       const taskQueue = o.taskQueue ?? config.temporal.taskQueue;
       const wanted = Object.entries(config.sites).flatMap(([site, sc]) =>
-        sc.schedules.map((s) => ({ options: scheduleOptions(site, sc, s, taskQueue, 'config'), describe: describeSpec(s) })),
+        sc.schedules.map((s) => ({ options: scheduleOptions(config, site, s, taskQueue, 'config'), describe: describeSpec(s) })),
       );
       const changes = await planApply(client, wanted);
       const diff = changes.filter((c) => c.op !== 'unchanged');

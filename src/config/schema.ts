@@ -93,9 +93,24 @@ export const backupTargetSchema = z
   })
   .describe('SFTP backup target shared by NSX and vCenter');
 
+export const contactSchema = z.strictObject({
+  name: z.string().min(1).describe('Who this is, as messages address them'),
+  webhook: z.string().min(1).describe('Name of a webhook under notifications.webhooks'),
+});
+
 export const iksClusterSchema = z.strictObject({
-  id: z.string().min(1),
+  id: z.string().min(1).describe('IKS cluster id (or name)'),
   name: z.string().min(1).optional(),
+  resourceGroup: z.string().optional().describe('Sent as X-Auth-Resource-Group'),
+  appOwners: z.array(contactSchema).default([]).describe('Told that application data is theirs to back up; asked to confirm'),
+  escalation: z.array(contactSchema).default([]).describe('Told when the app owners have not confirmed after appData.escalateAfter'),
+  appData: z
+    .strictObject({
+      namespaces: z.array(z.string()).default([]),
+      volumes: z.array(z.string()).default([]).describe('Persistent volume claims, e.g. shop/pvc-orders'),
+    })
+    .default({ namespaces: [], volumes: [] })
+    .describe('The application data the owners must back up'),
 });
 
 export const backupPolicySchema = z
@@ -109,7 +124,7 @@ export const OVERLAP_POLICIES = ['skip', 'buffer-one', 'buffer-all', 'cancel-oth
 
 export const scheduleSchema = z
   .strictObject({
-    purpose: z.enum(['backup']).default('backup').describe('What the schedule runs: backup = a coordinated backup of the site'),
+    purpose: z.enum(['backup', 'appdata']).default('backup').describe('What the schedule runs: backup = a coordinated backup of the site; appdata = the app-data reminders of its IKS clusters'),
     every: duration.optional().describe('Instead of cron: run at this fixed interval, e.g. 1h (NSX backups are usually hourly)'),
     cron: z.string().min(1).optional().superRefine((v, ctx) => {
       const p = v === undefined ? undefined : cronProblem(v);
@@ -136,6 +151,13 @@ export const siteSchema = z.strictObject({
   backupTarget: backupTargetSchema,
   iksClusters: z.array(iksClusterSchema).default([]).describe('Linked IBM Cloud Kubernetes Service clusters'),
   backup: backupPolicySchema.default({ pollInterval: '10s', timeout: '4h' }),
+  appData: z
+    .strictObject({
+      runWithBackup: z.boolean().default(true).describe('Start the app-data reminder for each linked cluster after every coordinated backup'),
+      remindEvery: duration.default('24h').describe('Re-notify the app owners this often until they confirm'),
+      escalateAfter: duration.default('72h').describe('Then also notify the escalation contacts'),
+    })
+    .default({ runWithBackup: true, remindEvery: '24h', escalateAfter: '72h' }),
   schedules: z.array(scheduleSchema).default([]).refine((l) => new Set(l.map((x) => x.purpose)).size === l.length, {
     error: 'one schedule per purpose per site',
   }),
@@ -150,11 +172,50 @@ export const temporalSchema = z
   })
   .describe('Where the CLI and worker find Temporal');
 
+export const ibmCloudSchema = z
+  .strictObject({
+    apiKey: secretRef.describe('IBM Cloud API key, exchanged for IAM tokens'),
+    iamUrl: productUrl.default('https://iam.cloud.ibm.com'),
+    iksUrl: productUrl.default('https://containers.cloud.ibm.com/global'),
+    caFile: z.string().optional(),
+    etcdBackupPolicy: z
+      .string()
+      .default('Backups of the etcd database are provided as part of the IBM Cloud Kubernetes Service managed service; all application data must be backed up by the customer.')
+      .describe('The provider\'s stated etcd backup policy, recorded with every backup set'),
+  })
+  .describe('IBM Cloud access for IKS');
+
+export const webhookSchema = z.strictObject({
+  url: secretRef.describe('Webhook URL (it usually embeds a token, so it is a secret reference)'),
+  format: z.enum(['slack', 'json']).default('json').describe('slack = Slack-compatible {text, blocks}; json = generic JSON'),
+});
+
+export const notificationsSchema = z
+  .strictObject({ webhooks: z.record(z.string(), webhookSchema).default({}) })
+  .describe('Where notifications go');
+
 export const configSchema = z.strictObject({
   temporal: temporalSchema.default({ taskQueue: 'sddc-ops' }),
+  ibmCloud: ibmCloudSchema.optional(),
+  notifications: notificationsSchema.default({ webhooks: {} }),
   sites: z
     .record(z.string().regex(SITE_NAME_RE, { error: 'site names are lower-case letters, digits and -' }), siteSchema)
     .refine((s) => Object.keys(s).length > 0, { error: 'define at least one site' }),
+}).superRefine((c, ctx) => {
+  for (const [site, sc] of Object.entries(c.sites)) {
+    if (sc.iksClusters.length && !c.ibmCloud) {
+      ctx.addIssue({ code: 'custom', path: ['ibmCloud'], message: `required: site ${site} links IKS clusters; add ibmCloud.apiKey` });
+    }
+    sc.iksClusters.forEach((cl, i) => {
+      for (const kind of ['appOwners', 'escalation'] as const) {
+        cl[kind].forEach((contact, j) => {
+          if (!c.notifications.webhooks[contact.webhook]) {
+            ctx.addIssue({ code: 'custom', path: ['sites', site, 'iksClusters', i, kind, j, 'webhook'], message: `no webhook "${contact.webhook}" under notifications.webhooks` });
+          }
+        });
+      }
+    });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -164,3 +225,7 @@ export type NsxConfig = z.infer<typeof nsxSchema>;
 export type BackupTarget = z.infer<typeof backupTargetSchema>;
 export type RetentionConfig = z.infer<typeof retentionSchema>;
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
+export type IbmCloudConfig = z.infer<typeof ibmCloudSchema>;
+export type IksClusterConfig = z.infer<typeof iksClusterSchema>;
+export type WebhookConfig = z.infer<typeof webhookSchema>;
+export type ContactConfig = z.infer<typeof contactSchema>;

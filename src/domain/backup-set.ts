@@ -56,6 +56,33 @@ export interface BackupSetManifest {
     files: FileRecord[];
   };
   totals: { files: number; bytes: number };
+  /** Linked IKS clusters as they were during the backup; their etcd is backed up by the provider. */
+  iks?: IksRecord[];
+  /** Things an operator should look at that did not fail the set (e.g. an unhealthy IKS master). */
+  warnings?: string[];
+  /** App owners' confirmations that they back up their application data, per cluster id. */
+  appData?: Record<string, AppDataAck>;
+}
+
+export interface IksRecord {
+  clusterId: string;
+  name: string;
+  region?: string;
+  state: string;
+  masterVersion: string;
+  masterStatus: string;
+  masterHealth: string;
+  recordedAt: string;
+  /** A record, not a backup we hold: etcd backups are part of the managed service. */
+  etcdBackup: { managedBy: 'provider'; provider: 'IBM Cloud Kubernetes Service'; policy: string };
+}
+
+export interface AppDataAck {
+  acknowledgedBy: string;
+  at: string;
+  evidence?: string;
+  remindersSent: number;
+  escalated: boolean;
 }
 
 export function totalsOf(...groups: (FileRecord[] | undefined)[]): { files: number; bytes: number } {

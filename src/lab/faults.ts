@@ -4,6 +4,8 @@ import { z } from 'zod';
 export const faultsSchema = z.strictObject({
   /** The next N API calls answer 503. */
   http5xx: z.number().int().min(0).optional(),
+  /** The next N API calls answer 429 with this Retry-After (seconds). */
+  rateLimit: z.strictObject({ count: z.number().int().min(1), retryAfterSeconds: z.number().int().min(0) }).optional(),
   /** Every API call answers 401 until cleared. */
   unauthorized: z.boolean().optional(),
   /** How long a backup job takes. */
@@ -33,6 +35,14 @@ export class FaultState {
     if (!this.f.http5xx) return false;
     this.f.http5xx -= 1;
     return true;
+  }
+  /** Retry-After seconds when this call must answer 429; counts the burst down. */
+  takeRateLimit(): number | undefined {
+    const r = this.f.rateLimit;
+    if (!r || r.count <= 0) return undefined;
+    r.count -= 1;
+    if (r.count === 0) delete this.f.rateLimit;
+    return r.retryAfterSeconds;
   }
   /** One-shot faults are consumed by the job they affect. */
   takeJobFaults(): Pick<Faults, 'failJob' | 'upload' | 'badFingerprint'> {

@@ -7,6 +7,8 @@ import { startVcenterSimulator } from './vcenter.js';
 import { findSshd, startOpenSshSftp, type LabSftp } from './sftp-server.js';
 import { startSsh2Sftp } from './ssh2-sftp-server.js';
 import { withSftp } from '../providers/sftp/client.js';
+import { startIbmSimulators } from './ibm.js';
+import { startWebhookReceiver } from './webhook-receiver.js';
 
 export type SftpKind = 'auto' | 'sshd' | 'ssh2';
 
@@ -20,6 +22,9 @@ export interface LabOptions {
   nsxJobMs?: number;
   vcenterJobMs?: number;
   pollInterval?: string;
+  /** Link an IKS cluster (IAM and IKS simulators, a webhook receiver for notifications). Default true. */
+  iks?: boolean;
+  appData?: { runWithBackup: boolean; remindEvery: string; escalateAfter: string };
   temporal?: { address?: string; namespace?: string; taskQueue?: string; uiUrl?: string };
 }
 
@@ -52,6 +57,13 @@ export async function startLab(opts: LabOptions) {
     started.push(nsx);
     const vcenter = await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, port: opts.vcenterPort, jobDurationMs: opts.vcenterJobMs });
     started.push(vcenter);
+    const withIks = opts.iks ?? true;
+    const apiKey = labSecret();
+    const clusterId = 'c0lab1iks2cluster3';
+    const ibm = withIks ? await startIbmSimulators({ apiKey, clusters: [{ id: clusterId, name: 'lab-apps' }] }) : undefined;
+    if (ibm) started.push(ibm);
+    const receiver = withIks ? await startWebhookReceiver() : undefined;
+    if (receiver) started.push(receiver);
 
     const secret = (name: string, value: string) => {
       const p = join(secretsDir, name);
@@ -82,12 +94,35 @@ export async function startLab(opts: LabOptions) {
         directory,
         hostKeyFingerprint: sftp.fingerprint,
       },
-      iksClusters: [],
+      iksClusters: withIks
+        ? [
+            {
+              id: clusterId,
+              name: 'lab-apps',
+              appOwners: [{ name: 'Shop app team', webhook: 'owners' }],
+              escalation: [{ name: 'Platform lead', webhook: 'escalation' }],
+              appData: { namespaces: ['shop'], volumes: ['shop/pvc-orders'] },
+            },
+          ]
+        : [],
+      appData: opts.appData ?? { runWithBackup: true, remindEvery: '24h', escalateAfter: '72h' },
       backup: { pollInterval: opts.pollInterval ?? '1s', timeout: '30m' },
     };
     await withSftp({ host: sftp.host, port: sftp.port, user: sftp.user, password: sftp.password, hostKeyFingerprint: sftp.fingerprint }, (s) => s.mkdirp(directory));
     const configPath = join(opts.dir, 'sddc-ops.lab.yaml');
-    const config = { temporal: { taskQueue: 'sddc-ops', ...opts.temporal }, sites: { [site]: siteConfig } };
+    const config = {
+      temporal: { taskQueue: 'sddc-ops', ...opts.temporal },
+      ...(ibm ? { ibmCloud: { apiKey: secret('ibmcloud-api-key', apiKey), iamUrl: ibm.iamUrl, iksUrl: ibm.iksUrl } } : {}),
+      notifications: {
+        webhooks: receiver
+          ? {
+              owners: { url: secret('webhook-owners-url', `${receiver.url}/owners`), format: 'slack' },
+              escalation: { url: secret('webhook-escalation-url', `${receiver.url}/escalation`), format: 'json' },
+            }
+          : {},
+      },
+      sites: { [site]: siteConfig },
+    };
     writeFileSync(
       configPath,
       `# Written by the sddc-ops lab; secrets are file: references under ${secretsDir}\n` +
@@ -101,9 +136,13 @@ export async function startLab(opts: LabOptions) {
       sftp,
       nsx,
       vcenter,
+      ibm,
+      receiver,
       stop: async () => {
         await nsx.close();
         await vcenter.close();
+        await ibm?.close();
+        await receiver?.close();
         await sftp.stop();
       },
     };

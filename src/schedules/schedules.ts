@@ -6,7 +6,8 @@ import {
   type ScheduleDescription,
   type ScheduleOptions,
 } from '@temporalio/client';
-import type { ScheduleConfig, SiteConfig } from '../config/schema.js';
+import type { Config, ScheduleConfig } from '../config/schema.js';
+import { appDataRoundInput, backupInput } from '../temporal/inputs.js';
 import { parseDuration } from '../domain/duration.js';
 import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
 import { backupWorkflowId } from '../temporal/backup-runs.js';
@@ -36,13 +37,23 @@ export function describeSpec(s: ScheduleConfig): string {
     `${s.catchup ? `, catch-up ${s.catchup}` : ''}${s.pauseOnFailure ? ', pause on failure' : ''}`;
 }
 
-export function desiredHash(site: string, siteConfig: SiteConfig, s: ScheduleConfig, taskQueue: string): string {
-  const { schedules: _ignored, ...config } = siteConfig;
-  return createHash('sha256').update(JSON.stringify({ site, config, s, taskQueue })).digest('hex').slice(0, 16);
+export function desiredHash(site: string, args: unknown, s: ScheduleConfig, taskQueue: string): string {
+  return createHash('sha256').update(JSON.stringify({ site, args, s, taskQueue })).digest('hex').slice(0, 16);
 }
 
-export function scheduleOptions(site: string, siteConfig: SiteConfig, s: ScheduleConfig, taskQueue: string, source: OwnerMemo['source']): ScheduleOptions {
-  const hash = desiredHash(site, siteConfig, s, taskQueue);
+/** What each purpose runs: the workflow, its input and how its runs are labelled. */
+function actionOf(config: Config, site: string, purpose: ScheduleConfig['purpose']) {
+  if (purpose === 'appdata') {
+    return { workflowType: 'appDataRound', workflowId: `appdata-round-${site}`, args: appDataRoundInput(config, site), operation: 'appdata-round', summary: `Scheduled app-data reminders of site ${site}` };
+  }
+  return { workflowType: 'coordinatedBackup', workflowId: backupWorkflowId(site), args: backupInput(config, site), operation: 'coordinated-backup', summary: `Scheduled coordinated backup of site ${site}` };
+}
+
+export function scheduleOptions(config: Config, site: string, s: ScheduleConfig, taskQueue: string, source: OwnerMemo['source']): ScheduleOptions {
+  const a = actionOf(config, site, s.purpose);
+  // The schedule list itself is not part of what a run needs; leave it out so editing it alone is no update.
+  const args = { ...a.args, config: { ...a.args.config, schedules: [] } };
+  const hash = desiredHash(site, args, s, taskQueue);
   const memo: OwnerMemo = { managedBy: 'sddc-ops', source, desired: hash };
   return {
     scheduleId: scheduleId(site, s.purpose),
@@ -53,17 +64,17 @@ export function scheduleOptions(site: string, siteConfig: SiteConfig, s: Schedul
     },
     action: {
       type: 'startWorkflow',
-      workflowType: 'coordinatedBackup',
+      workflowType: a.workflowType,
       taskQueue,
       // Temporal appends the scheduled time to this id for each run.
-      workflowId: backupWorkflowId(site),
-      args: [{ site, config: siteConfig }],
+      workflowId: a.workflowId,
+      args: [args],
       memo: memo as unknown as Record<string, unknown>,
       typedSearchAttributes: [
         { key: SddcSite, value: site },
-        { key: SddcOperation, value: 'coordinated-backup' },
+        { key: SddcOperation, value: a.operation },
       ],
-      staticSummary: `Scheduled coordinated backup of site ${site}`,
+      staticSummary: a.summary,
     },
     policies: {
       overlap: OVERLAP[s.overlap],
@@ -74,7 +85,7 @@ export function scheduleOptions(site: string, siteConfig: SiteConfig, s: Schedul
     memo: memo as unknown as Record<string, unknown>,
     typedSearchAttributes: [
       { key: SddcSite, value: site },
-      { key: SddcOperation, value: 'coordinated-backup' },
+      { key: SddcOperation, value: a.operation },
     ],
   };
 }

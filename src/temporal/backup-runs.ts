@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import type { SiteConfig } from '../config/schema.js';
+import type { CoordinatedBackupInput } from '../../workflows/coordinated-backup.js';
 import { SddcOperation, SddcSite } from './search-attributes.js';
 import type { coordinatedBackup } from '../../workflows/coordinated-backup.js';
 
@@ -20,25 +20,26 @@ export function uiLink(uiUrl: string | undefined, namespace: string, workflowId:
 /** One backup per site at a time: a fixed workflow id and the FAIL conflict policy. */
 export async function startCoordinatedBackup(
   client: Client,
-  o: { site: string; config: SiteConfig; taskQueue: string },
+  o: { input: CoordinatedBackupInput; taskQueue: string },
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof coordinatedBackup>> {
-  const workflowId = backupWorkflowId(o.site);
+  const { site, config } = o.input;
+  const workflowId = backupWorkflowId(site);
   try {
     return await client.workflow.start<typeof coordinatedBackup>('coordinatedBackup', {
       taskQueue: o.taskQueue,
       workflowId,
-      args: [{ site: o.site, config: o.config }],
+      args: [o.input],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       typedSearchAttributes: [
-        { key: SddcSite, value: o.site },
+        { key: SddcSite, value: site },
         { key: SddcOperation, value: 'coordinated-backup' },
       ],
-      staticSummary: `Coordinated backup of site ${o.site}: NSX + vCenter → sftp://${o.config.backupTarget.host}${o.config.backupTarget.directory}`.slice(0, 200),
+      staticSummary: `Coordinated backup of site ${site}: NSX + vCenter → sftp://${config.backupTarget.host}${config.backupTarget.directory}`.slice(0, 200),
       staticDetails:
         `Backs up the NSX Manager configuration and the vCenter Server appliance to one SFTP target, ` +
         `verifies both (SHA-256 over SFTP) and writes \`backup-set.json\`.\n\n` +
-        `- NSX: ${o.config.nsx.url}\n- vCenter: ${o.config.vcenter.url}\n- Target: ${o.config.backupTarget.host}:${o.config.backupTarget.port}${o.config.backupTarget.directory}`,
+        `- NSX: ${config.nsx.url}\n- vCenter: ${config.vcenter.url}\n- Target: ${config.backupTarget.host}:${config.backupTarget.port}${config.backupTarget.directory}`,
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -36,12 +36,14 @@ afterAll(async () => {
   await lab?.dispose();
 });
 
-const start = (config = lab.config) => startCoordinatedBackup(env.client, { site: lab.site, config, taskQueue });
+const start = (config = lab.config) => startCoordinatedBackup(env.client, { input: { site: lab.site, config }, taskQueue });
 
-/** Every secret value the lab config refers to. */
+/** Every secret value the lab config refers to (all of them live in the lab's secrets folder). */
 function secretValues(): string[] {
-  const refs = [lab.config.nsx.password, lab.config.nsx.backupPassphrase, lab.config.vcenter.password, lab.config.vcenter.backupPassword, lab.config.backupTarget.password!];
-  return refs.map((r) => readFileSync(r.slice('file:'.length), 'utf8').trim());
+  const dir = join(lab.dir, 'secrets');
+  const values = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8').trim());
+  expect(values.length).toBeGreaterThanOrEqual(6);
+  return values;
 }
 
 async function expectFailure(promise: Promise<unknown>): Promise<ApplicationFailure> {

@@ -1,0 +1,112 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { listen, type LabRequest, type LabResponse } from './http.js';
+import { FaultState, faultControl } from './faults.js';
+import type { IksCluster, IksWorker, IksWorkerPool } from '../providers/ibm/iks.js';
+
+/**
+ * IBM Cloud IAM and IKS simulators (shared/api/ibmcloud.md): the API-key token exchange, and the
+ * cluster / worker-pool / worker reads, with IBM's error bodies, bearer checks and faults
+ * (PUT /lab/faults on either; PUT /lab/clusters/<id> changes a cluster's state on the IKS one).
+ */
+export interface IbmSimOptions {
+  apiKey: string;
+  clusters: { id: string; name: string }[];
+  tokenTtlSeconds?: number;
+  iamPort?: number;
+  iksPort?: number;
+}
+
+function ibmError(status: number, code: string, description: string): LabResponse {
+  return { status, body: { incidentID: randomUUID(), code, description, type: 'General' } };
+}
+
+export async function startIbmSimulators(o: IbmSimOptions) {
+  const iamFaults = new FaultState();
+  const iksFaults = new FaultState();
+  const tokens = new Map<string, number>(); // token → expiry (epoch s)
+  let issued = 0;
+  const clusters = new Map<string, IksCluster>();
+  const pools = new Map<string, IksWorkerPool[]>();
+  const workers = new Map<string, IksWorker[]>();
+  for (const c of o.clusters) {
+    clusters.set(c.id, {
+      id: c.id,
+      name: c.name,
+      region: 'jp-tok',
+      state: 'normal',
+      masterKubeVersion: '1.31.4_1533',
+      masterStatus: 'Ready',
+      masterHealth: 'normal',
+      lifecycle: { masterStatus: 'Ready', masterHealth: 'normal', masterState: 'deployed' },
+      workerCount: 3,
+      workerZones: ['tok02', 'tok04', 'tok05'],
+    });
+    const poolId = `${c.id}-${randomBytes(3).toString('hex')}`;
+    pools.set(c.id, [{ id: poolId, name: 'default', sizePerZone: 1, machineType: 'b3c.4x16', state: 'active', zones: ['tok02', 'tok04', 'tok05'].map((z) => ({ id: z, workerCount: 1 })) }]);
+    workers.set(c.id, ['tok02', 'tok04', 'tok05'].map((z, i) => ({ id: `kube-${c.id}-w${i + 1}`, poolid: poolId, location: z, state: 'normal', status: 'Ready' })));
+  }
+  const find = (idOrName: string) => clusters.get(idOrName) ?? [...clusters.values()].find((c) => c.name === idOrName);
+
+  const iam = async (req: LabRequest): Promise<LabResponse> => {
+    const control = faultControl(iamFaults, req);
+    if (control) return control;
+    if (iamFaults.takeServerError()) return { status: 503, body: { errorCode: 'BXNIM0503E', errorMessage: 'Service unavailable' } };
+    if (req.method !== 'POST' || req.path !== '/identity/token') return { status: 404, body: { errorCode: 'BXNIM0404E', errorMessage: 'Not found' } };
+    if (!/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '')) return { status: 400, body: { errorCode: 'BXNIM0109E', errorMessage: 'Property missing or empty. Operation not supported.' } };
+    const form = new URLSearchParams(req.rawBody);
+    if (form.get('grant_type') !== 'urn:ibm:params:oauth:grant-type:apikey') return { status: 400, body: { errorCode: 'BXNIM0109E', errorMessage: 'Unsupported grant_type' } };
+    if (form.get('apikey') !== o.apiKey) return { status: 400, body: { errorCode: 'BXNIM0415E', errorMessage: 'Provided API key could not be found.' } };
+    const ttl = o.tokenTtlSeconds ?? 3600;
+    const now = Math.floor(Date.now() / 1000);
+    const token = randomBytes(24).toString('base64url');
+    tokens.set(token, now + ttl);
+    issued += 1;
+    return { status: 200, body: { access_token: token, refresh_token: randomBytes(16).toString('hex'), token_type: 'Bearer', expires_in: ttl, expiration: now + ttl, scope: 'ibm openid' } };
+  };
+
+  const iks = async (req: LabRequest): Promise<LabResponse> => {
+    const control = faultControl(iksFaults, req);
+    if (control) return control;
+    const clusterCtl = /^\/lab\/clusters\/([^/]+)$/.exec(req.path);
+    if (clusterCtl && req.method === 'PUT') {
+      const c = clusters.get(decodeURIComponent(clusterCtl[1]!));
+      if (!c) return { status: 404 };
+      Object.assign(c, req.body as Partial<IksCluster>);
+      c.lifecycle = { ...c.lifecycle, masterStatus: c.masterStatus, masterHealth: c.masterHealth };
+      return { status: 200, body: c };
+    }
+    const auth = req.headers.authorization ?? '';
+    const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    const exp = tokens.get(token);
+    if (iksFaults.get().unauthorized || !exp || exp <= Math.floor(Date.now() / 1000)) {
+      return ibmError(401, 'E0006', 'The IAM token is not valid or has expired. Log in again.');
+    }
+    const retryAfter = iksFaults.takeRateLimit();
+    if (retryAfter !== undefined) return { ...ibmError(429, 'E429', 'Too many requests.'), headers: { 'retry-after': String(retryAfter) } };
+    if (iksFaults.takeServerError()) return ibmError(503, 'E0040', 'The service is temporarily unavailable.');
+    let m: RegExpExecArray | null;
+    if (req.method === 'GET' && req.path === '/v2/getCluster') {
+      const c = find(req.query.get('cluster') ?? '');
+      return c ? { status: 200, body: c } : ibmError(404, 'G0004', `The specified cluster could not be found. Target the region of the cluster.`);
+    }
+    if (req.method === 'GET' && (m = /^\/v1\/clusters\/([^/]+)\/(workerpools|workers)$/.exec(req.path))) {
+      const c = find(decodeURIComponent(m[1]!));
+      if (!c) return ibmError(404, 'G0004', 'The specified cluster could not be found.');
+      return { status: 200, body: m[2] === 'workerpools' ? pools.get(c.id) : workers.get(c.id) };
+    }
+    return ibmError(404, 'E0001', `Not found: ${req.method} ${req.path}`);
+  };
+
+  const [iamServer, iksServer] = await Promise.all([listen(iam, o.iamPort), listen(iks, o.iksPort)]);
+  return {
+    iamUrl: iamServer.url,
+    iksUrl: iksServer.url,
+    iamFaults,
+    iksFaults,
+    tokensIssued: () => issued,
+    close: async () => {
+      await iamServer.close();
+      await iksServer.close();
+    },
+  };
+}

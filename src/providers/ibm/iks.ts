@@ -1,0 +1,127 @@
+import { HttpError, parseJson, send } from '../http.js';
+import type { IamTokenProvider } from './iam.js';
+
+/** Shapes of the IKS API we read (shared/api/ibmcloud.md). */
+export interface IksCluster {
+  id: string;
+  name: string;
+  region?: string;
+  state: string;
+  masterKubeVersion: string;
+  masterStatus: string;
+  masterHealth: string;
+  lifecycle?: { masterStatus?: string; masterHealth?: string; masterState?: string };
+  workerCount?: number;
+  workerZones?: string[];
+}
+
+export interface IksWorkerPool {
+  id: string;
+  name: string;
+  sizePerZone: number;
+  machineType: string;
+  state: string;
+  zones: { id: string; workerCount: number }[];
+}
+
+export interface IksWorker {
+  id: string;
+  poolid: string;
+  location: string;
+  state: string;
+  status: string;
+}
+
+export interface RetryOptions {
+  maxAttempts?: number;
+  /** Upper bound for one Retry-After wait; longer ones are left to the activity's retry policy. */
+  maxWaitMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** 429 Retry-After in seconds or as an HTTP date. */
+export function retryAfterMs(header: string | string[] | undefined, nowMs = Date.now()): number | undefined {
+  const v = Array.isArray(header) ? header[0] : header;
+  if (!v) return undefined;
+  if (/^\d+$/.test(v.trim())) return Number(v) * 1000;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - nowMs);
+}
+
+export class RateLimitedError extends HttpError {
+  override readonly name = 'RateLimited';
+  constructor(method: string, url: string, detail: string, readonly retryAfterMs: number | undefined) {
+    super('IBM Cloud Kubernetes Service', method, url, 429, detail);
+  }
+}
+
+/**
+ * IKS client: bearer token from IAM (refetched once on 401), 429 honouring Retry-After and 5xx
+ * retried with backoff a few times; what is left over reaches the activity's retry policy.
+ */
+export class IksClient {
+  constructor(
+    private readonly o: { iksUrl: string; iam: IamTokenProvider; resourceGroup?: string; caFile?: string; retry?: RetryOptions },
+  ) {}
+
+  private async get<T>(path: string): Promise<T> {
+    const url = `${this.o.iksUrl.replace(/\/$/, '')}${path}`;
+    const max = this.o.retry?.maxAttempts ?? 4;
+    const maxWait = this.o.retry?.maxWaitMs ?? 30_000;
+    const sleep = this.o.retry?.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+    let reauthed = false;
+    for (let attempt = 1; ; attempt++) {
+      const headers: Record<string, string> = { authorization: await this.o.iam.bearer() };
+      if (this.o.resourceGroup) headers['x-auth-resource-group'] = this.o.resourceGroup;
+      const res = await send({ method: 'GET', url, headers, caFile: this.o.caFile });
+      if (res.status < 400) return parseJson<T>(res.text);
+      const detail = describeError(res.text, res.status);
+      if (res.status === 401 && !reauthed) {
+        reauthed = true;
+        this.o.iam.invalidate();
+        continue;
+      }
+      if (res.status === 429) {
+        const wait = retryAfterMs(res.headers['retry-after']);
+        if (attempt < max && (wait ?? 1000) <= maxWait) {
+          await sleep(wait ?? 1000 * 2 ** attempt);
+          continue;
+        }
+        throw new RateLimitedError('GET', url, detail, wait);
+      }
+      if (res.status >= 500 && attempt < max) {
+        await sleep(500 * 2 ** (attempt - 1));
+        continue;
+      }
+      const hint =
+        res.status === 401 || res.status === 403
+          ? ' — check that the API key\'s identity has access to this cluster (and the resource group)'
+          : res.status === 404
+            ? ' — check the cluster id in sites.<site>.iksClusters and the region'
+            : '';
+      throw new HttpError('IBM Cloud Kubernetes Service', 'GET', url, res.status, detail + hint);
+    }
+  }
+
+  getCluster(cluster: string): Promise<IksCluster> {
+    return this.get(`/v2/getCluster?cluster=${encodeURIComponent(cluster)}`);
+  }
+
+  listWorkerPools(cluster: string): Promise<IksWorkerPool[]> {
+    return this.get(`/v1/clusters/${encodeURIComponent(cluster)}/workerpools`);
+  }
+
+  listWorkers(cluster: string): Promise<IksWorker[]> {
+    return this.get(`/v1/clusters/${encodeURIComponent(cluster)}/workers`);
+  }
+}
+
+function describeError(text: string, status: number): string {
+  try {
+    const e = JSON.parse(text) as { description?: string; code?: string; incidentID?: string };
+    if (e.description) return `${e.description}${e.code ? ` (${e.code})` : ''}`;
+  } catch {
+    /* not JSON */
+  }
+  return text.slice(0, 300) || `HTTP ${status}`;
+}

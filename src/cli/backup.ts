@@ -88,6 +88,11 @@ export async function runBackup(client: Client, o: RunBackupOptions): Promise<nu
     else {
       info(`backup set ${result.setId} complete: ${result.totals.files} files, ${humanBytes(result.totals.bytes)}, verified`);
       info(`  manifest: ${result.manifestPath}`);
+      for (const w of result.warnings ?? []) info(`  warning: ${w}`);
+      for (const k of result.iks ?? []) info(`  IKS ${k.name}: master ${k.masterVersion} ${k.masterHealth}; etcd backed up by the provider (recorded)`);
+      for (const r of result.appDataReminders ?? []) {
+        if (r.how !== 'no-owners') info(`  app-data reminder for cluster ${r.clusterId} ${r.how === 'started' ? 'sent' : 'still pending'}; owners confirm with: sddc-ops appdata ack --cluster ${r.clusterId} --by NAME`);
+      }
     }
     return EXIT.OK;
   } catch (err) {

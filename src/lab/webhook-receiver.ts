@@ -16,7 +16,7 @@ export async function startWebhookReceiver(port?: number) {
   const messages: ReceivedMessage[] = [];
   const seen = new Set<string>();
   let acceptThenFail = 0;
-  let posts = 0;
+  const postedKeys: (string | undefined)[] = [];
   const handle = (req: LabRequest): LabResponse => {
     if (req.path === '/lab/messages' && req.method === 'GET') return { status: 200, body: messages };
     if (req.path === '/lab/faults' && req.method === 'PUT') {
@@ -24,9 +24,9 @@ export async function startWebhookReceiver(port?: number) {
       return { status: 200, body: { acceptThenFail } };
     }
     if (req.method !== 'POST') return { status: 405 };
-    posts += 1;
     const key = req.headers['idempotency-key'];
     const k = typeof key === 'string' ? key : undefined;
+    postedKeys.push(k);
     if (!k || !seen.has(k)) {
       if (k) seen.add(k);
       messages.push({ path: req.path, idempotencyKey: k, body: req.body, receivedAt: new Date().toISOString() });
@@ -41,7 +41,8 @@ export async function startWebhookReceiver(port?: number) {
   return {
     url: server.url,
     messages: () => [...messages],
-    posts: () => posts,
+    /** The Idempotency-Key of every POST received, duplicates included. */
+    postedKeys: () => [...postedKeys],
     failNextAfterAccepting: (n: number) => {
       acceptThenFail = n;
     },

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MockActivityEnvironment } from '@temporalio/testing';
+import { runActivity } from '../fixtures/activity.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { preflightBackupTarget } from '../../activities/backup-target.js';
 import { ensureNsxBackupConfig, startNsxBackup, getNsxBackupState } from '../../activities/nsx-backup.js';
@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(async () => lab?.dispose());
 
-const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A): Promise<R> => new MockActivityEnvironment().run(fn, ...args) as Promise<R>;
+const run = runActivity;
 
 async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
   const err = await p.then(() => undefined, (e: unknown) => e);

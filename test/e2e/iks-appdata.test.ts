@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { cli, startStack, type Stack } from '../fixtures/stack.js';
+import { manifestsOnDisk } from '../fixtures/manifest.js';
+import { acknowledgeUpdate, appDataWorkflowId } from '../../workflows/appdata-reminder.js';
+import type { ReceivedMessage } from '../../src/lab/webhook-receiver.js';
+
+let stack: Stack;
+beforeAll(async () => {
+  // Short durations: a reminder every 3 s, escalation after 7 s.
+  stack = await startStack('iks', { appData: { runWithBackup: true, remindEvery: '3s', escalateAfter: '7s' } });
+});
+afterAll(async () => stack?.stop());
+
+const conn = () => ['--config', stack.lab.configPath, '--address', stack.server.address];
+const CLUSTER = () => stack.lab.config.iksClusters[0]!.id;
+const byPath = (path: string) => stack.lab.receiver!.messages().filter((m) => m.path === path);
+
+async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v as T;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+describe('IKS records and app-data reminders', () => {
+  let setId: string;
+
+  it('a backup set records each linked cluster and the provider-managed etcd backups', async () => {
+    const r = await cli(['backup', 'run', '--site', 'iks', '--json', ...conn()]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    setId = out.setId;
+    expect(out.appDataReminders).toEqual([{ clusterId: CLUSTER(), workflowId: appDataWorkflowId('iks', CLUSTER()), how: 'started' }]);
+    const m = manifestsOnDisk(stack.lab.targetOnDisk).find((x) => x.setId === setId)!;
+    expect(m.status).toBe('complete');
+    expect(m.iks![0]).toMatchObject({ clusterId: CLUSTER(), name: 'lab-apps', masterHealth: 'normal', etcdBackup: { managedBy: 'provider' } });
+    expect(m.warnings).toBeUndefined();
+  });
+
+  it('without an acknowledgement: reminders, then escalation', async () => {
+    await until('a second reminder and an escalation', () => byPath('/owners').length >= 2 && byPath('/escalation').length >= 1);
+    const [first, second] = byPath('/owners') as (ReceivedMessage & { body: { text: string } })[];
+    expect(first!.body.text).toMatch(/back up the application data of IKS cluster lab-apps/);
+    expect(first!.body.text).toMatch(/namespaces: shop; volumes: shop\/pvc-orders/);
+    expect(second!.body.text).toMatch(/^\*Reminder 2:/);
+    const esc = byPath('/escalation')[0]!.body as { kind: string; to: string; idempotencyKey: string };
+    expect(esc).toMatchObject({ kind: 'appdata-escalation', to: 'Platform lead' });
+    expect(esc.idempotencyKey).toContain(appDataWorkflowId('iks', CLUSTER()));
+
+    const status = await cli(['appdata', 'status', '--json', ...conn()]);
+    const rows = JSON.parse(status.stdout);
+    expect(rows[0]).toMatchObject({ clusterId: CLUSTER(), escalated: true });
+    expect(rows[0].remindersSent).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a notification the receiver accepted but answered 500 to is not posted twice', async () => {
+    const postsBefore = stack.lab.receiver!.postedKeys().length;
+    stack.lab.receiver!.failNextAfterAccepting(1);
+    // The next post is accepted but answered 500; the activity retries it with the same key.
+    const retriedKey = await until('the failed post to be retried', () => {
+      const keys = stack.lab.receiver!.postedKeys().slice(postsBefore);
+      return keys.find((k, i) => k !== undefined && keys.indexOf(k) !== i);
+    }, 45_000);
+    expect(stack.lab.receiver!.messages().filter((m) => m.idempotencyKey === retriedKey)).toHaveLength(1);
+  });
+
+  it('rejects an acknowledgement for an unknown cluster in the validator, with a clear message', async () => {
+    const handle = stack.client.workflow.getHandle(appDataWorkflowId('iks', CLUSTER()));
+    const err = await handle.executeUpdate(acknowledgeUpdate, { args: [{ clusterId: 'not-this-cluster', by: 'Mallory' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(String((err as WorkflowUpdateFailedError).cause?.message)).toMatch(/unknown cluster "not-this-cluster": this reminder is for IKS cluster/);
+    const viaCli = await cli(['appdata', 'ack', '--cluster', 'no-such-cluster', '--by', 'Mallory', ...conn()]);
+    expect(viaCli.code).toBe(2);
+    expect(viaCli.stderr).toMatch(/unknown cluster "no-such-cluster": linked IKS clusters are lab-apps/);
+  });
+
+  it('an acknowledgement completes the reminder and lands in the manifest; a second one is accepted idempotently', async () => {
+    const ack = await cli(['appdata', 'ack', '--cluster', 'lab-apps', '--by', 'Aiko Tanaka', '--evidence', 'Velero schedule shop-daily to COS', '--json', ...conn()]);
+    expect(ack.code, ack.stderr).toBe(0);
+    expect(JSON.parse(ack.stdout)).toMatchObject({ acknowledgedBy: 'Aiko Tanaka', alreadyAcknowledged: false, escalated: true });
+
+    const result = await stack.client.workflow.getHandle(appDataWorkflowId('iks', CLUSTER())).result();
+    expect(result.acknowledgedBy).toBe('Aiko Tanaka');
+    const m = manifestsOnDisk(stack.lab.targetOnDisk).find((x) => x.setId === setId)!;
+    expect(m.appData![CLUSTER()]).toMatchObject({ acknowledgedBy: 'Aiko Tanaka', evidence: 'Velero schedule shop-daily to COS', escalated: true });
+
+    const again = await cli(['appdata', 'ack', '--cluster', CLUSTER(), '--by', 'Someone Else', '--json', ...conn()]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ acknowledgedBy: 'Aiko Tanaka', alreadyAcknowledged: true });
+    const show = await cli(['backup', 'show', setId, '--config', stack.lab.configPath]);
+    expect(show.stdout).toMatch(/app data\s+c0lab1iks2cluster3: confirmed by Aiko Tanaka/);
+  });
+
+  it('an unhealthy IKS master is a warning on the set, which is still complete', async () => {
+    await fetch(`${stack.lab.ibm!.iksUrl}/lab/clusters/${CLUSTER()}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ masterHealth: 'critical', masterStatus: 'Error', state: 'critical' }),
+    });
+    const r = await cli(['backup', 'run', '--site', 'iks', '--json', ...conn()]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.status).toBe('complete');
+    expect(out.warnings[0]).toMatch(/lab-apps .*master health "critical"/);
+    const show = await cli(['backup', 'show', out.setId, '--config', stack.lab.configPath]);
+    expect(show.stdout).toMatch(/WARNING\s+IKS cluster lab-apps/);
+    // The warning is in the run's UI details too (the Web UI reads them through this query).
+    const meta = await stack.client.workflow.getHandle(out.workflowId, out.runId).query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    expect(meta.currentDetails).toMatch(/Warnings[\s\S]*lab-apps .*master health "critical"/);
+  });
+});

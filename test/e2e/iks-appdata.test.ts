@@ -112,4 +112,26 @@ describe('IKS records and app-data reminders', () => {
     const meta = await stack.client.workflow.getHandle(out.workflowId, out.runId).query<{ currentDetails: string }>('__temporal_workflow_metadata');
     expect(meta.currentDetails).toMatch(/Warnings[\s\S]*lab-apps .*master health "critical"/);
   });
+
+  it('reminders also run on their own: appdata remind, and a schedule with purpose appdata', async () => {
+    // The previous backup started a reminder; close it first.
+    expect((await cli(['appdata', 'ack', '--cluster', CLUSTER(), '--by', 'Aiko Tanaka', ...conn()])).code).toBe(0);
+    await stack.client.workflow.getHandle(appDataWorkflowId('iks', CLUSTER())).result();
+    const first = await cli(['appdata', 'remind', '--site', 'iks', '--json', ...conn()]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual([{ clusterId: CLUSTER(), workflowId: appDataWorkflowId('iks', CLUSTER()), how: 'started' }]);
+    const again = await cli(['appdata', 'remind', '--site', 'iks', '--json', ...conn()]);
+    expect(JSON.parse(again.stdout)[0].how).toBe('already-pending');
+
+    const created = await cli(['schedule', 'create', '--site', 'iks', '--purpose', 'appdata', '--cron', '0 9 * * 1', '--tz', 'Asia/Tokyo', ...conn()]);
+    expect(created.code, created.stderr).toBe(0);
+    expect((await cli(['schedule', 'trigger', 'iks', '--purpose', 'appdata', ...conn()])).code).toBe(0);
+    const run = await until('the scheduled round to complete', async () => {
+      const d = JSON.parse((await cli(['schedule', 'describe', 'iks', '--purpose', 'appdata', '--json', ...conn()])).stdout);
+      return d.recentActions.find((a: { outcome: string }) => a.outcome === 'COMPLETED');
+    });
+    const desc = await stack.client.workflow.getHandle(run.workflowId).describe();
+    expect(desc.searchAttributes).toMatchObject({ SddcSite: ['iks'], SddcOperation: ['appdata-round'] });
+    expect(await stack.client.workflow.getHandle(run.workflowId).result()).toEqual([{ clusterId: CLUSTER(), workflowId: appDataWorkflowId('iks', CLUSTER()), how: 'already-pending' }]);
+  });
 });

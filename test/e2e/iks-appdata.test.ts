@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { until } from '../fixtures/wait.js';
 import { cli, startStack, type Stack } from '../fixtures/stack.js';
 import { manifestsOnDisk } from '../fixtures/manifest.js';
 import { acknowledgeUpdate, appDataWorkflowId } from '../../workflows/appdata-reminder.js';
@@ -16,15 +17,6 @@ const conn = () => ['--config', stack.lab.configPath, '--address', stack.server.
 const CLUSTER = () => stack.lab.config.iksClusters[0]!.id;
 const byPath = (path: string) => stack.lab.receiver!.messages().filter((m) => m.path === path);
 
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 describe('IKS records and app-data reminders', () => {
   let setId: string;

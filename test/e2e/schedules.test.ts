@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { readFileSync } from 'node:fs';
+import { until } from '../fixtures/wait.js';
 import { cli, startStack, type Stack } from '../fixtures/stack.js';
 import { freePort } from '../../src/lab/sftp-server.js';
 
@@ -14,15 +15,6 @@ afterAll(async () => stack?.stop());
 
 const conn = () => ['--config', stack.lab.configPath, '--address', stack.server.address];
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 describe('schedules on a real Temporal server', () => {
   it('rejects a bad cron or time zone with exit 2 before contacting any server', async () => {

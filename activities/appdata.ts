@@ -1,7 +1,8 @@
 import type { BackupTarget } from '../src/config/schema.js';
 import { withSftp } from '../src/providers/sftp/client.js';
-import { readCatalog, readManifest } from '../src/catalog/catalog.js';
-import { targetLayout, type AppDataAck } from '../src/domain/backup-set.js';
+import { readCatalog, updateManifest } from '../src/catalog/catalog.js';
+import { SftpStore } from '../src/catalog/store.js';
+import { catalogStatus, isPlainSetId, type AppDataAck } from '../src/domain/backup-set.js';
 import { sftpEndpoint } from './endpoints.js';
 import { guarded, nonRetryable } from './failures.js';
 
@@ -12,14 +13,17 @@ import { guarded, nonRetryable } from './failures.js';
 export async function recordAppDataAck({ target, setId, clusterId, ack }: { target: BackupTarget; setId?: string; clusterId: string; ack: AppDataAck }): Promise<{ setId: string }> {
   return guarded(async () =>
     withSftp(await sftpEndpoint(target), async (sftp) => {
+      const store = new SftpStore(sftp, target.directory);
+      const record = (id: string) =>
+        updateManifest(store, id, `app-data acknowledgement ${clusterId}`, (m) => (m && m.status !== 'deleting' ? { ...m, appData: { ...m.appData, [clusterId]: ack } } : undefined));
       // The set the reminder came with may have been pruned since: fall back to the newest complete one.
-      const exists = setId && (await sftp.exists(targetLayout(target.directory).manifestPath(setId))) === '-';
-      const id = exists ? setId : (await readCatalog(sftp, target.directory)).sets.find((m) => m.status === 'complete')?.setId;
-      if (!id) throw nonRetryable('NotFound', `no complete backup set on ${target.host}:${target.directory} to record the acknowledgement in`);
-      const m = await readManifest(sftp, target.directory, id);
-      const next = { ...m, appData: { ...m.appData, [clusterId]: ack } };
-      await sftp.writeFileAtomic(targetLayout(target.directory).manifestPath(id), JSON.stringify(next, null, 2) + '\n');
-      return { setId: id };
+      if (setId && isPlainSetId(setId) && (await record(setId))?.appData?.[clusterId]) return { setId };
+      const now = Date.now();
+      for (const m of (await readCatalog(store)).sets) {
+        if (catalogStatus(m, undefined, now) !== 'complete') continue;
+        if ((await record(m.setId))?.appData?.[clusterId]) return { setId: m.setId };
+      }
+      throw nonRetryable('NotFound', `no complete backup set on ${target.host}:${target.directory} to record the acknowledgement in`);
     }),
   );
 }

@@ -8,6 +8,8 @@ import {
   type BackupSetManifest,
   type FileRecord,
 } from '../src/domain/backup-set.js';
+import { checkedSetId, manifestOf, updateManifest } from '../src/catalog/catalog.js';
+import { SftpStore } from '../src/catalog/store.js';
 import { sftpEndpoint } from './endpoints.js';
 import { guarded, nonRetryable } from './failures.js';
 
@@ -67,50 +69,66 @@ export interface VerifyInput {
   endMs: number;
 }
 
+/** What a product backup left on the target: its folders (relative to the target) and, once verified, its files. */
+export interface ProductFiles {
+  folders: string[];
+  files: FileRecord[];
+}
+
+/** NSX backup folders (one per manager node), relative to the nsx/ folder. */
+async function nsxCandidates(sftp: PinnedSftp, nsxDir: string): Promise<{ path: string; t: number }[]> {
+  const root = `${nsxDir}/cluster-node-backups`;
+  const candidates: { path: string; t: number }[] = [];
+  if ((await sftp.exists(root)) !== 'd') return candidates;
+  for (const node of await sftp.list(root)) {
+    if (node.type !== 'd') continue;
+    for (const b of await sftp.list(`${root}/${node.name}`)) {
+      const t = b.type === 'd' ? parseNsxBackupFolderName(b.name) : undefined;
+      if (t !== undefined) candidates.push({ path: `cluster-node-backups/${node.name}/${b.name}`, t });
+    }
+  }
+  return candidates;
+}
+
+/** vCenter backup folders (vCenter/sn_<fqdn>/M_<version>_<time>_<suffix>), relative to the vcenter/ folder. */
+async function vcenterCandidates(sftp: PinnedSftp, vcenterDir: string): Promise<{ path: string; t: number }[]> {
+  const candidates: { path: string; t: number }[] = [];
+  const walk = async (rel: string, depth: number): Promise<void> => {
+    const dir = rel ? `${vcenterDir}/${rel}` : vcenterDir;
+    if ((await sftp.exists(dir)) !== 'd') return;
+    for (const e of await sftp.list(dir)) {
+      if (e.type !== 'd') continue;
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      const parsed = parseVcenterBackupFolderName(e.name);
+      if (parsed) candidates.push({ path: p, t: parsed.startMs });
+      else if (depth < 3) await walk(p, depth + 1);
+    }
+  };
+  await walk('', 0);
+  return candidates;
+}
+
 /** Finds the NSX backup folders of this backup (one per manager node) and hashes their files. */
-export async function verifyNsxBackup({ target, startMs, endMs }: VerifyInput): Promise<FileRecord[]> {
+export async function verifyNsxBackup({ target, startMs, endMs }: VerifyInput): Promise<ProductFiles> {
   return guarded(async () =>
     withSftp(await sftpEndpoint(target), async (sftp) => {
       const { nsxDir } = targetLayout(target.directory);
-      const root = `${nsxDir}/cluster-node-backups`;
-      const candidates: { path: string; t: number }[] = [];
-      if ((await sftp.exists(root)) === 'd') {
-        for (const node of await sftp.list(root)) {
-          if (node.type !== 'd') continue;
-          for (const b of await sftp.list(`${root}/${node.name}`)) {
-            const t = b.type === 'd' ? parseNsxBackupFolderName(b.name) : undefined;
-            if (t !== undefined) candidates.push({ path: `cluster-node-backups/${node.name}/${b.name}`, t });
-          }
-        }
-      }
-      const folders = pickFolders(candidates, { startMs, endMs });
+      const folders = pickFolders(await nsxCandidates(sftp, nsxDir), { startMs, endMs });
       if (folders.length === 0) {
-        throw nonRetryable('VerificationFailed', `NSX reported success but no backup folder from ${new Date(startMs).toISOString()} is under ${root} on ${target.host}`);
+        throw nonRetryable('VerificationFailed', `NSX reported success but no backup folder from ${new Date(startMs).toISOString()} is under ${nsxDir}/cluster-node-backups on ${target.host}`);
       }
-      return (await hashFolders(sftp, nsxDir, folders, 'NSX')).map((r) => ({ ...r, path: `nsx/${r.path}` }));
+      const files = (await hashFolders(sftp, nsxDir, folders, 'NSX')).map((r) => ({ ...r, path: `nsx/${r.path}` }));
+      return { folders: folders.map((f) => `nsx/${f}`), files };
     }),
   );
 }
 
 /** Finds the appliance's backup folder (vCenter/sn_<fqdn>/M_<version>_<time>_<suffix>) and hashes it. */
-export async function verifyVcenterBackup({ target, startMs, endMs }: VerifyInput): Promise<FileRecord[]> {
+export async function verifyVcenterBackup({ target, startMs, endMs }: VerifyInput): Promise<ProductFiles> {
   return guarded(async () =>
     withSftp(await sftpEndpoint(target), async (sftp) => {
       const { vcenterDir } = targetLayout(target.directory);
-      const candidates: { path: string; t: number }[] = [];
-      const walk = async (rel: string, depth: number): Promise<void> => {
-        for (const e of await sftp.list(rel ? `${vcenterDir}/${rel}` : vcenterDir)) {
-          if (e.type !== 'd') continue;
-          const p = rel ? `${rel}/${e.name}` : e.name;
-          const parsed = parseVcenterBackupFolderName(e.name);
-          if (parsed) candidates.push({ path: p, t: parsed.startMs });
-          else if (depth < 3) {
-            await walk(p, depth + 1);
-          }
-        }
-      };
-      await walk('', 0);
-      const folders = pickFolders(candidates, { startMs, endMs });
+      const folders = pickFolders(await vcenterCandidates(sftp, vcenterDir), { startMs, endMs });
       if (folders.length !== 1) {
         throw nonRetryable(
           'VerificationFailed',
@@ -123,20 +141,57 @@ export async function verifyVcenterBackup({ target, startMs, endMs }: VerifyInpu
       if (!records.some((r) => r.path.endsWith('/backup-metadata.json'))) {
         throw nonRetryable('VerificationFailed', `vCenter backup folder ${folders[0]} has no backup-metadata.json`);
       }
-      return records.map((r) => ({ ...r, path: `vcenter/${r.path}` }));
+      return { folders: folders.map((f) => `vcenter/${f}`), files: records.map((r) => ({ ...r, path: `vcenter/${r.path}` })) };
     }),
   );
 }
 
-/** Writes backup-set.json beside the backups, atomically (temp file + rename). */
-export async function writeBackupSetManifest({ target, manifest }: { target: BackupTarget; manifest: BackupSetManifest }): Promise<{ path: string }> {
+export interface LocateInput {
+  target: BackupTarget;
+  nsx?: { startMs: number; endMs: number };
+  vcenter?: { startMs: number; endMs: number };
+}
+
+/**
+ * After a failure or a cancel: the folders the products wrote for this run (whole, partial or
+ * none), so that the manifest records them and retention frees them. Reads only.
+ */
+export async function locateBackupFolders({ target, nsx, vcenter }: LocateInput): Promise<{ nsx: string[]; vcenter: string[] }> {
   return guarded(async () =>
     withSftp(await sftpEndpoint(target), async (sftp) => {
-      const layout = targetLayout(target.directory);
-      const path = layout.manifestPath(manifest.setId);
-      await sftp.mkdirp(layout.setDir(manifest.setId));
-      await sftp.writeFileAtomic(path, JSON.stringify(manifest, null, 2) + '\n');
-      return { path };
+      const { nsxDir, vcenterDir } = targetLayout(target.directory);
+      return {
+        nsx: nsx ? pickFolders(await nsxCandidates(sftp, nsxDir), nsx).map((f) => `nsx/${f}`) : [],
+        vcenter: vcenter ? pickFolders(await vcenterCandidates(sftp, vcenterDir), vcenter).map((f) => `vcenter/${f}`) : [],
+      };
+    }),
+  );
+}
+
+export interface ManifestWriteResult {
+  path: string;
+  /** What the target holds now: a complete set is never downgraded by a later write. */
+  status: BackupSetManifest['status'];
+  written: boolean;
+}
+
+/**
+ * Writes backup-set.json beside the backups under the set's lock, atomically. A set that is
+ * already complete keeps that state (a retried or late failure write never downgrades it), and
+ * what others recorded meanwhile (verifications, app-data acknowledgements) is kept.
+ */
+export async function writeBackupSetManifest({ target, manifest }: { target: BackupTarget; manifest: BackupSetManifest }): Promise<ManifestWriteResult> {
+  return guarded(async () =>
+    withSftp(await sftpEndpoint(target), async (sftp) => {
+      const store = new SftpStore(sftp, target.directory);
+      checkedSetId(manifest.setId);
+      let written = false;
+      const now = await updateManifest(store, manifest.setId, `backup run ${manifest.workflow.runId}`, (current) => {
+        if (current && (current.status === 'complete' || current.status === 'deleting') && manifest.status !== 'complete') return undefined;
+        written = true;
+        return { ...manifest, ...(current?.verifications ? { verifications: current.verifications } : {}), ...(current?.appData ? { appData: current.appData } : {}) };
+      });
+      return { path: `${target.directory.replace(/\/+$/, '')}/${manifestOf(manifest.setId)}`, status: now!.status, written };
     }),
   );
 }

@@ -1,8 +1,11 @@
 import { Context } from '@temporalio/activity';
 import type { BackupTarget } from '../src/config/schema.js';
 import { withSftp } from '../src/providers/sftp/client.js';
-import { readManifest, recordVerification, reverifySet } from '../src/catalog/catalog.js';
+import { BadSetIdError, readManifest, recordVerification, SetNotFoundError } from '../src/catalog/catalog.js';
+import { reverifySet } from '../src/catalog/reverify.js';
 import { pruneTarget } from '../src/catalog/prune.js';
+import { SftpStore } from '../src/catalog/store.js';
+import { runLivenessFrom } from '../src/temporal/run-liveness.js';
 import { parseDuration } from '../src/domain/duration.js';
 import type { RetentionPolicy } from '../src/domain/retention.js';
 import { sftpEndpoint } from './endpoints.js';
@@ -18,12 +21,15 @@ export interface ReverifyOutcome {
 export async function reverifyBackupSet({ target, setId }: { target: BackupTarget; setId: string }): Promise<ReverifyOutcome> {
   return guarded(async () =>
     withSftp(await sftpEndpoint(target), async (sftp) => {
-      const manifest = await readManifest(sftp, target.directory, setId).catch((err: Error) => {
-        throw nonRetryable('NotFound', err.message);
+      const store = new SftpStore(sftp, target.directory);
+      const manifest = await readManifest(store, setId).catch((err: Error) => {
+        if (err instanceof BadSetIdError) throw nonRetryable('BadRequest', err.message);
+        if (err instanceof SetNotFoundError) throw nonRetryable('NotFound', err.message);
+        throw err;
       });
       const result = await reverifySet(sftp, target.directory, manifest, (file) => Context.current().heartbeat({ file }));
       const at = new Date().toISOString();
-      await recordVerification(sftp, target.directory, setId, at, result);
+      await recordVerification(store, setId, at, result);
       if (!result.ok) {
         throw nonRetryable('VerificationFailed', `backup set ${setId} is damaged: ${result.problems.join('; ')}`, { problems: result.problems });
       }
@@ -44,6 +50,8 @@ export interface PruneOutcome {
   kept: number;
   filesDeleted: number;
   bytesFreed: number;
+  /** Sets whose manifests point outside the product folders: reported, nothing of them deleted. */
+  refused?: { setId: string; reason: string }[];
 }
 
 /** Applies the target's retention policy; a target without one is left alone. */
@@ -52,8 +60,14 @@ export async function pruneBackupSets({ target, dryRun, nowMs }: { target: Backu
     const policy = retentionPolicyOf(target);
     if (!policy) return { dryRun, expired: [], kept: 0, filesDeleted: 0, bytesFreed: 0 };
     return withSftp(await sftpEndpoint(target), async (sftp) => {
-      const r = await pruneTarget(sftp, target.directory, policy, { dryRun, nowMs, onDelete: (file) => Context.current().heartbeat({ file }) });
-      return { dryRun, expired: r.decision.expire, kept: r.decision.keep.length, filesDeleted: r.files.length, bytesFreed: r.bytes };
+      const r = await pruneTarget(new SftpStore(sftp, target.directory), policy, {
+        dryRun,
+        nowMs,
+        liveness: runLivenessFrom(Context.current().client),
+        onDelete: (file) => Context.current().heartbeat({ file }),
+      });
+      const refused = r.sets.filter((s) => s.refused).map((s) => ({ setId: s.setId, reason: s.refused! }));
+      return { dryRun, expired: r.decision.expire, kept: r.decision.keep.length, filesDeleted: r.files.length, bytesFreed: r.bytes, ...(refused.length ? { refused } : {}) };
     });
   });
 }

@@ -1,7 +1,7 @@
 export { preflightBackupTarget } from './backup-target.js';
 export { ensureNsxBackupConfig, startNsxBackup, getNsxBackupState } from './nsx-backup.js';
-export { startVcenterBackup, getVcenterBackupState } from './vcenter-backup.js';
-export { verifyNsxBackup, verifyVcenterBackup, writeBackupSetManifest } from './backup-set.js';
+export { startVcenterBackup, getVcenterBackupState, cancelVcenterBackup } from './vcenter-backup.js';
+export { verifyNsxBackup, verifyVcenterBackup, locateBackupFolders, writeBackupSetManifest } from './backup-set.js';
 export { reverifyBackupSet, pruneBackupSets } from './catalog.js';
 export { recordIksClusters } from './iks.js';
 export { sendNotification } from './notify.js';

@@ -85,6 +85,8 @@ export interface NsxStartInput {
 export interface NsxStartResult {
   how: 'started' | 'adopted';
   backupId?: string;
+  /** Epoch ms the backup began, as NSX reports it (its folders are named after it). */
+  startTime?: number;
   productVersion?: string;
 }
 
@@ -95,15 +97,17 @@ export async function startNsxBackup({ nsx, notBefore }: NsxStartInput): Promise
     const productVersion = (await client.getNodeVersion().catch(() => undefined))?.product_version;
     const status = await client.getBackupStatus();
     if (status.operation_type?.toUpperCase() === 'BACKUP') {
-      return { how: 'adopted', backupId: status.backup_id, productVersion };
+      return { how: 'adopted', backupId: status.backup_id, startTime: status.start_time, productVersion };
     }
     const mine = newestSince(await client.getBackupHistory().then((h) => h.cluster_backup_statuses ?? []), notBefore);
-    if (mine) return { how: 'adopted', backupId: mine.backup_id, productVersion };
+    if (mine) return { how: 'adopted', backupId: mine.backup_id, startTime: mine.start_time, productVersion };
     await client.startBackup();
     const after = await client.getBackupStatus();
+    const running = after.operation_type?.toUpperCase() === 'BACKUP';
     return {
       how: 'started',
-      backupId: after.operation_type?.toUpperCase() === 'BACKUP' ? after.backup_id : undefined,
+      backupId: running ? after.backup_id : undefined,
+      startTime: running ? after.start_time : undefined,
       productVersion,
     };
   });

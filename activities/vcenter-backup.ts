@@ -16,6 +16,8 @@ export interface VcenterStartInput {
 export interface VcenterStartResult {
   how: 'started' | 'adopted';
   jobId: string;
+  /** ISO time the job began (its folder is named after it). */
+  startTime?: string;
   location: string;
   version?: string;
 }
@@ -41,7 +43,7 @@ export async function startVcenterBackup({ vcenter, target, notBefore, comment }
       const version = (await c.getVersion().catch(() => undefined))?.version;
       const location = vcenterLocation(target);
       const existing = await findRunningOrMine(c, notBefore);
-      if (existing) return { how: 'adopted', jobId: existing.id, location, version };
+      if (existing) return { how: 'adopted', jobId: existing.id, startTime: existing.start_time, location, version };
       try {
         const job = await c.startBackupJob({
           parts: vcenter.parts,
@@ -52,12 +54,12 @@ export async function startVcenterBackup({ vcenter, target, notBefore, comment }
           backup_password: await resolveSecret(vcenter.backupPassword),
           comment,
         });
-        return { how: 'started', jobId: job.id, location, version };
+        return { how: 'started', jobId: job.id, startTime: job.start_time, location, version };
       } catch (err) {
         if (!(err instanceof BackupAlreadyRunningError)) throw err;
         const running = await findRunningOrMine(c, notBefore);
         if (!running) throw err;
-        return { how: 'adopted', jobId: running.id, location, version };
+        return { how: 'adopted', jobId: running.id, startTime: running.start_time, location, version };
       }
     }),
   );
@@ -76,6 +78,35 @@ export async function getVcenterBackupState({ vcenter, jobId }: { vcenter: Vcent
     withVcenter(await vcenterEndpoint(vcenter), async (c) => {
       const job = await c.getJob(jobId);
       return {
+        state: job.state,
+        progress: job.progress,
+        startTime: job.start_time,
+        endTime: job.end_time,
+        message: job.messages?.map((m) => m.default_message).join('; ') || undefined,
+      };
+    }),
+  );
+}
+
+/**
+ * Cancels the vCenter job a failed or cancelled run started, if it still runs (check, then act),
+ * and waits briefly for the appliance to settle. Returns the job's final state as far as it got.
+ */
+export async function cancelVcenterBackup({ vcenter, jobId }: { vcenter: VcenterConfig; jobId: string }): Promise<VcenterBackupState & { cancelled: boolean }> {
+  return guarded(async () =>
+    withVcenter(await vcenterEndpoint(vcenter), async (c) => {
+      let job = await c.getJob(jobId);
+      let cancelled = false;
+      if (job.state === 'INPROGRESS') {
+        const r = await c.cancelJob(jobId);
+        cancelled = r.status !== 'FAIL';
+        for (let i = 0; i < 30 && job.state === 'INPROGRESS'; i++) {
+          await new Promise((res) => setTimeout(res, 1000));
+          job = await c.getJob(jobId);
+        }
+      }
+      return {
+        cancelled,
         state: job.state,
         progress: job.progress,
         startTime: job.start_time,

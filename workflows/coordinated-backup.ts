@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   defineQuery,
+  isCancellation,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -14,11 +15,13 @@ import type * as activities from '../activities/index.js';
 import type { IbmCloudConfig, SiteConfig, WebhookConfig } from '../src/config/schema.js';
 import type { IksRecord } from '../src/domain/backup-set.js';
 import { startAppDataReminders, type ReminderStart } from './appdata-round.js';
-import { makeSetId, totalsOf, type BackupSetManifest, type FileRecord } from '../src/domain/backup-set.js';
+import { backupRunTimeoutMs, makeSetId, totalsOf, type BackupSetManifest } from '../src/domain/backup-set.js';
 import { parseDuration } from '../src/domain/duration.js';
 import { BackupSetId } from '../src/temporal/search-attributes.js';
 import { NON_RETRYABLE_TYPES } from '../src/domain/failure-types.js';
-import type { NsxBackupState, NsxFinishedBackup } from '../activities/nsx-backup.js';
+import type { NsxBackupState, NsxFinishedBackup, NsxStartResult } from '../activities/nsx-backup.js';
+import type { VcenterBackupState, VcenterStartResult } from '../activities/vcenter-backup.js';
+import type { ProductFiles } from '../activities/backup-set.js';
 import type { PruneOutcome } from '../activities/catalog.js';
 
 export interface CoordinatedBackupInput {
@@ -77,6 +80,13 @@ const poll = proxyActivities<typeof activities>({
   startToCloseTimeout: '1m',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 6, nonRetryableErrorTypes },
 });
+/** Manifest writes that must land: retried until the target answers again, up to the run's deadline. */
+const durableWrites = (untilMs: number) =>
+  proxyActivities<typeof activities>({
+    startToCloseTimeout: '2m',
+    scheduleToCloseTimeout: Math.max(untilMs - Date.now(), 60_000),
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes },
+  });
 const hashing = proxyActivities<typeof activities>({
   startToCloseTimeout: '2h',
   heartbeatTimeout: '2m',
@@ -86,6 +96,9 @@ const hashing = proxyActivities<typeof activities>({
 /** How many empty looks at NSX (accepted but nothing running, nothing in history) before giving up. */
 const NSX_NOT_FOUND_LIMIT = 6;
 
+type NsxFinished = NsxFinishedBackup & { state: 'succeeded' | 'failed' };
+type VcenterFinished = VcenterBackupState & { state: 'SUCCEEDED' | 'FAILED' };
+
 export async function coordinatedBackup({ site, config, ibm, webhooks = {} }: CoordinatedBackupInput): Promise<CoordinatedBackupResult> {
   const info = workflowInfo();
   const started = new Date(info.runStartTime);
@@ -94,6 +107,10 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {} }: Co
   const target = config.backupTarget;
   const pollInterval = parseDuration(config.backup.pollInterval);
   const timeout = parseDuration(config.backup.timeout);
+  const deadline = notBefore + timeout;
+  /** Temporal ends the run here (the start paths set it from backup.timeout); the manifest records it. */
+  const runDeadline = notBefore + (info.executionTimeoutMs ?? backupRunTimeoutMs(timeout));
+  const durable = durableWrites(runDeadline - 30_000);
   upsertSearchAttributes([{ key: BackupSetId, value: setId }]);
 
   const warnings: string[] = [];
@@ -123,24 +140,88 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {} }: Co
     setId,
     site,
     startedAt: started.toISOString(),
+    runDeadline,
     workflow: { workflowId: info.workflowId, runId: info.runId },
     target: { host: target.host, port: target.port, directory: target.directory, hostKeyFingerprint: target.hostKeyFingerprint },
   };
-  let targetReachable = false;
+  let runningWritten = false;
   let iks: IksRecord[] | undefined;
-  let nsxPart: BackupSetManifest['nsx'];
-  let vcPart: BackupSetManifest['vcenter'];
+  let nsxStart: NsxStartResult | undefined;
+  let vcStart: VcenterStartResult | undefined;
+  let nsxDone: NsxFinished | undefined;
+  let vcDone: VcenterFinished | undefined;
 
+  /** Both halves as far as they are known: every product backup this run started is recorded. */
+  const parts = (nsx?: ProductFiles, vc?: ProductFiles): Pick<BackupSetManifest, 'nsx' | 'vcenter'> => ({
+    ...(nsxStart
+      ? {
+          nsx: {
+            backupId: nsxDone?.backupId ?? nsxStart.backupId,
+            startTime: isoOf(nsxDone?.startTime ?? nsxStart.startTime),
+            endTime: isoOf(nsxDone?.endTime),
+            productVersion: nsxStart.productVersion,
+            passphraseRef: config.nsx.backupPassphrase,
+            folders: nsx?.folders ?? [],
+            files: nsx?.files ?? [],
+          },
+        }
+      : {}),
+    ...(vcStart
+      ? {
+          vcenter: {
+            jobId: vcStart.jobId,
+            startTime: vcDone?.startTime ?? vcStart.startTime,
+            endTime: vcDone?.endTime,
+            version: vcStart.version,
+            location: vcStart.location,
+            backupPasswordRef: config.vcenter.backupPassword,
+            folders: vc?.folders ?? [],
+            files: vc?.files ?? [],
+          },
+        }
+      : {}),
+  });
+
+  /** Polls NSX until its backup ends (NSX cannot cancel one: it always runs to its end). */
+  const pollNsx = async (): Promise<NsxFinished> => {
+    let misses = 0;
+    for (;;) {
+      const s: NsxBackupState = await poll.getNsxBackupState.executeWithOptions({ summary: 'NSX backup status' }, [
+        { nsx: config.nsx, notBefore, backupId: nsxStart?.backupId },
+      ]);
+      if (s.state === 'succeeded' || s.state === 'failed') return s;
+      if (s.state === 'not-found' && ++misses >= NSX_NOT_FOUND_LIMIT) {
+        throw ApplicationFailure.create({ type: 'NsxBackupFailed', nonRetryable: true, message: 'NSX Manager accepted the backup request but no backup ran: check the manager\'s backup page and its syslog' });
+      }
+      if (s.state === 'running') mark('waitNsx', 'running', s.step);
+      if (Date.now() + pollInterval > deadline) throw ApplicationFailure.create({ type: 'BackupTimedOut', nonRetryable: true, message: `NSX backup did not finish within ${config.backup.timeout}` });
+      await sleep(pollInterval, { summary: 'wait before asking NSX again' });
+    }
+  };
+  const pollVcenter = async (): Promise<VcenterFinished> => {
+    for (;;) {
+      const s = await poll.getVcenterBackupState.executeWithOptions({ summary: `vCenter job ${vcStart!.jobId} status` }, [
+        { vcenter: config.vcenter, jobId: vcStart!.jobId },
+      ]);
+      if (s.state === 'SUCCEEDED' || s.state === 'FAILED') return s as VcenterFinished;
+      mark('waitVcenter', 'running', `${s.progress}%`);
+      if (Date.now() + pollInterval > deadline) throw ApplicationFailure.create({ type: 'BackupTimedOut', nonRetryable: true, message: `vCenter backup did not finish within ${config.backup.timeout}` });
+      await sleep(pollInterval, { summary: 'wait before asking vCenter again' });
+    }
+  };
+
+  let manifestPath: string;
+  let manifest: BackupSetManifest;
   try {
-    await step('preflight', async () => {
-      const r = await api.preflightBackupTarget.executeWithOptions({ summary: `SFTP preflight ${target.host}:${target.port}${target.directory}` }, [target]);
-      targetReachable = true;
-      return r;
-    }, (r) => `host key ${r.serverFingerprint}`);
-    // The catalog shows the set as running from here on, and retention never touches it.
-    await api.writeBackupSetManifest.executeWithOptions({ summary: `Mark ${setId} running in the catalog` }, [
-      { target, manifest: { ...manifestBase, status: 'running', endedAt: '', totals: { files: 0, bytes: 0 } } },
-    ]);
+    await step('preflight', () => api.preflightBackupTarget.executeWithOptions({ summary: `SFTP preflight ${target.host}:${target.port}${target.directory}` }, [target]), (r) => `host key ${r.serverFingerprint}`);
+    // The catalog shows the set as running from here on, and retention never touches it. Short and
+    // not cancellable: a cancel must not leave a manifest written after the run stopped looking.
+    await CancellationScope.nonCancellable(() =>
+      api.writeBackupSetManifest.executeWithOptions({ summary: `Mark ${setId} running in the catalog` }, [
+        { target, manifest: { ...manifestBase, status: 'running', endedAt: '', totals: { files: 0, bytes: 0 } } },
+      ]),
+    );
+    runningWritten = true;
     if (config.iksClusters.length && ibm) {
       // A record of the provider-managed etcd backups; problems are warnings, never failures.
       const r = await api.recordIksClusters.executeWithOptions({ summary: `Record ${config.iksClusters.length} IKS cluster(s) (etcd backups are provider-managed)` }, [
@@ -155,177 +236,204 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {} }: Co
       (r) => (r.changed ? `updated (${r.drift.join(', ')})` : 'already correct'),
     );
 
-    const [nsxStart, vcStart] = await step('startBackups', () =>
-      Promise.all([
-        api.startNsxBackup.executeWithOptions({ summary: 'Start NSX backup_to_remote' }, [{ nsx: config.nsx, notBefore }]),
-        api.startVcenterBackup.executeWithOptions({ summary: 'Start vCenter appliance backup job' }, [
-          { vcenter: config.vcenter, target, notBefore, comment: `sddc-ops backup set ${setId}` },
+    // Not cancellable: both start calls return within seconds, and a cancel must know what they started.
+    await step('startBackups', () =>
+      CancellationScope.nonCancellable(() =>
+        Promise.all([
+          api.startNsxBackup.executeWithOptions({ summary: 'Start NSX backup_to_remote' }, [{ nsx: config.nsx, notBefore }]).then((r) => (nsxStart = r)),
+          api.startVcenterBackup
+            .executeWithOptions({ summary: 'Start vCenter appliance backup job' }, [{ vcenter: config.vcenter, target, notBefore, comment: `sddc-ops backup set ${setId}` }])
+            .then((r) => (vcStart = r)),
         ]),
-      ]),
+      ),
       ([n, v]) => `NSX ${n.how}${n.backupId ? ` ${n.backupId}` : ''}, vCenter job ${v.jobId} ${v.how}`,
     );
+    // Recorded at once, so that whatever happens next, the catalog knows what this run started.
+    await api.writeBackupSetManifest
+      .executeWithOptions({ summary: `Record the started backups in ${setId}` }, [
+        { target, manifest: { ...manifestBase, status: 'running', endedAt: '', ...parts(), totals: { files: 0, bytes: 0 } } },
+      ])
+      .catch((err: unknown) => {
+        if (isCancellation(err)) throw err;
+        warnings.push(`the started backups were not recorded at once (${failureMessage(err)}); the final manifest records them`);
+      });
 
-    const deadline = notBefore + timeout;
-    /** The parallel waits name their own step when they fail. */
+    /** The parallel waits name their own step when they fail; the first failure stops the other. */
+    const waits = new CancellationScope();
     const asStep = async <T>(name: StepName, fn: () => Promise<T>): Promise<T> => {
       try {
         return await fn();
       } catch (err) {
-        current = name;
+        if (!isCancellation(err)) {
+          current = name;
+          waits.cancel();
+        }
         throw err;
       }
     };
-    const waitNsx = async (): Promise<NsxFinishedBackup> => {
-      mark('waitNsx', 'running');
-      let misses = 0;
-      for (;;) {
-        const s: NsxBackupState = await poll.getNsxBackupState.executeWithOptions({ summary: 'NSX backup status' }, [
-          { nsx: config.nsx, notBefore, backupId: nsxStart.backupId },
-        ]);
-        if (s.state === 'succeeded') {
-          mark('waitNsx', 'done', `backup ${s.backupId}`);
-          return s;
-        }
-        if (s.state === 'failed') {
-          throw ApplicationFailure.create({
-            type: 'NsxBackupFailed',
-            nonRetryable: true,
-            message: `NSX backup ${s.backupId} failed: ${s.errorMessage ?? 'no message'}${s.errorCode ? ` (${s.errorCode})` : ''}`,
-          });
-        }
-        if (s.state === 'not-found' && ++misses >= NSX_NOT_FOUND_LIMIT) {
-          throw ApplicationFailure.create({ type: 'NsxBackupFailed', nonRetryable: true, message: 'NSX Manager accepted the backup request but no backup ran: check the manager\'s backup page and its syslog' });
-        }
-        if (s.state === 'running') mark('waitNsx', 'running', s.step);
-        if (Date.now() + pollInterval > deadline) throw ApplicationFailure.create({ type: 'BackupTimedOut', nonRetryable: true, message: `NSX backup did not finish within ${config.backup.timeout}` });
-        await sleep(pollInterval, { summary: 'wait before asking NSX again' });
-      }
-    };
-    const waitVcenter = async () => {
-      mark('waitVcenter', 'running');
-      for (;;) {
-        const s = await poll.getVcenterBackupState.executeWithOptions({ summary: `vCenter job ${vcStart.jobId} status` }, [
-          { vcenter: config.vcenter, jobId: vcStart.jobId },
-        ]);
-        if (s.state === 'SUCCEEDED') {
-          mark('waitVcenter', 'done', `job ${vcStart.jobId}`);
-          return s;
-        }
-        if (s.state === 'FAILED') {
-          throw ApplicationFailure.create({ type: 'VcenterBackupFailed', nonRetryable: true, message: `vCenter backup job ${vcStart.jobId} failed: ${s.message ?? 'no message'}` });
-        }
-        mark('waitVcenter', 'running', `${s.progress}%`);
-        if (Date.now() + pollInterval > deadline) throw ApplicationFailure.create({ type: 'BackupTimedOut', nonRetryable: true, message: `vCenter backup did not finish within ${config.backup.timeout}` });
-        await sleep(pollInterval, { summary: 'wait before asking vCenter again' });
-      }
-    };
-    const [nsxDone, vcDone] = await Promise.all([asStep('waitNsx', waitNsx), asStep('waitVcenter', waitVcenter)]);
+    mark('waitNsx', 'running');
+    mark('waitVcenter', 'running');
+    await waits.run(() =>
+      Promise.all([
+        asStep('waitNsx', async () => {
+          nsxDone = await pollNsx();
+          if (nsxDone.state === 'failed') {
+            throw ApplicationFailure.create({
+              type: 'NsxBackupFailed',
+              nonRetryable: true,
+              message: `NSX backup ${nsxDone.backupId} failed: ${nsxDone.errorMessage ?? 'no message'}${nsxDone.errorCode ? ` (${nsxDone.errorCode})` : ''}`,
+            });
+          }
+          mark('waitNsx', 'done', `backup ${nsxDone.backupId}`);
+        }),
+        asStep('waitVcenter', async () => {
+          vcDone = await pollVcenter();
+          if (vcDone.state === 'FAILED') {
+            throw ApplicationFailure.create({ type: 'VcenterBackupFailed', nonRetryable: true, message: `vCenter backup job ${vcStart!.jobId} failed: ${vcDone.message ?? 'no message'}` });
+          }
+          mark('waitVcenter', 'done', `job ${vcStart!.jobId}`);
+        }),
+      ]),
+    );
 
-    const vcStartMs = vcDone.startTime ? Date.parse(vcDone.startTime) : notBefore;
-    const vcEndMs = vcDone.endTime ? Date.parse(vcDone.endTime) : Date.now();
+    const vcWindow = vcenterWindow(vcDone!, notBefore);
     const [nsxFiles, vcFiles] = await step('verify', () =>
       Promise.all([
-        hashing.verifyNsxBackup.executeWithOptions({ summary: 'Verify NSX files (SHA-256 over SFTP)' }, [{ target, startMs: nsxDone.startTime, endMs: nsxDone.endTime }]),
-        hashing.verifyVcenterBackup.executeWithOptions({ summary: 'Verify vCenter files (SHA-256 over SFTP)' }, [{ target, startMs: vcStartMs, endMs: vcEndMs }]),
+        hashing.verifyNsxBackup.executeWithOptions({ summary: 'Verify NSX files (SHA-256 over SFTP)' }, [{ target, startMs: nsxDone!.startTime, endMs: nsxDone!.endTime }]),
+        hashing.verifyVcenterBackup.executeWithOptions({ summary: 'Verify vCenter files (SHA-256 over SFTP)' }, [{ target, ...vcWindow }]),
       ]),
-      ([n, v]) => `${n.length + v.length} files hashed`,
+      ([n, v]) => `${n.files.length + v.files.length} files hashed`,
     );
-    nsxPart = {
-      backupId: nsxDone.backupId,
-      startTime: new Date(nsxDone.startTime).toISOString(),
-      endTime: new Date(nsxDone.endTime).toISOString(),
-      productVersion: nsxStart.productVersion,
-      passphraseRef: config.nsx.backupPassphrase,
-      files: nsxFiles,
-    };
-    vcPart = {
-      jobId: vcStart.jobId,
-      startTime: vcDone.startTime,
-      endTime: vcDone.endTime,
-      version: vcStart.version,
-      location: vcStart.location,
-      backupPasswordRef: config.vcenter.backupPassword,
-      files: vcFiles,
-    };
     const endedAt = new Date().toISOString();
-    const manifest: BackupSetManifest = {
+    manifest = {
       ...manifestBase,
       status: 'complete',
       endedAt,
       verifiedAt: endedAt,
-      nsx: nsxPart,
-      vcenter: vcPart,
-      totals: totalsOf(nsxFiles, vcFiles),
+      ...parts(nsxFiles, vcFiles),
+      totals: totalsOf(nsxFiles.files, vcFiles.files),
       ...(iks ? { iks } : {}),
       ...(warnings.length ? { warnings: [...warnings] } : {}),
     };
-    const { path } = await step('manifest', () =>
-      api.writeBackupSetManifest.executeWithOptions({ summary: `Write ${setId}/backup-set.json` }, [{ target, manifest }]),
-    );
-    let pruned: PruneOutcome | undefined;
-    if (target.retention) {
-      current = 'retention';
-      mark('retention', 'running');
-      try {
-        pruned = await api.pruneBackupSets.executeWithOptions({ summary: 'Apply the retention policy', startToCloseTimeout: '1h', heartbeatTimeout: '2m' }, [
-          { target, dryRun: false, nowMs: Date.now() },
-        ]);
-        mark('retention', 'done', `${pruned.expired.length} set(s) expired, ${pruned.filesDeleted} file(s) deleted`);
-      } catch (err) {
-        // The set is complete and verified; a failed prune is a warning, not a failed backup.
-        warnings.push(`retention failed: ${failureMessage(err)}`);
-        mark('retention', 'failed', failureMessage(err));
-      }
-    } else {
-      mark('retention', 'done', 'no retention policy: nothing deleted');
-    }
-    let appDataReminders: ReminderStart[] | undefined;
-    if (config.appData.runWithBackup && config.iksClusters.length) {
-      appDataReminders = await startAppDataReminders({ site, config, webhooks, setId });
-    }
-    return {
-      status: 'complete',
-      setId,
-      site,
-      manifestPath: path,
-      ...(pruned ? { pruned } : {}),
-      ...(warnings.length ? { warnings } : {}),
-      ...(iks ? { iks } : {}),
-      ...(appDataReminders ? { appDataReminders } : {}),
-      startedAt: manifest.startedAt,
-      endedAt,
-      nsx: { backupId: nsxPart.backupId, ...totalsOf(nsxFiles) },
-      vcenter: { jobId: vcPart.jobId, ...totalsOf(vcFiles) },
-      totals: manifest.totals,
-    };
+    const complete = manifest;
+    manifestPath = (await step('manifest', () => durable.writeBackupSetManifest.executeWithOptions({ summary: `Write ${setId}/backup-set.json` }, [{ target, manifest: complete }]))).path;
   } catch (err) {
-    const reason = failureMessage(err);
+    const cancelled = isCancellation(err);
+    const reason = cancelled ? `cancelled at step "${current}"` : failureMessage(err);
     mark(current, 'failed', reason);
-    if (targetReachable) {
-      // Record the failed attempt for the catalog; it never says complete. Runs even when cancelled.
-      await CancellationScope.nonCancellable(() =>
-        api.writeBackupSetManifest
-          .executeWithOptions({ summary: `Record failed set ${setId}`, retry: { maximumAttempts: 3 } }, [
-            {
-              target,
-              manifest: {
-                ...manifestBase,
-                status: 'failed',
-                failureReason: reason,
-                endedAt: new Date().toISOString(),
-                nsx: nsxPart,
-                vcenter: vcPart,
-                totals: totalsOf(nsxPart?.files, vcPart?.files),
-                ...(iks ? { iks } : {}),
-                ...(warnings.length ? { warnings: [...warnings] } : {}),
-              },
-            },
-          ])
-          .catch(() => undefined),
-      );
+    if (runningWritten) {
+      await CancellationScope.nonCancellable(() => recordUnfinishedSet(cancelled ? 'cancelled' : 'failed', reason));
     }
+    if (cancelled) throw err;
     throw ApplicationFailure.create({ type: failureType(err), nonRetryable: true, message: `backup set ${setId} failed at step "${current}": ${reason}`, cause: err instanceof Error ? err : undefined });
   }
+
+  /**
+   * A failed or cancelled run: cancel the vCenter job it started if that still runs, let the NSX
+   * backup run to its end, find the folders both wrote, and record them with the outcome — so
+   * retention frees them. The write is retried until the target answers, up to the run's deadline.
+   */
+  async function recordUnfinishedSet(status: 'failed' | 'cancelled', reason: string): Promise<void> {
+    const notes: string[] = [];
+    if (vcStart && !vcDone) {
+      try {
+        const r = await api.cancelVcenterBackup.executeWithOptions({ summary: `Cancel vCenter job ${vcStart.jobId}` }, [{ vcenter: config.vcenter, jobId: vcStart.jobId }]);
+        if (r.state === 'SUCCEEDED' || r.state === 'FAILED') vcDone = r as VcenterFinished;
+        if (r.cancelled) notes.push(`vCenter job ${vcStart.jobId} cancelled`);
+      } catch (err) {
+        notes.push(`vCenter job ${vcStart.jobId} could not be cancelled: ${failureMessage(err)}`);
+      }
+    }
+    if (nsxStart && !nsxDone) {
+      try {
+        nsxDone = await pollNsx();
+      } catch (err) {
+        notes.push(`the NSX backup's end was not seen: ${failureMessage(err)}`);
+      }
+    }
+    let located: { nsx: string[]; vcenter: string[] } | undefined;
+    if (nsxStart || vcStart) {
+      try {
+        located = await api.locateBackupFolders.executeWithOptions({ summary: 'Find the folders the products wrote for this run' }, [
+          {
+            target,
+            ...(nsxStart ? { nsx: { startMs: nsxDone?.startTime ?? nsxStart.startTime ?? notBefore, endMs: nsxDone?.endTime ?? Date.now() } } : {}),
+            ...(vcStart ? { vcenter: vcDone ? vcenterWindow(vcDone, notBefore) : { startMs: vcStart.startTime ? Date.parse(vcStart.startTime) : notBefore, endMs: Date.now() } } : {}),
+          },
+        ]);
+      } catch (err) {
+        notes.push(`the product folders were not found: ${failureMessage(err)}`);
+      }
+    }
+    const all = [...warnings, ...notes];
+    await durable.writeBackupSetManifest
+      .executeWithOptions({ summary: `Record ${status} set ${setId}` }, [
+        {
+          target,
+          manifest: {
+            ...manifestBase,
+            status,
+            failureReason: reason,
+            endedAt: new Date().toISOString(),
+            ...parts(located && { folders: located.nsx, files: [] }, located && { folders: located.vcenter, files: [] }),
+            totals: { files: 0, bytes: 0 },
+            ...(iks ? { iks } : {}),
+            ...(all.length ? { warnings: all } : {}),
+          },
+        },
+      ])
+      .catch(() => undefined); // past the deadline: the catalog shows the set as abandoned
+  }
+
+  // The set is complete and recorded as such: nothing below may change that. A cancel from here on
+  // ends the run Cancelled and leaves the manifest complete.
+  let pruned: PruneOutcome | undefined;
+  if (target.retention) {
+    current = 'retention';
+    mark('retention', 'running');
+    try {
+      pruned = await api.pruneBackupSets.executeWithOptions({ summary: 'Apply the retention policy', startToCloseTimeout: '1h', heartbeatTimeout: '2m' }, [
+        { target, dryRun: false, nowMs: Date.now() },
+      ]);
+      mark('retention', 'done', `${pruned.expired.length} set(s) expired, ${pruned.filesDeleted} file(s) deleted`);
+      for (const r of pruned.refused ?? []) warnings.push(`retention refused set ${r.setId}: ${r.reason}`);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // The set is complete and verified; a failed prune is a warning, not a failed backup.
+      warnings.push(`retention failed: ${failureMessage(err)}`);
+      mark('retention', 'failed', failureMessage(err));
+    }
+  } else {
+    mark('retention', 'done', 'no retention policy: nothing deleted');
+  }
+  let appDataReminders: ReminderStart[] | undefined;
+  if (config.appData.runWithBackup && config.iksClusters.length) {
+    appDataReminders = await startAppDataReminders({ site, config, webhooks, setId });
+  }
+  return {
+    status: 'complete',
+    setId,
+    site,
+    manifestPath,
+    ...(pruned ? { pruned } : {}),
+    ...(warnings.length ? { warnings } : {}),
+    ...(iks ? { iks } : {}),
+    ...(appDataReminders ? { appDataReminders } : {}),
+    startedAt: manifest.startedAt,
+    endedAt: manifest.endedAt,
+    nsx: { backupId: manifest.nsx!.backupId!, ...totalsOf(manifest.nsx!.files) },
+    vcenter: { jobId: manifest.vcenter!.jobId, ...totalsOf(manifest.vcenter!.files) },
+    totals: manifest.totals,
+  };
+}
+
+/** The vCenter folder is named after the job's start; its window ends when the job did. */
+function vcenterWindow(s: VcenterBackupState, notBefore: number): { startMs: number; endMs: number } {
+  return { startMs: s.startTime ? Date.parse(s.startTime) : notBefore, endMs: s.endTime ? Date.parse(s.endTime) : Date.now() };
+}
+
+function isoOf(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
 }
 
 function failureMessage(err: unknown): string {
@@ -337,4 +445,3 @@ function failureType(err: unknown): string {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   return cause instanceof ApplicationFailure && cause.type ? cause.type : 'BackupFailed';
 }
-

@@ -1,9 +1,31 @@
-import { posix } from 'node:path';
-import type { PinnedSftp } from '../providers/sftp/client.js';
-import { MANIFEST_NAME, targetLayout, type BackupSetManifest } from '../domain/backup-set.js';
+import { randomBytes } from 'node:crypto';
+import { MANIFEST_NAME, isPlainSetId, type BackupSetManifest, type FileRecord } from '../domain/backup-set.js';
+import type { BackupStore } from './store.js';
 
 export class SetNotFoundError extends Error {
   override readonly name = 'BackupSetNotFound';
+}
+
+/** A set id that is not a plain name: bad input, never a path. */
+export class BadSetIdError extends Error {
+  override readonly name = 'BadSetId';
+  constructor(setId: string) {
+    super(`"${setId}" is not a backup set id (set ids are plain names such as tokyo-1-20261125T020000Z)`);
+  }
+}
+
+export class ManifestLockedError extends Error {
+  override readonly name = 'ManifestLocked';
+}
+
+/** Where the catalog lives below the target directory. */
+export const setDirOf = (setId: string) => `sets/${checkedSetId(setId)}`;
+export const manifestOf = (setId: string) => `${setDirOf(setId)}/${MANIFEST_NAME}`;
+const lockOf = (setId: string) => `${setDirOf(setId)}/.lock`;
+
+export function checkedSetId(setId: string): string {
+  if (!isPlainSetId(setId)) throw new BadSetIdError(setId);
+  return setId;
 }
 
 export interface Catalog {
@@ -17,34 +39,115 @@ function looksLikeManifest(m: unknown): m is BackupSetManifest {
   return !!x && typeof x === 'object' && x.schemaVersion === 1 && typeof x.setId === 'string' && typeof x.status === 'string';
 }
 
-export async function readManifest(sftp: PinnedSftp, directory: string, setId: string): Promise<BackupSetManifest> {
-  const path = targetLayout(directory).manifestPath(setId);
-  if ((await sftp.exists(path)) !== '-') throw new SetNotFoundError(`no backup set ${setId}: ${path} does not exist on ${sftp.endpoint.host}`);
-  const parsed: unknown = JSON.parse(await sftp.readText(path));
-  if (!looksLikeManifest(parsed)) throw new Error(`${path} is not a sddc-ops backup-set manifest`);
+async function readIfPresent(store: BackupStore, setId: string): Promise<BackupSetManifest | undefined> {
+  const path = manifestOf(setId);
+  if ((await store.exists(path)) !== '-') return undefined;
+  const parsed: unknown = JSON.parse(await store.readText(path));
+  if (!looksLikeManifest(parsed) || parsed.setId !== setId) throw new Error(`${path} is not the sddc-ops backup-set manifest of ${setId}`);
   return parsed;
 }
 
+export async function readManifest(store: BackupStore, setId: string): Promise<BackupSetManifest> {
+  const m = await readIfPresent(store, setId);
+  if (!m) throw new SetNotFoundError(`no backup set ${setId}: ${manifestOf(setId)} does not exist on ${store.where}`);
+  return m;
+}
+
 /** Every backup set on the target, newest first: the catalog lives with the backups. */
-export async function readCatalog(sftp: PinnedSftp, directory: string): Promise<Catalog> {
-  const { setsDir } = targetLayout(directory);
+export async function readCatalog(store: BackupStore): Promise<Catalog> {
   const out: Catalog = { sets: [], unreadable: [] };
-  if ((await sftp.exists(setsDir)) !== 'd') return out;
-  for (const entry of await sftp.list(setsDir)) {
-    if (entry.type !== 'd') continue;
+  if ((await store.exists('sets')) !== 'd') return out;
+  const names = (await store.list('sets')).filter((e) => e.type === 'd').map((e) => e.name);
+  // A few at a time: each read is a round trip, and a catalog has hundreds of sets.
+  const results = await mapLimit(names, 8, async (name) => {
+    if (!isPlainSetId(name)) return { setId: name, reason: 'not a set folder name sddc-ops writes' };
     try {
-      out.sets.push(await readManifest(sftp, directory, entry.name));
+      return (await readIfPresent(store, name)) ?? null; // null: a set folder whose manifest is not written yet
     } catch (err) {
-      if (err instanceof SetNotFoundError) continue; // a set directory whose manifest is not written yet
-      out.unreadable.push({ setId: entry.name, reason: (err as Error).message });
+      return { setId: name, reason: (err as Error).message };
     }
+  });
+  for (const r of results) {
+    if (r === null) continue;
+    if ('schemaVersion' in r) out.sets.push(r);
+    else out.unreadable.push(r);
   }
   out.sets.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.setId.localeCompare(a.setId));
   return out;
 }
 
-export function filesOf(m: BackupSetManifest) {
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+export function filesOf(m: BackupSetManifest): FileRecord[] {
   return [...(m.nsx?.files ?? []), ...(m.vcenter?.files ?? [])];
+}
+
+/** A lock that outlives this is taken to be left by a crashed holder (updates take milliseconds). */
+const STALE_LOCK_MS = 60_000;
+const LOCK_WAIT_MS = 30_000;
+
+/**
+ * Takes the set's lock (a file created with CREAT|EXCL), runs `fn`, releases it. Every writer of a
+ * manifest — the backup run, `backup verify`, app-data acknowledgements, prune — goes through here,
+ * so two concurrent read-modify-writes never lose one another's change.
+ */
+export async function withSetLock<T>(store: BackupStore, setId: string, holder: string, fn: () => Promise<T>): Promise<T> {
+  const lock = lockOf(setId);
+  const token = `${holder} ${randomBytes(6).toString('hex')}`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
+    if (await store.createExclusive(lock, JSON.stringify({ holder: token, at: Date.now() }))) break;
+    const held = await store.readText(lock).then((t) => JSON.parse(t) as { holder: string; at: number }, () => undefined);
+    if (held && Date.now() - held.at > STALE_LOCK_MS) {
+      await store.remove(lock).catch(() => undefined);
+      continue;
+    }
+    if (Date.now() > deadline) throw new ManifestLockedError(`backup set ${setId} is being updated by ${held?.holder ?? 'another writer'}; try again`);
+    await new Promise((r) => setTimeout(r, wait + Math.random() * wait));
+  }
+  try {
+    return await fn();
+  } finally {
+    const held = await store.readText(lock).then((t) => JSON.parse(t) as { holder: string }, () => undefined);
+    if (held?.holder === token) await store.remove(lock).catch(() => undefined);
+  }
+}
+
+/**
+ * Read-modify-write of one manifest under its lock. `change` gets the manifest on the target (or
+ * undefined) and returns the next one, or undefined to leave it as it is. The revision is bumped.
+ */
+export async function updateManifest(
+  store: BackupStore,
+  setId: string,
+  holder: string,
+  change: (current: BackupSetManifest | undefined) => BackupSetManifest | undefined,
+): Promise<BackupSetManifest | undefined> {
+  if ((await store.exists(setDirOf(setId))) !== 'd') {
+    // Nothing to lock yet: create the set's folder only when there is something to write.
+    if (!change(undefined)) return undefined;
+    await store.mkdirp(setDirOf(setId));
+  }
+  return withSetLock(store, setId, holder, async () => {
+    const current = await readIfPresent(store, setId);
+    const next = change(current);
+    if (!next) return current;
+    const written = { ...next, revision: (current?.revision ?? 0) + 1 };
+    await store.writeAtomic(manifestOf(setId), JSON.stringify(written, null, 2) + '\n');
+    return written;
+  });
 }
 
 export interface ReverifyResult {
@@ -53,40 +156,17 @@ export interface ReverifyResult {
   problems: string[];
 }
 
-/** Re-hashes every file the manifest lists and compares size and SHA-256 (bit rot, truncation, deletion). */
-export async function reverifySet(
-  sftp: PinnedSftp,
-  directory: string,
-  manifest: BackupSetManifest,
-  onFile?: (path: string) => void,
-): Promise<ReverifyResult> {
-  const problems: string[] = [];
-  const files = filesOf(manifest);
-  for (const f of files) {
-    onFile?.(f.path);
-    const abs = posix.join(directory, f.path);
-    if ((await sftp.exists(abs)) !== '-') {
-      problems.push(`${f.path}: missing`);
-      continue;
-    }
-    const d = await sftp.digest(abs);
-    if (d.size !== f.size) problems.push(`${f.path}: size ${d.size}, manifest says ${f.size}`);
-    else if (d.sha256 !== f.sha256) problems.push(`${f.path}: SHA-256 differs from the manifest`);
-  }
-  if (manifest.status === 'complete' && files.length === 0) problems.push('a complete set that lists no files');
-  return { ok: problems.length === 0, checked: files.length, problems };
-}
-
-/** Records a verification in the manifest (verifiedAt moves only on success) and rewrites it atomically. */
-export async function recordVerification(sftp: PinnedSftp, directory: string, setId: string, at: string, result: ReverifyResult): Promise<BackupSetManifest> {
-  const m = await readManifest(sftp, directory, setId);
-  const next: BackupSetManifest = {
-    ...m,
-    ...(result.ok ? { verifiedAt: at } : {}),
-    verifications: [...(m.verifications ?? []), { at, ok: result.ok, problems: result.problems }].slice(-20),
-  };
-  await sftp.writeFileAtomic(targetLayout(directory).manifestPath(setId), JSON.stringify(next, null, 2) + '\n');
-  return next;
+/** Records a verification in the manifest (verifiedAt moves only on success), under the set's lock. */
+export async function recordVerification(store: BackupStore, setId: string, at: string, result: ReverifyResult): Promise<BackupSetManifest> {
+  const next = await updateManifest(store, setId, 'backup verify', (m) => {
+    if (!m) throw new SetNotFoundError(`backup set ${setId} disappeared from ${store.where} while it was being verified`);
+    return {
+      ...m,
+      ...(result.ok ? { verifiedAt: at } : {}),
+      verifications: [...(m.verifications ?? []), { at, ok: result.ok, problems: result.problems }].slice(-20),
+    };
+  });
+  return next!;
 }
 
 export { MANIFEST_NAME };

@@ -4,14 +4,24 @@ import type { Config } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import { withSftp } from '../providers/sftp/client.js';
 import { sftpEndpoint } from '../../activities/endpoints.js';
-import { filesOf, readCatalog, readManifest, SetNotFoundError } from '../catalog/catalog.js';
-import { pruneTarget } from '../catalog/prune.js';
+import { BadSetIdError, checkedSetId, filesOf, readCatalog, readManifest, SetNotFoundError, type Catalog } from '../catalog/catalog.js';
+import { catalogStatuses, pruneOrphans, pruneTarget, type RunLiveness } from '../catalog/prune.js';
+import { SftpStore } from '../catalog/store.js';
 import { retentionPolicyOf } from '../../activities/catalog.js';
 import { hasRules } from '../domain/retention.js';
+import { catalogStatus, type CatalogStatus } from '../domain/backup-set.js';
+import { connectClient } from '../temporal/connection.js';
+import { runLivenessFrom } from '../temporal/run-liveness.js';
 import { CliError, EXIT, humanBytes, info, printJson } from './output.js';
 
-/** The site a set id belongs to: "<site>-<YYYYMMDD>T<HHMMSS>Z". */
+/** The site a set id belongs to: "<site>-<YYYYMMDD>T<HHMMSS>Z". A set id that is not a plain name is bad input. */
 export function siteOfSet(config: Config, file: string, setId: string, site?: string): string {
+  try {
+    checkedSetId(setId);
+  } catch (err) {
+    if (err instanceof BadSetIdError) throw new CliError(err.message, EXIT.BAD_INPUT);
+    throw err;
+  }
   if (site) {
     siteOf(config, file, site);
     return site;
@@ -28,28 +38,63 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-/** `backup list`, `backup show`, `backup prune`: read the SFTP target directly, no Temporal needed. */
+/**
+ * Asks Temporal whether the runs of `running` sets still run, when it can be reached within a
+ * couple of seconds; the catalog works without it (a run past its deadline is abandoned anyway).
+ */
+async function withLiveness<T>(config: Config, catalog: Catalog, fn: (liveness: RunLiveness | undefined) => Promise<T>): Promise<T> {
+  if (!catalog.sets.some((m) => m.status === 'running')) return fn(undefined);
+  let conn: Awaited<ReturnType<typeof connectClient>> | undefined;
+  try {
+    conn = await connectClient({ configAddress: config.temporal.address, configNamespace: config.temporal.namespace, connectTimeoutMs: 2_000 });
+  } catch {
+    info('note: Temporal is not reachable; a running set counts as abandoned only once past its deadline');
+  }
+  try {
+    return await fn(conn ? runLivenessFrom(conn.client) : undefined);
+  } finally {
+    await conn?.connection.close();
+  }
+}
+
+/** `backup list`, `backup show`, `backup prune`: read the SFTP target directly; Temporal only to tell live runs from abandoned ones. */
 export function addCatalogCommands(backup: Command): void {
   backup
     .command('list')
-    .description('List the backup sets on a site\'s SFTP target, newest first, from their backup-set.json manifests (works without Temporal)')
+    .description(
+      'List the backup sets on a site\'s SFTP target, newest first, from their backup-set.json manifests (works without Temporal). ' +
+        'Status: complete (verified), damaged (its latest verify failed), running, abandoned (its run ended without finishing the set), failed, cancelled, deleting (a prune was interrupted).',
+    )
     .requiredOption('--site <name>', 'site name from the config file')
     .option('--config <file>', 'config file')
     .option('--json', 'machine-readable output')
     .action(async (o: { site: string; config?: string; json?: boolean }) => {
       const { config, file } = loadConfig(o.config);
       const target = siteOf(config, file, o.site).backupTarget;
-      const catalog = await withSftp(await endpoint(target), (s) => readCatalog(s, target.directory));
+      const catalog = await withSftp(await endpoint(target), (s) => readCatalog(new SftpStore(s, target.directory)));
+      const statuses = await withLiveness(config, catalog, (l) => catalogStatuses(catalog, Date.now(), l));
       if (o.json) {
         printJson({
-          sets: catalog.sets.map((m) => ({ setId: m.setId, status: m.status, startedAt: m.startedAt, endedAt: m.endedAt, verifiedAt: m.verifiedAt, files: m.totals.files, bytes: m.totals.bytes, failureReason: m.failureReason })),
+          sets: catalog.sets.map((m) => ({
+            setId: m.setId,
+            status: statuses.get(m.setId),
+            startedAt: m.startedAt,
+            endedAt: m.endedAt,
+            verifiedAt: m.verifiedAt,
+            files: m.totals.files,
+            bytes: m.totals.bytes,
+            failureReason: m.failureReason,
+            ...(statuses.get(m.setId) === 'damaged' ? { problems: m.verifications?.at(-1)?.problems } : {}),
+          })),
           unreadable: catalog.unreadable,
         });
       } else {
         if (catalog.sets.length === 0) info(`no backup sets under ${target.directory} on ${target.host}`);
         else {
           const rows = [['SET ID', 'STARTED', 'STATUS', 'FILES', 'SIZE', 'VERIFIED']];
-          for (const m of catalog.sets) rows.push([m.setId, m.startedAt.slice(0, 19) + 'Z', m.status, String(m.totals.files), humanBytes(m.totals.bytes), m.verifiedAt ? m.verifiedAt.slice(0, 19) + 'Z' : '-']);
+          for (const m of catalog.sets) {
+            rows.push([m.setId, m.startedAt.slice(0, 19) + 'Z', statuses.get(m.setId)!, String(m.totals.files), humanBytes(m.totals.bytes), m.verifiedAt ? m.verifiedAt.slice(0, 19) + 'Z' : '-']);
+          }
           process.stdout.write(table(rows) + '\n');
         }
         for (const u of catalog.unreadable) info(`warning: ${u.setId}: unreadable manifest (${u.reason})`);
@@ -59,32 +104,37 @@ export function addCatalogCommands(backup: Command): void {
 
   backup
     .command('show <set>')
-    .description('Show one backup set and its files (works without Temporal)')
+    .description('Show one backup set, its product backups and files (works without Temporal)')
     .option('--site <name>', 'site (default: from the set id)')
     .option('--config <file>', 'config file')
-    .option('--json', 'the manifest as JSON')
+    .option('--json', 'the manifest as JSON, with the catalog status as catalogStatus')
     .action(async (setId: string, o: { site?: string; config?: string; json?: boolean }) => {
       const { config, file } = loadConfig(o.config);
       const site = siteOfSet(config, file, setId, o.site);
       const target = config.sites[site]!.backupTarget;
       let m;
       try {
-        m = await withSftp(await endpoint(target), (s) => readManifest(s, target.directory, setId));
+        m = await withSftp(await endpoint(target), (s) => readManifest(new SftpStore(s, target.directory), setId));
       } catch (err) {
         if (err instanceof SetNotFoundError) throw new CliError(`${err.message} — see \`sddc-ops backup list --site ${site}\``, EXIT.BAD_INPUT);
         throw err;
       }
-      if (o.json) return printJson(m);
+      const manifest = m;
+      const status: CatalogStatus = await withLiveness(config, { sets: [manifest], unreadable: [] }, async (l) =>
+        catalogStatus(manifest, manifest.status === 'running' && l ? await l(manifest).catch(() => undefined) : undefined, Date.now()),
+      );
+      if (o.json) return printJson({ ...m, catalogStatus: status });
       const lines = [
         `set        ${m.setId} (site ${m.site})`,
-        `status     ${m.status}${m.failureReason ? ` — ${m.failureReason}` : ''}`,
+        `status     ${status}${status !== m.status ? ` (manifest says ${m.status})` : ''}${m.failureReason ? ` — ${m.failureReason}` : ''}`,
         `time       ${m.startedAt} → ${m.endedAt || '(running)'}`,
         `verified   ${m.verifiedAt ?? 'never'}`,
         `target     sftp://${m.target.host}:${m.target.port}${m.target.directory} (${m.target.hostKeyFingerprint})`,
         `workflow   ${m.workflow.workflowId} / ${m.workflow.runId}`,
       ];
-      if (m.nsx) lines.push(`NSX        backup ${m.nsx.backupId}, version ${m.nsx.productVersion ?? '?'}, passphrase ${m.nsx.passphraseRef}`);
+      if (m.nsx) lines.push(`NSX        backup ${m.nsx.backupId ?? '(id not reported)'}, version ${m.nsx.productVersion ?? '?'}, passphrase ${m.nsx.passphraseRef}`);
       if (m.vcenter) lines.push(`vCenter    job ${m.vcenter.jobId}, version ${m.vcenter.version ?? '?'}, backup password ${m.vcenter.backupPasswordRef}`);
+      for (const f of [...(m.nsx?.folders ?? []), ...(m.vcenter?.folders ?? [])]) lines.push(`folder     ${f}`);
       for (const w of m.warnings ?? []) lines.push(`WARNING    ${w}`);
       for (const k of m.iks ?? []) {
         lines.push(`IKS        ${k.name} (${k.clusterId}) master ${k.masterVersion} ${k.masterStatus}/${k.masterHealth}; etcd backed up by the provider (a record, not a backup we hold)`);
@@ -102,25 +152,51 @@ export function addCatalogCommands(backup: Command): void {
   backup
     .command('prune')
     .description(
-      'Apply the target\'s retention policy (backupTarget.retention): delete expired sets — only files their manifests list, ' +
-        'never the newest complete set, never a running one, each manifest last. Also runs after every successful backup.',
+      'Apply the target\'s retention policy (backupTarget.retention): delete expired sets — only files under the target\'s nsx/ and vcenter/ ' +
+        'folders that their manifests list or record, never the newest complete set, never a running one; each set is marked deleting first ' +
+        'and its manifest goes last. Damaged, failed, cancelled and abandoned sets never count as good. Also runs after every successful backup. ' +
+        'With --orphans: product backup folders that no manifest refers to and that are older than the newest set.',
     )
     .requiredOption('--site <name>', 'site name from the config file')
     .option('--config <file>', 'config file')
     .option('--dry-run', 'show what would be deleted and why, delete nothing')
+    .option('--orphans', 'list (and, without --dry-run, delete) NSX/vCenter backup folders no manifest refers to; folders written by the products\' own schedulers show here too, so look with --dry-run first')
     .option('--json', 'machine-readable report')
-    .action(async (o: { site: string; config?: string; dryRun?: boolean; json?: boolean }) => {
+    .addHelpText('after', '\nExit codes: 0 done; 1 a manifest was refused, unreadable, or left for the next prune; 2 bad input.\n')
+    .action(async (o: { site: string; config?: string; dryRun?: boolean; orphans?: boolean; json?: boolean }) => {
       const { config, file } = loadConfig(o.config);
       const target = siteOf(config, file, o.site).backupTarget;
+      const verb = o.dryRun ? 'would delete' : 'deleted';
+      if (o.orphans) {
+        const r = await withSftp(await endpoint(target), (s) => pruneOrphans(new SftpStore(s, target.directory), { dryRun: !!o.dryRun }));
+        if (o.json) printJson(r);
+        else {
+          for (const x of r.orphans) info(`orphan ${x.folder} (started ${x.startedAt}): ${x.files} file(s), ${humanBytes(x.bytes)}`);
+          if (r.refused) info(`nothing deleted: ${r.refused}`);
+          else info(`${verb} ${r.orphans.length} orphaned folder(s), ${r.files.length} file(s), ${humanBytes(r.bytes)}`);
+        }
+        if (r.refused) process.exitCode = EXIT.RUN_FAILED;
+        return;
+      }
       const policy = retentionPolicyOf(target);
       if (!policy || !hasRules(policy)) {
         throw new ConfigError(file, [`sites.${o.site}.backupTarget.retention: not set, so nothing is ever pruned; add keepLast, daily, weekly, monthly or maxAge`]);
       }
-      const r = await withSftp(await endpoint(target), (s) => pruneTarget(s, target.directory, policy, { dryRun: !!o.dryRun, nowMs: Date.now() }));
-      if (o.json) return printJson(r);
-      for (const e of r.decision.expire) info(`${o.dryRun ? 'would expire' : 'expired'} ${e.setId}: ${e.reason}`);
-      for (const k of r.decision.keep) info(`keep ${k.setId}: ${k.reasons.join(', ')}`);
-      info(`${o.dryRun ? 'would delete' : 'deleted'} ${r.files.length} file(s), ${humanBytes(r.bytes)}`);
+      const r = await withSftp(await endpoint(target), async (s) => {
+        const store = new SftpStore(s, target.directory);
+        return withLiveness(config, await readCatalog(store), (liveness) => pruneTarget(store, policy, { dryRun: !!o.dryRun, nowMs: Date.now(), liveness }));
+      });
+      const refused = r.sets.filter((x) => x.refused);
+      if (o.json) printJson(r);
+      else {
+        for (const e of r.decision.expire) info(`${o.dryRun ? 'would expire' : 'expired'} ${e.setId}: ${e.reason}`);
+        for (const k of r.decision.keep) info(`keep ${k.setId}: ${k.reasons.join(', ')}`);
+        for (const x of refused) info(`REFUSED ${x.setId}: its manifest ${x.refused}; nothing of it was deleted`);
+        for (const x of r.skipped) info(`left ${x.setId} for the next prune: ${x.reason}`);
+        for (const u of r.unreadable) info(`warning: ${u.setId}: unreadable manifest (${u.reason})`);
+        info(`${verb} ${r.files.length} file(s), ${humanBytes(r.bytes)}`);
+      }
+      if (refused.length || r.skipped.length || r.unreadable.length) process.exitCode = EXIT.RUN_FAILED;
     });
 }
 

@@ -22,28 +22,39 @@ export interface FileRecord {
   sha256: string;
 }
 
-export type SetStatus = 'complete' | 'failed' | 'running';
+/** What a run wrote. `deleting` is written by prune before it removes the set's files. */
+export type SetStatus = 'running' | 'complete' | 'failed' | 'cancelled' | 'deleting';
 
 export interface BackupSetManifest {
   schemaVersion: 1;
   setId: string;
   site: string;
   status: SetStatus;
+  /** Bumped by every update made under the set's lock; absent on manifests of older versions. */
+  revision?: number;
   failureReason?: string;
   startedAt: string;
   endedAt: string;
+  /** When the run's execution timeout ends it (epoch ms): past this, a `running` set is abandoned. */
+  runDeadline?: number;
+  /** The status a set had before prune marked it `deleting`. */
+  statusBeforeDeleting?: SetStatus;
   verifiedAt?: string;
   /** Re-verifications by `backup verify`, newest last (at most 20 kept). */
   verifications?: { at: string; ok: boolean; problems: string[] }[];
   workflow: { workflowId: string; runId: string };
   target: { host: string; port: number; directory: string; hostKeyFingerprint: string };
+  /** Recorded as soon as the run started it, whatever the outcome, so that retention frees it. */
   nsx?: {
-    backupId: string;
-    startTime: string;
-    endTime: string;
+    backupId?: string;
+    startTime?: string;
+    endTime?: string;
     productVersion?: string;
     /** Which secret reference encrypted the backup: never the value. */
     passphraseRef: string;
+    /** The product folders this backup wrote (relative to the target), verified or not. */
+    folders?: string[];
+    /** Verified files (a complete set), or the files found after a failure (sha256 empty). */
     files: FileRecord[];
   };
   vcenter?: {
@@ -53,6 +64,7 @@ export interface BackupSetManifest {
     version?: string;
     location: string;
     backupPasswordRef: string;
+    folders?: string[];
     files: FileRecord[];
   };
   totals: { files: number; bytes: number };
@@ -90,6 +102,73 @@ export function totalsOf(...groups: (FileRecord[] | undefined)[]): { files: numb
   return { files: all.length, bytes: all.reduce((n, f) => n + f.size, 0) };
 }
 
+/** A set id is a plain name (it becomes a folder under sets/): no separators, no dot-only names. */
+const SET_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export function isPlainSetId(setId: string): boolean {
+  return SET_ID_RE.test(setId) && !setId.includes('..');
+}
+
+/** The newest verification decides: a set whose latest re-verification failed is damaged. */
+export function isDamaged(m: Pick<BackupSetManifest, 'verifications'>): boolean {
+  return m.verifications?.at(-1)?.ok === false;
+}
+
+/**
+ * What the catalog shows. A set is `complete` only while it is verified and its latest
+ * verification passed (`damaged` otherwise); a `running` set whose run no longer runs is
+ * `abandoned` (terminated, timed out, or its worker and server lost it).
+ */
+export type CatalogStatus = SetStatus | 'damaged' | 'abandoned';
+
+/**
+ * `runClosed`: what Temporal says of the set's run (true: it ended; false: it runs; undefined:
+ * Temporal could not tell). Without an answer, a run past its recorded deadline is abandoned.
+ */
+export function catalogStatus(m: BackupSetManifest, runClosed: boolean | undefined, nowMs: number): CatalogStatus {
+  if (m.status === 'complete') return m.verifiedAt && !isDamaged(m) ? 'complete' : 'damaged';
+  if (m.status !== 'running') return m.status;
+  if (runClosed === true) return 'abandoned';
+  if (runClosed === undefined && m.runDeadline !== undefined && nowMs > m.runDeadline) return 'abandoned';
+  return 'running';
+}
+
+/** The roots below the target that prune may delete in; nothing else is ever deleted. */
+export const PRODUCT_ROOTS = ['nsx', 'vcenter'] as const;
+
+/**
+ * A path a manifest may list: relative, normalised (no `.`/`..`/empty segments, no backslash or
+ * NUL) and under nsx/ or vcenter/ with at least one name below the root.
+ */
+export function isContainedProductPath(rel: string): boolean {
+  if (typeof rel !== 'string' || rel.length === 0 || rel.length > 4096 || /[\\\0]/.test(rel)) return false;
+  const parts = rel.split('/');
+  if (parts.length < 2 || !(PRODUCT_ROOTS as readonly string[]).includes(parts[0]!)) return false;
+  return parts.every((p) => p !== '' && p !== '.' && p !== '..');
+}
+
+/**
+ * A product backup folder a manifest may record, recognised by the products' own naming:
+ * nsx/cluster-node-backups/<node>/backup-<time>UTC, or vcenter/…/<M|S>_<version>_<time>_<suffix>.
+ * Anything broader (nsx/, a node folder) is refused: deleting it would take other backups along.
+ */
+export function isProductBackupFolder(rel: string): boolean {
+  if (!isContainedProductPath(rel)) return false;
+  const parts = rel.split('/');
+  const last = parts.at(-1)!;
+  if (parts[0] === 'nsx') return parts.length === 4 && parts[1] === 'cluster-node-backups' && parseNsxBackupFolderName(last) !== undefined;
+  return parts.length >= 2 && parts.length <= 5 && parseVcenterBackupFolderName(last) !== undefined;
+}
+
+/** The product backup folder a listed file lies in, when it lies in one. */
+export function productFolderOf(rel: string): string | undefined {
+  const parts = rel.split('/');
+  for (let n = parts.length - 1; n >= 2; n--) {
+    const folder = parts.slice(0, n).join('/');
+    if (isProductBackupFolder(folder)) return folder;
+  }
+  return undefined;
+}
+
 /** Set ids sort by time and name their site: "<site>-20261125T201500Z". */
 export function makeSetId(site: string, at: Date): string {
   return `${site}-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
@@ -116,4 +195,13 @@ export function parseVcenterBackupFolderName(name: string): { kind: 'M' | 'S'; v
   const m = /^([MS])_(.+)_(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})_[^/]+$/.exec(name);
   if (!m) return undefined;
   return { kind: m[1] as 'M' | 'S', version: m[2]!, startMs: Date.parse(`${m[3]}-${m[4]}-${m[5]}T${m[6]}:${m[7]}:${m[8]}Z`) };
+}
+
+/**
+ * The execution timeout of a backup run: the product jobs may take `backup.timeout`, then
+ * verification streams every byte and retention runs, so the run gets the same again plus an
+ * hour. Past it Temporal ends the run, and the catalog shows a set still `running` as abandoned.
+ */
+export function backupRunTimeoutMs(backupTimeoutMs: number): number {
+  return 2 * backupTimeoutMs + 3_600_000;
 }

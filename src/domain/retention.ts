@@ -1,13 +1,19 @@
+import type { CatalogStatus } from './backup-set.js';
+
 /**
  * Which backup sets to keep: pure rules, no I/O, shared by the prune activity and the CLI's dry run.
  *
+ * Only a `complete` set (verified, and its latest re-verification passed) is a good set; every
+ * rule counts good sets only. Damaged, failed, cancelled and abandoned sets never count as good and
+ * never protect anything.
  * - A set whose backup is still running is never expired.
  * - The newest complete set is never expired.
  * - keepLast: the newest N complete sets. daily / weekly / monthly (GFS): the newest complete set of
  *   each of the N most recent days / ISO weeks / months that have one.
  * - maxAge caps everything above (except the newest complete set).
- * - A failed set is expired once a newer complete set exists, or past maxAge.
- * - With no rule at all, nothing is expired.
+ * - A set that is not good is expired once a newer complete set exists, or past maxAge.
+ * - A set marked `deleting` (an interrupted prune) is always expired: the next prune finishes it.
+ * - With no rule at all, nothing is expired (except `deleting` sets).
  */
 export interface RetentionPolicy {
   keepLast?: number;
@@ -19,7 +25,7 @@ export interface RetentionPolicy {
 
 export interface SetSummary {
   setId: string;
-  status: 'complete' | 'failed' | 'running';
+  status: CatalogStatus;
   startedAtMs: number;
 }
 
@@ -53,8 +59,10 @@ export function decideRetention(sets: SetSummary[], policy: RetentionPolicy, now
 
   for (const s of byNewest) if (s.status === 'running') keep(s.setId, 'backup still running');
   if (newestComplete) keep(newestComplete.setId, 'newest complete set');
+  for (const s of byNewest) if (s.status === 'deleting') expire.push({ setId: s.setId, reason: 'an earlier prune was interrupted: finishing it' });
+  const decided = (s: SetSummary) => reasons.has(s.setId) || s.status === 'deleting';
   if (!hasRules(policy)) {
-    for (const s of byNewest) if (!reasons.has(s.setId)) keep(s.setId, 'no retention rules');
+    for (const s of byNewest) if (!decided(s)) keep(s.setId, 'no retention rules');
     return { keep: [...reasons].map(([setId, r]) => ({ setId, reasons: r })), expire };
   }
 
@@ -82,11 +90,11 @@ export function decideRetention(sets: SetSummary[], policy: RetentionPolicy, now
   }
 
   for (const s of byNewest) {
-    if (reasons.has(s.setId) && (s.status === 'running' || s === newestComplete)) continue;
-    if (s.status === 'failed') {
-      if (tooOld(s)) expire.push({ setId: s.setId, reason: 'failed set past the maximum age' });
-      else if (newestComplete && s.startedAtMs < newestComplete.startedAtMs) expire.push({ setId: s.setId, reason: 'failed set superseded by a newer complete set' });
-      else keep(s.setId, 'failed, no newer complete set yet');
+    if (decided(s)) continue;
+    if (s.status !== 'complete') {
+      if (tooOld(s)) expire.push({ setId: s.setId, reason: `${s.status} set past the maximum age` });
+      else if (newestComplete && s.startedAtMs < newestComplete.startedAtMs) expire.push({ setId: s.setId, reason: `${s.status} set superseded by a newer complete set` });
+      else keep(s.setId, `${s.status}, no newer complete set yet`);
       continue;
     }
     const why = selected.get(s.setId);
@@ -94,10 +102,4 @@ export function decideRetention(sets: SetSummary[], policy: RetentionPolicy, now
     else expire.push({ setId: s.setId, reason: why ? 'past the maximum age' : 'not selected by any retention rule' });
   }
   return { keep: [...reasons].map(([setId, r]) => ({ setId, reasons: r })), expire };
-}
-
-/** Files to delete: those listed by expired manifests and by no kept manifest. */
-export function filesToDelete(expired: { files: string[] }[], kept: { files: string[] }[]): string[] {
-  const protectedFiles = new Set(kept.flatMap((k) => k.files));
-  return [...new Set(expired.flatMap((e) => e.files))].filter((f) => !protectedFiles.has(f)).sort();
 }

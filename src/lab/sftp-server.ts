@@ -20,6 +20,9 @@ export interface LabSftp {
   /** A directory clients may use, as a client path. */
   homeDir: string;
   stop: () => Promise<void>;
+  /** An outage and its end (OpenSSH only): `down()` stops listening, `up()` listens again on the same port and key. */
+  down?: () => Promise<void>;
+  up?: () => Promise<void>;
 }
 
 export const LAB_SFTP_USER = 'sddcops-lab';
@@ -114,23 +117,36 @@ export async function startOpenSshSftp(dir: string, opts: { port?: number } = {}
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn(sshd, ['-D', '-e', '-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  try {
-    await Promise.race([
-      waitForPort(port),
-      exited.then((code) => {
-        throw new Error(`sshd exited (${code}) before listening: ${stderr.trim()}`);
-      }),
-    ]);
-  } catch (err) {
-    child.kill('SIGTERM');
-    throw err;
-  }
+  let child: ChildProcess;
+  let exited: Promise<number | null>;
+  /** Starts sshd on the config above (same port, same host key): also how `up()` ends an outage. */
+  const launch = async () => {
+    child = spawn(sshd, ['-D', '-e', '-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    const c = child;
+    exited = new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
+    try {
+      await Promise.race([
+        waitForPort(port),
+        exited.then((code) => {
+          throw new Error(`sshd exited (${code}) before listening: ${stderr.trim()}`);
+        }),
+      ]);
+    } catch (err) {
+      c.kill('SIGTERM');
+      throw err;
+    }
+  };
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  };
+  await launch();
   return {
     kind: 'sshd',
     host: '127.0.0.1',
@@ -140,12 +156,9 @@ export async function startOpenSshSftp(dir: string, opts: { port?: number } = {}
     fingerprint: fingerprintOfPubFile(`${hostKey}.pub`),
     diskPath: (p) => p,
     homeDir: home,
-    stop: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-    },
+    stop,
+    down: stop,
+    up: launch,
   };
 }
 

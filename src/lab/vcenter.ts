@@ -41,6 +41,7 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
   /** The appliance API takes no fingerprint: it trusts the key it first saw per server. */
   const knownHosts = new Map<string, string>();
   const running = new Set<Promise<void>>();
+  let cancels = 0;
 
   const runJob = async (job: BackupJobStatus & { location: string; size?: number }, req: BackupRequest) => {
     const jobFaults = faults.takeJobFaults();
@@ -48,10 +49,13 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
     const steps = 5;
     for (let i = 1; i < steps; i++) {
       await new Promise((r) => setTimeout(r, duration / steps));
+      if (job.state !== 'INPROGRESS') return; // cancelled
       job.progress = Math.round((i / steps) * 90);
     }
     await new Promise((r) => setTimeout(r, duration / steps));
+    if (job.state !== 'INPROGRESS') return;
     const end = (state: 'SUCCEEDED' | 'FAILED', messages: LocalizableMessage[]) => {
+      if (job.state !== 'INPROGRESS') return; // cancelled while uploading: the partial folder stays
       job.state = state;
       job.progress = 100;
       job.end_time = new Date().toISOString();
@@ -132,9 +136,16 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
       return { status: 200, body: statusOf(j) };
     }
     if (req.method === 'POST' && sub && req.query.get('action') === 'cancel') {
+      // Answers a Recovery Backup Job ReturnResult {status: OK|WARNING|FAIL, messages}. The job then
+      // ends FAILED with a cancel message (confirm: the state the appliance reports after a cancel).
       const j = jobs.get(sub);
       if (!j) return vapiError(404, 'NOT_FOUND', `Backup job ${sub} not found.`);
-      return { status: 200, body: { ...statusOf(j) } };
+      if (j.state !== 'INPROGRESS') return { status: 200, body: { status: 'FAIL', messages: [msg('com.vmware.applmgmt.backup.job.cancel.not_running', 'The backup job is not running.')] } };
+      j.state = 'FAILED';
+      j.end_time = new Date().toISOString();
+      j.messages = [msg('com.vmware.applmgmt.backup.job.canceled', 'Backup job was canceled.')];
+      cancels++;
+      return { status: 200, body: { status: 'OK', messages: [msg('com.vmware.applmgmt.backup.job.cancel.ok', 'Cancel request accepted.')] } };
     }
     if (req.method === 'POST' && !sub) {
       const b = req.body as Partial<BackupRequest> | undefined;
@@ -163,6 +174,9 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
     url: server.url,
     faults,
     jobCount: () => jobs.size,
+    /** Jobs cancelled through the API, and whether any job is still running. */
+    cancelCount: () => cancels,
+    jobRunning: () => [...jobs.values()].some((j) => j.state === 'INPROGRESS'),
     close: async () => {
       await Promise.allSettled([...running]);
       await server.close();

@@ -1,3 +1,4 @@
+import { backupRunTimeoutMs } from '../domain/backup-set.js';
 import { createHash } from 'node:crypto';
 import {
   ScheduleNotFoundError,
@@ -46,7 +47,14 @@ function actionOf(config: Config, site: string, purpose: ScheduleConfig['purpose
   if (purpose === 'appdata') {
     return { workflowType: 'appDataRound', workflowId: `appdata-round-${site}`, args: appDataRoundInput(config, site), operation: 'appdata-round', summary: `Scheduled app-data reminders of site ${site}` };
   }
-  return { workflowType: 'coordinatedBackup', workflowId: backupWorkflowId(site), args: backupInput(config, site), operation: 'coordinated-backup', summary: `Scheduled coordinated backup of site ${site}` };
+  return {
+    workflowType: 'coordinatedBackup',
+    workflowId: backupWorkflowId(site),
+    args: backupInput(config, site),
+    operation: 'coordinated-backup',
+    summary: `Scheduled coordinated backup of site ${site}`,
+    executionTimeoutMs: backupRunTimeoutMs(parseDuration(config.sites[site]!.backup.timeout)),
+  };
 }
 
 export function scheduleOptions(config: Config, site: string, s: ScheduleConfig, taskQueue: string, source: OwnerMemo['source']): ScheduleOptions {
@@ -75,6 +83,7 @@ export function scheduleOptions(config: Config, site: string, s: ScheduleConfig,
         { key: SddcOperation, value: a.operation },
       ],
       staticSummary: a.summary,
+      ...('executionTimeoutMs' in a ? { workflowExecutionTimeout: a.executionTimeoutMs } : {}),
     },
     policies: {
       overlap: OVERLAP[s.overlap],

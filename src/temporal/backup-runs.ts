@@ -1,3 +1,5 @@
+import { backupRunTimeoutMs } from '../domain/backup-set.js';
+import { parseDuration } from '../domain/duration.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { CoordinatedBackupInput } from '../../workflows/coordinated-backup.js';
 import { SddcOperation, SddcSite } from './search-attributes.js';
@@ -30,6 +32,8 @@ export async function startCoordinatedBackup(
       workflowId,
       args: [o.input],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      // Past this Temporal ends the run, so a set can never stay `running` for ever.
+      workflowExecutionTimeout: backupRunTimeoutMs(parseDuration(config.backup.timeout)),
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       typedSearchAttributes: [
         { key: SddcSite, value: site },

@@ -10,6 +10,8 @@ export interface ConnectionFlags {
   /** From the config file's temporal section; flags win, then the config file, then envconfig. */
   configAddress?: string;
   configNamespace?: string;
+  /** How long to wait for the server (default 10 s); a command that can do without Temporal asks briefly. */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -29,7 +31,7 @@ export function resolveConnection(flags: ConnectionFlags): { options: NativeConn
 export async function connectClient(flags: ConnectionFlags): Promise<{ client: Client; connection: Connection; namespace: string }> {
   const { options, namespace } = resolveConnection(flags);
   const { address, tls, apiKey, metadata } = options;
-  const connection = await Connection.connect({ address, tls, apiKey: typeof apiKey === 'string' ? apiKey : undefined, metadata, connectTimeout: 10_000 });
+  const connection = await Connection.connect({ address, tls, apiKey: typeof apiKey === 'string' ? apiKey : undefined, metadata, connectTimeout: flags.connectTimeoutMs ?? 10_000 });
   return { client: new Client({ connection, namespace }), connection, namespace };
 }
 

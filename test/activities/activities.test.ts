@@ -76,8 +76,10 @@ describe('activities against the lab', () => {
     const state = await run(getNsxBackupState, { nsx: lab.config.nsx, notBefore, backupId: a.backupId });
     expect(state.state).toBe('succeeded');
     if (state.state !== 'succeeded') return;
-    const files = await run(verifyNsxBackup, { target: lab.config.backupTarget, startMs: state.startTime, endMs: state.endTime });
+    const { folders, files } = await run(verifyNsxBackup, { target: lab.config.backupTarget, startMs: state.startTime, endMs: state.endTime });
     expect(files.every((f) => f.path.startsWith('nsx/cluster-node-backups/') && f.size > 0 && /^[0-9a-f]{64}$/.test(f.sha256))).toBe(true);
+    expect(folders).toHaveLength(1);
+    expect(files.every((f) => f.path.startsWith(`${folders[0]}/`))).toBe(true);
   });
 
   it('vCenter start adopts the job already in progress', async () => {

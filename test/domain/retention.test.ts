@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decideRetention, filesToDelete, type RetentionPolicy, type SetSummary } from '../../src/domain/retention.js';
+import { decideRetention, type RetentionPolicy, type SetSummary } from '../../src/domain/retention.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 
 const setArb = fc.record({
-  status: fc.constantFrom<SetSummary['status']>('complete', 'complete', 'complete', 'failed', 'running'),
+  status: fc.constantFrom<SetSummary['status']>('complete', 'complete', 'complete', 'damaged', 'failed', 'cancelled', 'abandoned', 'running', 'deleting'),
   ageMs: fc.integer({ min: 0, max: 400 * DAY }),
 });
 const historyArb = fc.uniqueArray(setArb, { maxLength: 60, selector: (s) => s.ageMs }).map((list) =>
@@ -24,7 +24,7 @@ const policyArb: fc.Arbitrary<RetentionPolicy> = fc.record(
 );
 
 describe('retention rules, on randomly generated histories', () => {
-  it('never expires the newest complete set nor a running one; keep and expire partition the sets', () => {
+  it('never expires the newest verified set nor a running one, always finishes a deleting one; keep and expire partition the sets', () => {
     fc.assert(
       fc.property(historyArb, policyArb, (sets, policy) => {
         const d = decideRetention(sets, policy, NOW);
@@ -33,11 +33,39 @@ describe('retention rules, on randomly generated histories', () => {
         const newest = sets.filter((s) => s.status === 'complete').sort((a, b) => b.startedAtMs - a.startedAtMs)[0];
         if (newest) expect(expired.has(newest.setId)).toBe(false);
         for (const s of sets) if (s.status === 'running') expect(expired.has(s.setId)).toBe(false);
+        for (const s of sets) if (s.status === 'deleting') expect(expired.has(s.setId)).toBe(true);
         for (const s of sets) expect(kept.has(s.setId) !== expired.has(s.setId)).toBe(true);
         expect(kept.size + expired.size).toBe(sets.length);
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('a set that is not verified-good never counts for a rule nor protects anything: dropping it changes no other decision', () => {
+    const notGood = ['damaged', 'failed', 'cancelled', 'abandoned'] as const;
+    fc.assert(
+      fc.property(historyArb, policyArb, fc.constantFrom(...notGood), (sets, policy, status) => {
+        const onlyGood = sets.filter((s) => s.status === 'complete' || s.status === 'running');
+        const extra: SetSummary = { setId: 'extra', status, startedAtMs: NOW - 1 };
+        const expiredWith = new Set(decideRetention([...onlyGood, extra], policy, NOW).expire.map((e) => e.setId));
+        const expiredWithout = new Set(decideRetention(onlyGood, policy, NOW).expire.map((e) => e.setId));
+        expiredWith.delete('extra');
+        expect([...expiredWith].sort()).toEqual([...expiredWithout].sort());
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a damaged newest set does not push out the older verified one', () => {
+    const sets: SetSummary[] = [
+      { setId: 'old-good', status: 'complete', startedAtMs: NOW - 2 * DAY },
+      { setId: 'new-damaged', status: 'damaged', startedAtMs: NOW - DAY },
+    ];
+    const d = decideRetention(sets, { keepLast: 1 }, NOW);
+    expect(d.expire).toEqual([]);
+    expect(d.keep.find((k) => k.setId === 'old-good')!.reasons).toContain('newest complete set');
+    const later = decideRetention([...sets, { setId: 'newer-good', status: 'complete', startedAtMs: NOW }], { keepLast: 1 }, NOW);
+    expect(later.expire.map((e) => e.setId).sort()).toEqual(['new-damaged', 'old-good']);
   });
 
   it('keepLast alone keeps exactly the newest N complete sets', () => {
@@ -67,10 +95,10 @@ describe('retention rules, on randomly generated histories', () => {
     );
   });
 
-  it('with no rules nothing is expired', () => {
+  it('with no rules nothing is expired but the sets an interrupted prune left deleting', () => {
     fc.assert(
       fc.property(historyArb, (sets) => {
-        expect(decideRetention(sets, {}, NOW).expire).toEqual([]);
+        expect(decideRetention(sets, {}, NOW).expire.map((e) => e.setId).sort()).toEqual(sets.filter((s) => s.status === 'deleting').map((s) => s.setId).sort());
       }),
     );
   });
@@ -81,17 +109,5 @@ describe('retention rules, on randomly generated histories', () => {
     );
     const d = decideRetention(sets, { daily: 2 }, NOW);
     expect(d.keep.map((k) => k.setId).sort()).toEqual(['d0h0', 'd1h0']);
-  });
-
-  it('deletes only files of expired sets that no kept set lists', () => {
-    fc.assert(
-      fc.property(fc.array(fc.array(fc.constantFrom<string>('a', 'b', 'c', 'd', 'e'))), fc.array(fc.array(fc.constantFrom<string>('a', 'b', 'c', 'd', 'e'))), (exp, kept) => {
-        const del = filesToDelete(exp.map((files) => ({ files })), kept.map((files) => ({ files })));
-        for (const f of del) {
-          expect(exp.some((e) => e.includes(f))).toBe(true);
-          expect(kept.some((k) => k.includes(f))).toBe(false);
-        }
-      }),
-    );
   });
 });

@@ -101,6 +101,27 @@ export class PinnedSftp {
     }
   }
 
+  /**
+   * Creates a file only if none exists (SFTP open with CREAT|EXCL, atomic on the server): the
+   * primitive behind per-set locks. Resolves false when the file already exists.
+   */
+  async createExclusive(path: string, data: string): Promise<boolean> {
+    const raw = (this.client as unknown as { sftp: import('ssh2').SFTPWrapper }).sftp;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        raw.open(path, 'wx', (err, handle) => {
+          if (err) return reject(err);
+          const buf = Buffer.from(data);
+          raw.write(handle, buf, 0, buf.length, 0, (werr) => raw.close(handle, (cerr) => (werr || cerr ? reject(werr ?? cerr) : resolve())));
+        });
+      });
+      return true;
+    } catch (err) {
+      if ((await this.exists(path)) !== false) return false;
+      throw err;
+    }
+  }
+
   async remove(path: string): Promise<void> {
     await this.client.delete(path, true);
   }

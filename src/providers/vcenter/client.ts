@@ -1,5 +1,5 @@
 import { HttpError, basicAuth, parseJson, send, type HttpRequest } from '../http.js';
-import type { ApplianceVersion, BackupJobStatus, BackupRequest, VapiError } from './types.js';
+import type { ApplianceVersion, BackupJobReturnResult, BackupJobStatus, BackupRequest, VapiError } from './types.js';
 
 export interface VcenterEndpoint {
   url: string;
@@ -64,6 +64,10 @@ export class VcenterClient {
     return (await this.raw('GET', `/api/appliance/recovery/backup/job/${encodeURIComponent(id)}`)) as BackupJobStatus;
   }
 
+  /** Asks the appliance to cancel a running job; it answers with a ReturnResult (OK, WARNING or FAIL). */
+  async cancelJob(id: string): Promise<BackupJobReturnResult> {
+    return (await this.raw('POST', `/api/appliance/recovery/backup/job/${encodeURIComponent(id)}?action=cancel`)) as BackupJobReturnResult;
+  }
 
   async getVersion(): Promise<ApplianceVersion> {
     return (await this.raw('GET', '/api/appliance/system/version')) as ApplianceVersion;

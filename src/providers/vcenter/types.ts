@@ -37,3 +37,9 @@ export interface ApplianceVersion {
   product?: string;
   type?: string;
 }
+
+/** Answer of POST .../backup/job/{id}?action=cancel (Recovery Backup Job ReturnResult). */
+export interface BackupJobReturnResult {
+  status: 'FAIL' | 'WARNING' | 'OK';
+  messages: LocalizableMessage[];
+}

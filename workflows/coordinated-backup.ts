@@ -249,6 +249,7 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {} }: Co
       ([n, v]) => `NSX ${n.how}${n.backupId ? ` ${n.backupId}` : ''}, vCenter job ${v.jobId} ${v.how}`,
     );
     // Recorded at once, so that whatever happens next, the catalog knows what this run started.
+    current = 'waitNsx';
     await api.writeBackupSetManifest
       .executeWithOptions({ summary: `Record the started backups in ${setId}` }, [
         { target, manifest: { ...manifestBase, status: 'running', endedAt: '', ...parts(), totals: { files: 0, bytes: 0 } } },
@@ -316,7 +317,13 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {} }: Co
       ...(warnings.length ? { warnings: [...warnings] } : {}),
     };
     const complete = manifest;
-    manifestPath = (await step('manifest', () => durable.writeBackupSetManifest.executeWithOptions({ summary: `Write ${setId}/backup-set.json` }, [{ target, manifest: complete }]))).path;
+    // The commit point: not cancellable, so a cancel that arrives now can never leave a verified set
+    // half-recorded; it takes effect at the next step (retention), or not at all if none follows.
+    manifestPath = (
+      await step('manifest', () =>
+        CancellationScope.nonCancellable(() => durable.writeBackupSetManifest.executeWithOptions({ summary: `Write ${setId}/backup-set.json` }, [{ target, manifest: complete }])),
+      )
+    ).path;
   } catch (err) {
     const cancelled = isCancellation(err);
     const reason = cancelled ? `cancelled at step "${current}"` : failureMessage(err);
@@ -324,6 +331,8 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {} }: Co
     if (runningWritten) {
       await CancellationScope.nonCancellable(() => recordUnfinishedSet(cancelled ? 'cancelled' : 'failed', reason));
     }
+    // Whatever else was under way (the two waits run side by side) stopped with the run.
+    for (const s of progress.steps) if (s.status === 'running') mark(s.name, 'failed', cancelled ? 'cancelled' : 'stopped: the run failed');
     if (cancelled) throw err;
     throw ApplicationFailure.create({ type: failureType(err), nonRetryable: true, message: `backup set ${setId} failed at step "${current}": ${reason}`, cause: err instanceof Error ? err : undefined });
   }
@@ -398,7 +407,10 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {} }: Co
       mark('retention', 'done', `${pruned.expired.length} set(s) expired, ${pruned.filesDeleted} file(s) deleted`);
       for (const r of pruned.refused ?? []) warnings.push(`retention refused set ${r.setId}: ${r.reason}`);
     } catch (err) {
-      if (isCancellation(err)) throw err;
+      if (isCancellation(err)) {
+        mark('retention', 'failed', 'cancelled (the set is complete)');
+        throw err;
+      }
       // The set is complete and verified; a failed prune is a warning, not a failed backup.
       warnings.push(`retention failed: ${failureMessage(err)}`);
       mark('retention', 'failed', failureMessage(err));

@@ -99,6 +99,23 @@ const STALE_LOCK_MS = 60_000;
 const LOCK_WAIT_MS = 30_000;
 
 /**
+ * Who holds a lock, and since when; undefined when it is gone. A lock is created, then written: a
+ * reader can see it empty in between, or for ever if its writer crashed there — then its age is
+ * the file's own.
+ */
+async function lockHolder(store: BackupStore, lock: string): Promise<{ holder: string; at: number } | undefined> {
+  const text = await store.readText(lock).catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as { holder: string; at: number };
+  } catch {
+    const dir = lock.slice(0, lock.lastIndexOf('/'));
+    const entry = (await store.list(dir).catch(() => [])).find((e) => `${dir}/${e.name}` === lock);
+    return entry ? { holder: 'a writer that had not written its lock yet', at: entry.modifyTime || Date.now() } : undefined;
+  }
+}
+
+/**
  * Takes the set's lock (a file created with CREAT|EXCL), runs `fn`, releases it. Every writer of a
  * manifest — the backup run, `backup verify`, app-data acknowledgements, prune — goes through here,
  * so two concurrent read-modify-writes never lose one another's change.
@@ -109,7 +126,7 @@ export async function withSetLock<T>(store: BackupStore, setId: string, holder: 
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
     if (await store.createExclusive(lock, JSON.stringify({ holder: token, at: Date.now() }))) break;
-    const held = await store.readText(lock).then((t) => JSON.parse(t) as { holder: string; at: number }, () => undefined);
+    const held = await lockHolder(store, lock);
     if (held && Date.now() - held.at > STALE_LOCK_MS) {
       await store.remove(lock).catch(() => undefined);
       continue;
@@ -120,8 +137,7 @@ export async function withSetLock<T>(store: BackupStore, setId: string, holder: 
   try {
     return await fn();
   } finally {
-    const held = await store.readText(lock).then((t) => JSON.parse(t) as { holder: string }, () => undefined);
-    if (held?.holder === token) await store.remove(lock).catch(() => undefined);
+    if ((await lockHolder(store, lock))?.holder === token) await store.remove(lock).catch(() => undefined);
   }
 }
 

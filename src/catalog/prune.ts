@@ -198,8 +198,8 @@ export interface OrphanReport {
 }
 
 /** Every NSX and vCenter backup folder on the target, recognised by the products' naming. */
-export async function productFolders(store: BackupStore): Promise<{ folder: string; t: number }[]> {
-  const out: { folder: string; t: number }[] = [];
+export async function productFolders(store: BackupStore): Promise<ProductFolder[]> {
+  const out: ProductFolder[] = [];
   const nodes = 'nsx/cluster-node-backups';
   if ((await store.exists(nodes)) === 'd') {
     for (const node of await store.list(nodes)) {
@@ -224,6 +224,14 @@ export async function productFolders(store: BackupStore): Promise<{ folder: stri
   return out.sort((a, b) => a.t - b.t || a.folder.localeCompare(b.folder));
 }
 
+/** Product folders on the target that no manifest refers to, whatever their age. */
+export async function unreferencedFolders(store: BackupStore, catalog?: Catalog): Promise<ProductFolder[]> {
+  const sets = (catalog ?? (await readCatalog(store))).sets;
+  const onTarget = await productFolders(store);
+  const referenced = new Set(sets.flatMap((m) => foldersOf(m, onTarget)));
+  return onTarget.filter((f) => !referenced.has(f.folder));
+}
+
 /**
  * Product folders on the target that no manifest lists (left by runs that were killed before they
  * could record them, or by older versions), older than the newest set so that no run in flight
@@ -231,12 +239,10 @@ export async function productFolders(store: BackupStore): Promise<{ folder: stri
  */
 export async function pruneOrphans(store: BackupStore, o: { dryRun: boolean; onDelete?: (path: string) => void }): Promise<OrphanReport> {
   const catalog = await readCatalog(store);
-  const onTarget = await productFolders(store);
-  const referenced = new Set(catalog.sets.flatMap((m) => foldersOf(m, onTarget)));
   const newest = Math.max(...catalog.sets.map((m) => Date.parse(m.startedAt)), -Infinity);
   const report: OrphanReport = { dryRun: o.dryRun, orphans: [], files: [], bytes: 0 };
-  for (const { folder, t } of onTarget) {
-    if (referenced.has(folder) || !(t < Math.floor(newest / 1000) * 1000)) continue;
+  for (const { folder, t } of await unreferencedFolders(store, catalog)) {
+    if (!(t < Math.floor(newest / 1000) * 1000)) continue;
     const files = await filesUnder(store, folder);
     report.orphans.push({ folder, startedAt: new Date(t).toISOString(), files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) });
     report.files.push(...files.map((f) => f.path));

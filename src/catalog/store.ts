@@ -136,10 +136,13 @@ export class MemoryStore implements BackupStore {
   async createExclusive(rel: string, data: string) {
     await this.tick();
     assertInsideTarget(rel);
-    // Check and create in one step, as the server's open(CREAT|EXCL) does.
+    // Check and create in one step, as the server's open(CREAT|EXCL) does; the content follows
+    // in a second round trip, as over SFTP (a reader can see the file empty in between).
     if (this.files.has(rel)) return false;
     if (!this.dirs.has(posix.dirname(rel) === '.' ? '' : posix.dirname(rel))) throw new Error(`No such folder for ${rel}`);
-    this.files.set(rel, data);
+    this.files.set(rel, '');
+    await this.tick();
+    if (this.files.has(rel)) this.files.set(rel, data);
     return true;
   }
   async mkdirp(rel: string) {

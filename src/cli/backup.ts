@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { loadConfig, siteOf } from '../config/load.js';
 import { backupInput } from '../temporal/inputs.js';
 import { connectClient } from '../temporal/connection.js';
@@ -35,6 +35,15 @@ export function failureReason(err: unknown): string {
   while (e instanceof ActivityFailure && e.cause) e = e.cause;
   if (e instanceof ApplicationFailure) return e.message;
   return e instanceof Error ? e.message : String(err);
+}
+
+/** How a run that did not complete ended: cancelled, terminated, timed out (its execution timeout) or failed. */
+export function runEnd(err: unknown): 'cancelled' | 'terminated' | 'timed-out' | 'failed' {
+  const cause = err instanceof WorkflowFailedError ? err.cause : err;
+  if (cause instanceof CancelledFailure) return 'cancelled';
+  if (cause instanceof TerminatedFailure) return 'terminated';
+  if (cause instanceof TimeoutFailure) return 'timed-out';
+  return 'failed';
 }
 
 /** Starts the workflow, follows it, and returns the exit code. Shared by `backup run` and `dev --demo`. */
@@ -101,8 +110,10 @@ export async function runBackup(client: Client, o: RunBackupOptions): Promise<nu
       await showProgress();
     }
     const reason = failureReason(err);
-    if (o.json) printJson({ status: 'failed', workflowId: handle.workflowId, runId, reason, ui: link });
-    else info(`backup of site ${o.site} FAILED: ${reason}${link ? `\n  details: ${link}` : ''}`);
+    const status = runEnd(err);
+    if (o.json) printJson({ status, workflowId: handle.workflowId, runId, reason, ui: link });
+    else if (status === 'cancelled') info(`backup of site ${o.site} CANCELLED: the set is recorded as cancelled, with what the products wrote so retention frees it${link ? `\n  details: ${link}` : ''}`);
+    else info(`backup of site ${o.site} ${status.toUpperCase()}: ${reason}${link ? `\n  details: ${link}` : ''}`);
     return EXIT.RUN_FAILED;
   }
 }

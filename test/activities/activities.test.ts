@@ -5,6 +5,11 @@ import { preflightBackupTarget } from '../../activities/backup-target.js';
 import { ensureNsxBackupConfig, startNsxBackup, getNsxBackupState } from '../../activities/nsx-backup.js';
 import { startVcenterBackup } from '../../activities/vcenter-backup.js';
 import { writeBackupSetManifest, verifyNsxBackup } from '../../activities/backup-set.js';
+import { recordAppDataAck } from '../../activities/appdata.js';
+import { sftpEndpoint } from '../../activities/endpoints.js';
+import { readManifest, recordVerification } from '../../src/catalog/catalog.js';
+import { SftpStore } from '../../src/catalog/store.js';
+import { withSftp } from '../../src/providers/sftp/client.js';
 import { startTestLab, type TestLab } from '../fixtures/lab.js';
 import { manifestsOnDisk } from '../fixtures/manifest.js';
 import type { BackupSetManifest } from '../../src/domain/backup-set.js';
@@ -99,5 +104,31 @@ describe('activities against the lab', () => {
     const found = manifestsOnDisk(lab.targetOnDisk).filter((m) => m.setId === manifest.setId);
     expect(found).toHaveLength(1);
     expect(found[0]!.failureReason).toBe('second');
+  });
+
+  it('never downgrades a complete set: a late failure write keeps it complete, with its verifications', async () => {
+    const base = { schemaVersion: 1, setId: 'acts-20260102T000000Z', site: 'acts', startedAt: '2026-01-02T00:00:00.000Z', endedAt: '', workflow: { workflowId: 'w', runId: 'r' }, target: { host: '', port: 22, directory: '', hostKeyFingerprint: '' }, totals: { files: 0, bytes: 0 } } as const;
+    await run(writeBackupSetManifest, { target: lab.config.backupTarget, manifest: { ...base, status: 'complete', verifiedAt: '2026-01-02T00:01:00.000Z', verifications: [{ at: 'x', ok: true, problems: [] }] } });
+    const late = await run(writeBackupSetManifest, { target: lab.config.backupTarget, manifest: { ...base, status: 'failed', failureReason: 'late' } });
+    expect(late).toMatchObject({ status: 'complete', written: false });
+    const m = manifestsOnDisk(lab.targetOnDisk).find((x) => x.setId === base.setId)!;
+    expect(m).toMatchObject({ status: 'complete', verifiedAt: '2026-01-02T00:01:00.000Z' });
+    expect(m.failureReason).toBeUndefined();
+  });
+
+  it('concurrent verifications and app-data acknowledgements on one set all land (real sshd, one lock per set)', async () => {
+    const setId = 'acts-20260103T000000Z';
+    const manifest = { schemaVersion: 1, setId, site: 'acts', status: 'complete', startedAt: '2026-01-03T00:00:00.000Z', endedAt: '', verifiedAt: 'x', workflow: { workflowId: 'w', runId: 'r' }, target: { host: '', port: 22, directory: '', hostKeyFingerprint: '' }, totals: { files: 0, bytes: 0 } } as BackupSetManifest;
+    await run(writeBackupSetManifest, { target: lab.config.backupTarget, manifest });
+    const target = lab.config.backupTarget;
+    const verify = (i: number) =>
+      withSftp(sftpEndpointSync, (sftp) => recordVerification(new SftpStore(sftp, target.directory), setId, `2026-01-03T00:0${i}:00.000Z`, { ok: true, checked: 0, problems: [] }));
+    const ack = (i: number) => run(recordAppDataAck, { target, setId, clusterId: `cluster-${i}`, ack: { acknowledgedBy: `owner-${i}`, at: 'now', remindersSent: 1, escalated: false } });
+    const sftpEndpointSync = await sftpEndpoint(target);
+    await Promise.all([0, 1, 2, 3, 4].flatMap((i) => [verify(i), ack(i)]));
+    const m = await withSftp(sftpEndpointSync, (sftp) => readManifest(new SftpStore(sftp, target.directory), setId));
+    expect(m.verifications).toHaveLength(5);
+    expect(Object.keys(m.appData!).sort()).toEqual([0, 1, 2, 3, 4].map((i) => `cluster-${i}`));
+    expect(m.revision).toBe(11);
   });
 });

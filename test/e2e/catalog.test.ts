@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { cli, startStack, type Stack } from '../fixtures/stack.js';
 import { manifestsOnDisk } from '../fixtures/manifest.js';
@@ -106,6 +106,89 @@ describe('the catalog lives with the backups', () => {
     const out = JSON.parse(r.stdout);
     expect(out.pruned.expired.map((e: { setId: string }) => e.setId)).toEqual([newest]);
     expect(manifestsOnDisk(stack.lab.targetOnDisk).map((m) => m.setId)).toEqual([out.setId]);
+  });
+
+  const retentionConfig = () => {
+    const doc = parse(readFileSync(stack.lab.configPath, 'utf8'));
+    doc.sites.cat.backupTarget.retention = { keepLast: 1 };
+    const file = join(stack.dataDir, 'keep-last-1.yaml');
+    writeFileSync(file, stringify(doc));
+    return file;
+  };
+  const listed = async () => JSON.parse((await cli(['backup', 'list', '--site', 'cat', '--config', stack.lab.configPath, '--json'])).stdout).sets as { setId: string; status: string }[];
+  /** Files the test plants on the target must belong to the SFTP user, as the products' files do. */
+  const asTargetOwner = (path: string) => {
+    const { uid, gid } = statSync(stack.lab.targetOnDisk);
+    for (let p = path; p.startsWith(stack.lab.targetOnDisk) && p !== stack.lab.targetOnDisk; p = dirname(p)) chownSync(p, uid, gid);
+  };
+
+  it('a newest set whose verification failed is listed as damaged and protects nothing: the older verified set is kept', async () => {
+    const older = manifestsOnDisk(stack.lab.targetOnDisk).map((m) => m.setId);
+    expect(older).toHaveLength(1);
+    const r = await cli(['backup', 'run', '--site', 'cat', '--json', ...conn()]);
+    expect(r.code, r.stderr).toBe(0);
+    const newest = JSON.parse(r.stdout).setId as string;
+    const file = manifestOf(newest).nsx!.files[0]!;
+    writeFileSync(join(stack.lab.targetOnDisk, file.path), 'bit rot');
+    expect((await cli(['backup', 'verify', newest, ...conn()])).code).toBe(1);
+
+    expect(await listed()).toEqual([expect.objectContaining({ setId: newest, status: 'damaged' }), expect.objectContaining({ setId: older[0], status: 'complete' })]);
+    const dry = await cli(['backup', 'prune', '--site', 'cat', '--dry-run', '--json', '--config', retentionConfig()]);
+    expect(dry.code, dry.stderr).toBe(0);
+    const plan = JSON.parse(dry.stdout);
+    expect(plan.decision.expire).toEqual([]);
+    expect(plan.decision.keep.find((k: { setId: string }) => k.setId === older[0]).reasons).toContain('newest complete set');
+    // The next good set supersedes both.
+    const next = await cli(['backup', 'run', '--site', 'cat', '--json', '--config', retentionConfig(), '--address', stack.server.address]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(JSON.parse(next.stdout).pruned.expired.map((e: { setId: string }) => e.setId).sort()).toEqual([newest, older[0]].sort());
+  });
+
+  it('prune refuses a manifest that lists a file outside the target, deletes nothing of it, and exits 1; verify never reads it', async () => {
+    const outside = join(dirname(stack.lab.targetOnDisk), 'other-site', 'precious.tar');
+    mkdirSync(dirname(outside), { recursive: true });
+    writeFileSync(outside, 'another site\'s backup');
+    const planted = { ...manifestsOnDisk(stack.lab.targetOnDisk)[0]!, setId: 'cat-20000101T000000Z', startedAt: '2000-01-01T00:00:00.000Z', status: 'complete' as const, verifications: undefined };
+    planted.nsx = { ...planted.nsx!, files: [{ path: '../other-site/precious.tar', size: 21, sha256: '0'.repeat(64) }], folders: [] };
+    const dir = join(stack.lab.targetOnDisk, 'sets', planted.setId);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'backup-set.json'), JSON.stringify(planted));
+    asTargetOwner(join(dir, 'backup-set.json'));
+    try {
+      const r = await cli(['backup', 'prune', '--site', 'cat', '--config', retentionConfig()]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/REFUSED cat-20000101T000000Z: its manifest lists "\.\.\/other-site\/precious\.tar"/);
+      expect(existsSync(outside)).toBe(true);
+      expect(existsSync(join(dir, 'backup-set.json'))).toBe(true);
+
+      const v = await cli(['backup', 'verify', planted.setId, ...conn()]);
+      expect(v.code).toBe(1);
+      expect(v.stderr).toContain('../other-site/precious.tar: not a path under this target');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    for (const bad of ['../../etc', 'cat-1/../../x', '.']) {
+      const r = await cli(['backup', 'verify', bad, '--site', 'cat', ...conn()]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toMatch(/is not a backup set id/);
+    }
+  });
+
+  it('prune --orphans lists product folders no manifest refers to, and deletes them only without --dry-run', async () => {
+    const node = manifestsOnDisk(stack.lab.targetOnDisk)[0]!.nsx!.folders![0]!.split('/')[2]!;
+    const orphan = join(stack.lab.targetOnDisk, 'nsx', 'cluster-node-backups', node, 'backup-2001-01-01T00_00_00UTC');
+    mkdirSync(orphan, { recursive: true });
+    writeFileSync(join(orphan, 'cluster_backup.tar.enc'), 'left by a run killed in 2001');
+    asTargetOwner(join(orphan, 'cluster_backup.tar.enc'));
+    const dry = await cli(['backup', 'prune', '--site', 'cat', '--orphans', '--dry-run', '--json', '--config', stack.lab.configPath]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout).orphans).toEqual([expect.objectContaining({ folder: `nsx/cluster-node-backups/${node}/backup-2001-01-01T00_00_00UTC`, files: 1 })]);
+    expect(existsSync(orphan)).toBe(true);
+    const real = await cli(['backup', 'prune', '--site', 'cat', '--orphans', '--config', stack.lab.configPath]);
+    expect(real.code, real.stderr).toBe(0);
+    expect(existsSync(orphan)).toBe(false);
+    const newest = manifestsOnDisk(stack.lab.targetOnDisk)[0]!.setId;
+    expect((await cli(['backup', 'verify', newest, ...conn()])).code).toBe(0);
   });
 
   it('backup list and show work with no Temporal server running', async () => {

@@ -30,6 +30,9 @@ export interface FileDigest {
   gzipError?: string;
 }
 
+/** SSH_FX_FAILURE: what OpenSSH's sftp-server answers for an open(CREAT|EXCL) of an existing file. */
+const SFTP_FAILURE = 4;
+
 /**
  * One SFTP session with the host key pinned: only ECDSA keys are negotiated (as NSX Manager does)
  * and the connection is refused unless the key's SHA-256 fingerprint equals the pinned one.
@@ -117,7 +120,9 @@ export class PinnedSftp {
       });
       return true;
     } catch (err) {
-      if ((await this.exists(path)) !== false) return false;
+      // OpenSSH answers EEXIST with a generic FAILURE (4); by now the holder may be gone, so that
+      // code means "not created, try again", like an existing file. Other codes are real errors.
+      if ((err as { code?: number }).code === SFTP_FAILURE || (await this.exists(path)) !== false) return false;
       throw err;
     }
   }

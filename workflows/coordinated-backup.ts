@@ -326,6 +326,8 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {} }: Co
     ).path;
   } catch (err) {
     const cancelled = isCancellation(err);
+    // A cancel lands on whatever was under way (of the two waits, the one not yet done).
+    if (cancelled) current = progress.steps.find((s) => s.status === 'running')?.name ?? current;
     const reason = cancelled ? `cancelled at step "${current}"` : failureMessage(err);
     mark(current, 'failed', reason);
     if (runningWritten) {

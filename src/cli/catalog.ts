@@ -144,7 +144,9 @@ export function addCatalogCommands(backup: Command): void {
       }
       const last = m.verifications?.at(-1);
       if (last && !last.ok) lines.push(`DAMAGED    at ${last.at}: ${last.problems.join('; ')}`);
-      lines.push(`files      ${m.totals.files}, ${humanBytes(m.totals.bytes)}`);
+      const folders = [...(m.nsx?.folders ?? []), ...(m.vcenter?.folders ?? [])];
+      if (m.status !== 'complete' && !filesOf(m).length) lines.push(`files      none verified${folders.length ? ': retention frees the product folders above' : ''}`);
+      else lines.push(`files      ${m.totals.files}, ${humanBytes(m.totals.bytes)}`);
       for (const f of filesOf(m)) lines.push(`  ${f.sha256.slice(0, 16)}…  ${humanBytes(f.size).padStart(10)}  ${f.path}`);
       process.stdout.write(lines.join('\n') + '\n');
     });

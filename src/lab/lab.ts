@@ -1,6 +1,7 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { createHash, randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { startNsxSimulator } from './nsx.js';
 import { startVcenterSimulator } from './vcenter.js';
@@ -30,6 +31,21 @@ export interface LabOptions {
 
 export type Lab = Awaited<ReturnType<typeof startLab>>;
 
+/**
+ * Where the OpenSSH lab keeps its files: beside the lab, unless a folder above it is closed to
+ * other users (root's 0700 home, say), which the unprivileged SFTP user could not cross. Then a
+ * folder of its own under the system temp directory, the same one for the same lab each time.
+ */
+export function sshdDirFor(labDir: string): string {
+  const abs = resolve(labDir);
+  for (let d = dirname(abs); ; d = dirname(d)) {
+    if (existsSync(d) && (statSync(d).mode & 0o001) === 0) {
+      return join(tmpdir(), `sddc-ops-lab-${createHash('sha256').update(abs).digest('hex').slice(0, 12)}`, 'sshd');
+    }
+    if (d === dirname(d)) return join(abs, 'sshd');
+  }
+}
+
 /** A strong random secret that satisfies NSX's passphrase and vCenter's backup-password rules. */
 function labSecret(): string {
   return 'Lab' + randomBytes(6).toString('hex') + 'x9!';
@@ -48,7 +64,7 @@ export async function startLab(opts: LabOptions) {
   mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
   const kind = opts.sftp ?? 'auto';
   const useSshd = kind === 'sshd' || (kind === 'auto' && !!findSshd() && process.getuid?.() === 0);
-  const sftp: LabSftp = useSshd ? await startOpenSshSftp(join(opts.dir, 'sshd'), { port: opts.sftpPort }) : await startSsh2Sftp(join(opts.dir, 'ssh2'), { port: opts.sftpPort });
+  const sftp: LabSftp = useSshd ? await startOpenSshSftp(sshdDirFor(opts.dir), { port: opts.sftpPort }) : await startSsh2Sftp(join(opts.dir, 'ssh2'), { port: opts.sftpPort });
 
   const started: { close: () => Promise<void> }[] = [{ close: () => sftp.stop() }];
   try {

@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import * as real from '../../activities/index.js';
 import { sftpEndpoint } from '../../activities/endpoints.js';
@@ -16,8 +15,8 @@ import { backupRunTimeoutMs, catalogStatus, type BackupSetManifest } from '../..
 import { parseDuration } from '../../src/domain/duration.js';
 import type { SiteConfig } from '../../src/config/schema.js';
 import { progressQuery } from '../../workflows/coordinated-backup.js';
-import { startTemporal, workflowBundle } from '../fixtures/temporal.js';
-import { setFaults, startTestLab, type TestLab } from '../fixtures/lab.js';
+import { startWorkerEnv } from '../fixtures/temporal.js';
+import { setFaults, type TestLab } from '../fixtures/lab.js';
 import { manifestsOnDisk } from '../fixtures/manifest.js';
 import { until } from '../fixtures/wait.js';
 
@@ -53,25 +52,14 @@ const activities = Object.fromEntries(
 
 let env: TestWorkflowEnvironment;
 let lab: TestLab;
-let worker: Worker;
-let running: Promise<void>;
+let stop: () => Promise<void>;
 const taskQueue = 'faults';
 
 beforeAll(async () => {
-  const [e, l] = await Promise.allSettled([startTemporal(), startTestLab({ site: 'faults' })]);
-  if (e.status === 'fulfilled') env = e.value;
-  if (l.status === 'fulfilled') lab = l.value;
-  for (const r of [e, l]) if (r.status === 'rejected') throw r.reason;
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities, workflowBundle: await workflowBundle() });
-  running = worker.run();
+  ({ env, lab, stop } = await startWorkerEnv({ site: 'faults', taskQueue, activities }));
 });
 
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-  await lab?.dispose();
-});
+afterAll(async () => stop?.());
 
 const start = (config: SiteConfig = lab.config) => startCoordinatedBackup(env.client, { input: { site: lab.site, config }, taskQueue });
 const manifestOf = (setId: string): BackupSetManifest | undefined => manifestsOnDisk(lab.targetOnDisk).find((m) => m.setId === setId);

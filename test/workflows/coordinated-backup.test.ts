@@ -3,38 +3,25 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import * as activities from '../../activities/index.js';
 import { startCoordinatedBackup, BackupAlreadyRunning } from '../../src/temporal/backup-runs.js';
 import { failureReason } from '../../src/cli/backup.js';
 import { progressQuery } from '../../workflows/coordinated-backup.js';
-import { startTemporal, workflowBundle } from '../fixtures/temporal.js';
-import { setFaults, startTestLab, type TestLab } from '../fixtures/lab.js';
+import { startWorkerEnv } from '../fixtures/temporal.js';
+import { setFaults, type TestLab } from '../fixtures/lab.js';
 import { manifestsOnDisk, sha256OnDisk } from '../fixtures/manifest.js';
 
 let env: TestWorkflowEnvironment;
 let lab: TestLab;
-let worker: Worker;
-let running: Promise<void>;
+let stop: () => Promise<void>;
 const taskQueue = 'wf-test';
 
 beforeAll(async () => {
-  // Keep whichever started, so afterAll stops it even when the other failed.
-  const [e, l] = await Promise.allSettled([startTemporal(), startTestLab()]);
-  if (e.status === 'fulfilled') env = e.value;
-  if (l.status === 'fulfilled') lab = l.value;
-  for (const r of [e, l]) if (r.status === 'rejected') throw r.reason;
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities, workflowBundle: await workflowBundle() });
-  running = worker.run();
+  ({ env, lab, stop } = await startWorkerEnv({ site: 'lab', taskQueue, activities }));
 });
 
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-  await lab?.dispose();
-});
+afterAll(async () => stop?.());
 
 const start = (config = lab.config) => startCoordinatedBackup(env.client, { input: { site: lab.site, config }, taskQueue });
 

@@ -236,16 +236,20 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {} }: Co
       (r) => (r.changed ? `updated (${r.drift.join(', ')})` : 'already correct'),
     );
 
-    // Not cancellable: both start calls return within seconds, and a cancel must know what they started.
+    // Not cancellable, and both settle before either failure counts: a cancel or a failed start must
+    // know what the other start began, so that it is recorded (and cancelled or waited for).
     await step('startBackups', () =>
-      CancellationScope.nonCancellable(() =>
-        Promise.all([
+      CancellationScope.nonCancellable(async () => {
+        const [n, v] = await Promise.allSettled([
           api.startNsxBackup.executeWithOptions({ summary: 'Start NSX backup_to_remote' }, [{ nsx: config.nsx, notBefore }]).then((r) => (nsxStart = r)),
           api.startVcenterBackup
             .executeWithOptions({ summary: 'Start vCenter appliance backup job' }, [{ vcenter: config.vcenter, target, notBefore, comment: `sddc-ops backup set ${setId}` }])
             .then((r) => (vcStart = r)),
-        ]),
-      ),
+        ]);
+        if (n.status === 'rejected') throw n.reason;
+        if (v.status === 'rejected') throw v.reason;
+        return [n.value, v.value] as const;
+      }),
       ([n, v]) => `NSX ${n.how}${n.backupId ? ` ${n.backupId}` : ''}, vCenter job ${v.jobId} ${v.how}`,
     );
     // Recorded at once, so that whatever happens next, the catalog knows what this run started.

@@ -146,9 +146,16 @@ describe('coordinatedBackup on a real Temporal server against the lab', () => {
   it('fails without retrying forever when vCenter rejects the credentials', async () => {
     await setFaults(lab.vcenter.url, { unauthorized: true });
     try {
-      const failure = await expectFailure((await start()).result());
+      const handle = await start();
+      const failure = await expectFailure(handle.result());
       expect(failure.type).toBe('AuthenticationFailed');
       expect(failure.message).toMatch(/check the user and password reference/);
+      // NSX was started beside the refused vCenter start: its backup is waited for and recorded.
+      const setId = (await handle.query(progressQuery)).setId;
+      const m = manifestsOnDisk(lab.targetOnDisk).find((x) => x.setId === setId)!;
+      expect(m.status).toBe('failed');
+      expect(m.vcenter).toBeUndefined();
+      expect(m.nsx!.folders!.length).toBeGreaterThanOrEqual(1);
     } finally {
       await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'DELETE' });
     }

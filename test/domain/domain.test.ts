@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  catalogStatus,
+  isPlainSetId,
   makeSetId,
   nsxBackupFolderName,
   parseNsxBackupFolderName,
@@ -61,5 +63,33 @@ describe('matching backup folders to a job', () => {
   it('allows a little clock skew only when nothing is inside the window', () => {
     expect(pickFolders(folders, { startMs: at('2026-11-25T20:31:20.100Z'), endMs: at('2026-11-25T20:31:22Z') })).toEqual(['mine']);
     expect(pickFolders(folders, { startMs: at('2026-11-25T20:40:00Z'), endMs: at('2026-11-25T20:41:00Z') })).toEqual([]);
+  });
+});
+
+describe('what the catalog shows for a set', () => {
+  const base = { schemaVersion: 1, setId: 's-20260101T000000Z', site: 's', startedAt: '2026-01-01T00:00:00.000Z', endedAt: '', runDeadline: Date.parse('2026-01-01T09:00:00Z'), workflow: { workflowId: 'w', runId: 'r' }, target: { host: 'h', port: 22, directory: '/d', hostKeyFingerprint: 'x' }, totals: { files: 0, bytes: 0 } } as const;
+  const before = Date.parse('2026-01-01T08:00:00Z');
+  const after = Date.parse('2026-01-01T10:00:00Z');
+
+  it('a running set is abandoned when Temporal says its run ended, or, when Temporal cannot tell, once past its deadline', () => {
+    const m = { ...base, status: 'running' as const };
+    expect(catalogStatus(m, false, after)).toBe('running');
+    expect(catalogStatus(m, true, before)).toBe('abandoned');
+    expect(catalogStatus(m, undefined, before)).toBe('running');
+    expect(catalogStatus(m, undefined, after)).toBe('abandoned');
+    expect(catalogStatus({ ...m, runDeadline: undefined }, undefined, after)).toBe('running');
+  });
+
+  it('a complete set is damaged while its latest verification failed, and complete again once one passes', () => {
+    const m = { ...base, status: 'complete' as const, verifiedAt: 'x' };
+    const v = (ok: boolean) => ({ at: 'x', ok, problems: [] });
+    expect(catalogStatus({ ...m, verifications: [v(true), v(false)] }, undefined, after)).toBe('damaged');
+    expect(catalogStatus({ ...m, verifications: [v(false), v(true)] }, undefined, after)).toBe('complete');
+    expect(catalogStatus({ ...m, verifiedAt: undefined }, undefined, after)).toBe('damaged');
+  });
+
+  it('set ids are plain names, never paths', () => {
+    for (const ok of ['tokyo-1-20261125T020000Z', 'a', 'A.b_c-1']) expect(isPlainSetId(ok), ok).toBe(true);
+    for (const bad of ['', '.', '..', '../../etc', 'a/b', 'a\\b', '/abs', '-x', 'a..b', 'x'.repeat(200)]) expect(isPlainSetId(bad), bad).toBe(false);
   });
 });

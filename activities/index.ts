@@ -6,3 +6,4 @@ export { reverifyBackupSet, pruneBackupSets } from './catalog.js';
 export { recordIksClusters } from './iks.js';
 export { sendNotification } from './notify.js';
 export { recordAppDataAck } from './appdata.js';
+export { requestEndpointLock, describeEndpointLock, runHasEnded } from './locks.js';

@@ -1,3 +1,5 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { BackupTarget, NsxConfig } from '../src/config/schema.js';
 import { resolveSecret } from '../src/config/secrets.js';
 import { HttpError } from '../src/providers/http.js';
@@ -90,16 +92,22 @@ export interface NsxStartResult {
   productVersion?: string;
 }
 
-/** Starts an on-demand NSX backup, or adopts the one already running (a retry must not start two). */
+/**
+ * Starts an on-demand NSX backup. Only a retry of this call may adopt a backup it finds (the first
+ * attempt may have started it unseen); a first attempt that finds one running did not start it —
+ * another tool or NSX's own scheduler did — so it waits for NSX to be free (retryable).
+ */
 export async function startNsxBackup({ nsx, notBefore }: NsxStartInput): Promise<NsxStartResult> {
+  const retry = Context.current().info.attempt > 1;
   return guarded(async () => {
     const client = new NsxClient(await nsxEndpoint(nsx));
     const productVersion = (await client.getNodeVersion().catch(() => undefined))?.product_version;
     const status = await client.getBackupStatus();
     if (status.operation_type?.toUpperCase() === 'BACKUP') {
-      return { how: 'adopted', backupId: status.backup_id, startTime: status.start_time, productVersion };
+      if (retry && (status.start_time ?? 0) >= notBefore) return { how: 'adopted', backupId: status.backup_id, startTime: status.start_time, productVersion };
+      throw ApplicationFailure.create({ type: 'ProductBusy', message: `NSX Manager is running backup ${status.backup_id ?? '(no id)'}, which this run did not start (NSX's own schedule or another tool); waiting for it to end` });
     }
-    const mine = newestSince(await client.getBackupHistory().then((h) => h.cluster_backup_statuses ?? []), notBefore);
+    const mine = retry ? newestSince(await client.getBackupHistory().then((h) => h.cluster_backup_statuses ?? []), notBefore) : undefined;
     if (mine) return { how: 'adopted', backupId: mine.backup_id, startTime: mine.start_time, productVersion };
     await client.startBackup();
     const after = await client.getBackupStatus();

@@ -1,3 +1,5 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { BackupTarget, VcenterConfig } from '../src/config/schema.js';
 import { resolveSecret } from '../src/config/secrets.js';
 import { BackupAlreadyRunningError, withVcenter, type VcenterClient } from '../src/providers/vcenter/client.js';
@@ -26,24 +28,35 @@ export function vcenterLocation(target: BackupTarget): string {
   return `sftp://${target.host}:${target.port}${targetLayout(target.directory).vcenterDir}`;
 }
 
-async function findRunningOrMine(c: VcenterClient, notBefore: number): Promise<BackupJobStatus | undefined> {
-  const ids = (await c.listJobIds()).slice(0, 10);
-  for (const id of ids) {
+/** The newest jobs: one running, and one that began since this run did (only a retry may call it its own). */
+async function recentJobs(c: VcenterClient, notBefore: number): Promise<{ running?: BackupJobStatus; sinceStart?: BackupJobStatus }> {
+  const out: { running?: BackupJobStatus; sinceStart?: BackupJobStatus } = {};
+  for (const id of (await c.listJobIds()).slice(0, 10)) {
     const job = await c.getJob(id);
-    const started = job.start_time ? Date.parse(job.start_time) : 0;
-    if (job.state === 'INPROGRESS' || started >= notBefore) return job;
+    if (job.state === 'INPROGRESS') out.running ??= job;
+    if ((job.start_time ? Date.parse(job.start_time) : 0) >= notBefore) out.sinceStart ??= job;
   }
-  return undefined;
+  return out;
 }
 
-/** Starts the appliance backup job to the shared SFTP target, or adopts the job already running. */
+function busy(job: BackupJobStatus | undefined): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'ProductBusy', message: `the vCenter appliance is running backup job ${job?.id ?? '(unknown)'}, which this run did not start (the appliance's own schedule or another tool); waiting for it to end` });
+}
+
+/**
+ * Starts the appliance backup job to the shared SFTP target. Only a retry of this call may adopt a
+ * job (the first attempt may have started it unseen); a first attempt that finds a job running did
+ * not start it, and waits for the appliance to be free (retryable).
+ */
 export async function startVcenterBackup({ vcenter, target, notBefore, comment }: VcenterStartInput): Promise<VcenterStartResult> {
+  const retry = Context.current().info.attempt > 1;
   return guarded(async () =>
     withVcenter(await vcenterEndpoint(vcenter), async (c) => {
       const version = (await c.getVersion().catch(() => undefined))?.version;
       const location = vcenterLocation(target);
-      const existing = await findRunningOrMine(c, notBefore);
-      if (existing) return { how: 'adopted', jobId: existing.id, startTime: existing.start_time, location, version };
+      const jobs = await recentJobs(c, notBefore);
+      if (retry && jobs.sinceStart) return { how: 'adopted', jobId: jobs.sinceStart.id, startTime: jobs.sinceStart.start_time, location, version };
+      if (jobs.running) throw busy(jobs.running);
       try {
         const job = await c.startBackupJob({
           parts: vcenter.parts,
@@ -57,9 +70,7 @@ export async function startVcenterBackup({ vcenter, target, notBefore, comment }
         return { how: 'started', jobId: job.id, startTime: job.start_time, location, version };
       } catch (err) {
         if (!(err instanceof BackupAlreadyRunningError)) throw err;
-        const running = await findRunningOrMine(c, notBefore);
-        if (!running) throw err;
-        return { how: 'adopted', jobId: running.id, startTime: running.start_time, location, version };
+        throw busy((await recentJobs(c, notBefore)).running);
       }
     }),
   );

@@ -2,7 +2,9 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  condition,
   defineQuery,
+  getExternalWorkflowHandle,
   isCancellation,
   proxyActivities,
   setCurrentDetails,
@@ -15,7 +17,8 @@ import type * as activities from '../activities/index.js';
 import type { IbmCloudConfig, SiteConfig, WebhookConfig } from '../src/config/schema.js';
 import type { IksRecord } from '../src/domain/backup-set.js';
 import { startAppDataReminders, type ReminderStart } from './appdata-round.js';
-import { backupRunTimeoutMs, makeSetId, totalsOf, type BackupSetManifest } from '../src/domain/backup-set.js';
+import { backupRunTimeoutMs, endpointResource, makeSetId, totalsOf, type BackupSetManifest } from '../src/domain/backup-set.js';
+import { lockReplySignal, lockWorkflowId, releaseSignal, type LockReply } from './endpoint-lock.js';
 import { parseDuration } from '../src/domain/duration.js';
 import { BackupSetId } from '../src/temporal/search-attributes.js';
 import { NON_RETRYABLE_TYPES } from '../src/domain/failure-types.js';
@@ -32,6 +35,11 @@ export interface CoordinatedBackupInput {
   ibm?: IbmCloudConfig;
   /** Webhooks the app-data reminders notify through (URLs are references). */
   webhooks?: Record<string, WebhookConfig>;
+  /**
+   * When another run holds the NSX Manager or the vCenter appliance: `queue` (default) waits for it,
+   * within this run's own deadline; `skip` refuses at once, naming the holder.
+   */
+  ifBusy?: 'queue' | 'skip';
 }
 
 export interface CoordinatedBackupResult {
@@ -52,6 +60,7 @@ export interface CoordinatedBackupResult {
 
 export const STEPS = [
   ['preflight', 'Check the SFTP target (host key, directory)'],
+  ['exclusive', 'Take NSX Manager and vCenter for this run (one backup per product at a time)'],
   ['nsxConfig', 'Ensure the NSX backup target configuration'],
   ['startBackups', 'Start the NSX and vCenter backups'],
   ['waitNsx', 'Wait for the NSX backup'],
@@ -99,7 +108,7 @@ const NSX_NOT_FOUND_LIMIT = 6;
 type NsxFinished = NsxFinishedBackup & { state: 'succeeded' | 'failed' };
 type VcenterFinished = VcenterBackupState & { state: 'SUCCEEDED' | 'FAILED' };
 
-export async function coordinatedBackup({ site, config, ibm, webhooks = {} }: CoordinatedBackupInput): Promise<CoordinatedBackupResult> {
+export async function coordinatedBackup({ site, config, ibm, webhooks = {}, ifBusy = 'queue' }: CoordinatedBackupInput): Promise<CoordinatedBackupResult> {
   const info = workflowInfo();
   const started = new Date(info.runStartTime);
   const notBefore = started.getTime();
@@ -182,6 +191,36 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {} }: Co
       : {}),
   });
 
+  /**
+   * Exclusive use of both product endpoints, taken in a fixed order (no two runs can deadlock) and
+   * held until this run's waits are over. Queued requests lapse with this run's deadline.
+   */
+  const lockReplies = new Map<string, LockReply>();
+  setHandler(lockReplySignal, (r) => void lockReplies.set(r.resource, r));
+  const resources = [endpointResource('nsx', config.nsx.url), endpointResource('vcenter', config.vcenter.url)].sort();
+  const me = { workflowId: info.workflowId, runId: info.runId, label: `the backup of site ${site} (set ${setId}, workflow ${info.workflowId})`, until: deadline };
+  const requested: string[] = [];
+  const takeEndpoints = async (): Promise<string> => {
+    for (const resource of resources) {
+      requested.push(resource); // before asking: a release must also withdraw a queued request
+      await api.requestEndpointLock.executeWithOptions({ summary: `Ask for ${resource}` }, [{ resource, request: { ...me, ifFree: ifBusy === 'skip' } }]);
+      if (!(await condition(() => lockReplies.has(resource), Math.max(deadline - Date.now(), 1)))) {
+        const state = await api.describeEndpointLock.executeWithOptions({ summary: `Who holds ${resource}` }, [{ resource }]).catch(() => undefined);
+        throw ApplicationFailure.create({ type: 'EndpointBusy', nonRetryable: true, message: `${resource} was still busy with ${state?.holder?.label ?? 'another run'} when this run's time (${config.backup.timeout}) ran out` });
+      }
+      const reply = lockReplies.get(resource)!;
+      if (!reply.granted) {
+        throw ApplicationFailure.create({ type: 'EndpointBusy', nonRetryable: true, message: `${resource} is busy with ${reply.holder ?? 'another run'}; not queueing (--if-busy skip)` });
+      }
+    }
+    return resources.join(', ');
+  };
+  const releaseEndpoints = async (): Promise<void> => {
+    for (const resource of requested.splice(0)) {
+      await getExternalWorkflowHandle(lockWorkflowId(resource)).signal(releaseSignal, { workflowId: me.workflowId, runId: me.runId }).catch(() => undefined);
+    }
+  };
+
   /** Polls NSX until its backup ends (NSX cannot cancel one: it always runs to its end). */
   const pollNsx = async (): Promise<NsxFinished> => {
     let misses = 0;
@@ -231,6 +270,7 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {} }: Co
       warnings.push(...r.warnings);
     }
 
+    await step('exclusive', takeEndpoints, (held) => held);
     await step('nsxConfig', () =>
       api.ensureNsxBackupConfig.executeWithOptions({ summary: 'Ensure NSX backup target (PUT only on drift)' }, [{ nsx: config.nsx, target }]),
       (r) => (r.changed ? `updated (${r.drift.join(', ')})` : 'already correct'),
@@ -301,6 +341,8 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {} }: Co
       ]),
     );
 
+    // Both products are done with this run: the next one may use them while we verify.
+    await CancellationScope.nonCancellable(releaseEndpoints);
     const vcWindow = vcenterWindow(vcDone!, notBefore);
     const [nsxFiles, vcFiles] = await step('verify', () =>
       Promise.all([
@@ -334,9 +376,10 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {} }: Co
     if (cancelled) current = progress.steps.find((s) => s.status === 'running')?.name ?? current;
     const reason = cancelled ? `cancelled at step "${current}"` : failureMessage(err);
     mark(current, 'failed', reason);
-    if (runningWritten) {
-      await CancellationScope.nonCancellable(() => recordUnfinishedSet(cancelled ? 'cancelled' : 'failed', reason));
-    }
+    await CancellationScope.nonCancellable(async () => {
+      if (runningWritten) await recordUnfinishedSet(cancelled ? 'cancelled' : 'failed', reason);
+      await releaseEndpoints();
+    });
     // Whatever else was under way (the two waits run side by side) stopped with the run.
     for (const s of progress.steps) if (s.status === 'running') mark(s.name, 'failed', cancelled ? 'cancelled' : 'stopped: the run failed');
     if (cancelled) throw err;

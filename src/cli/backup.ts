@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { loadConfig, siteOf } from '../config/load.js';
@@ -129,20 +129,25 @@ export function backupCommand(): Command {
     .requiredOption('--site <name>', 'site name from the config file')
     .option('--config <file>', 'config file (default: $SDDC_OPS_CONFIG, ./sddc-ops.yaml, ./config/sddc-ops.yaml)')
     .option('--no-wait', 'start the run and return at once (prints the workflow id and Web UI link)')
+    .addOption(
+      new Option('--if-busy <what>', 'when another run (any site, any start path) holds this site\'s NSX Manager or vCenter: queue behind it, within backup.timeout, or skip (fail at once, naming it)')
+        .choices(['queue', 'skip'])
+        .default('queue'),
+    )
     .option('--json', 'machine-readable result on stdout; progress is not drawn')
     .addHelpText(
       'after',
       '\nExit codes: 0 backup set complete (or started, with --no-wait); 1 the run failed or one is already running; 2 bad input.\n' +
         'Example:\n  sddc-ops backup run --site tokyo-1 --config /etc/sddc-ops.yaml\n',
     );
-  addConnectionOptions(run).action(async (opts: ConnectionOpts & { site: string; config?: string; wait: boolean; json?: boolean }) => {
+  addConnectionOptions(run).action(async (opts: ConnectionOpts & { site: string; config?: string; wait: boolean; json?: boolean; ifBusy: 'queue' | 'skip' }) => {
     const { config, file } = loadConfig(opts.config);
     siteOf(config, file, opts.site);
     const { client, connection, namespace } = await connectOrExplain(opts, config.temporal.address, config.temporal.namespace);
     try {
       process.exitCode = await runBackup(client, {
         site: opts.site,
-        input: backupInput(config, opts.site),
+        input: { ...backupInput(config, opts.site), ifBusy: opts.ifBusy },
         taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
         namespace,
         uiUrl: opts.uiUrl ?? config.temporal.uiUrl,

@@ -36,6 +36,12 @@ export function buildProgram(): Command {
       process.stdout.write(`${r.path}\n`);
       info(`source: ${r.source}`);
     });
+  // Usage errors anywhere end in exit 2: exitOverride does not reach commands added with addCommand.
+  const everywhere = (c: Command) => {
+    c.exitOverride().showHelpAfterError();
+    c.commands.forEach(everywhere);
+  };
+  everywhere(program);
   return program;
 }
 

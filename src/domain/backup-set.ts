@@ -205,3 +205,14 @@ export function parseVcenterBackupFolderName(name: string): { kind: 'M' | 'S'; v
 export function backupRunTimeoutMs(backupTimeoutMs: number): number {
   return 2 * backupTimeoutMs + 3_600_000;
 }
+
+/**
+ * The lock name of a product endpoint: its kind, host and port ("nsx-nsxmgr.example.com-443").
+ * Two sites that name the same NSX Manager share its lock. Parsed by hand: workflows use it too.
+ */
+export function endpointResource(kind: 'nsx' | 'vcenter', url: string): string {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^:/?#]+)(?::(\d+))?/i.exec(url.trim());
+  const host = (m?.[2] ?? url).toLowerCase().replace(/[^a-z0-9.-]/g, '_');
+  const port = m?.[3] ?? (m?.[1]?.toLowerCase() === 'http' ? '80' : '443');
+  return `${kind}-${host}-${port}`;
+}

@@ -26,6 +26,8 @@ export interface LabOptions {
   /** Link an IKS cluster (IAM and IKS simulators, a webhook receiver for notifications). Default true. */
   iks?: boolean;
   appData?: { runWithBackup: boolean; remindEvery: string; escalateAfter: string };
+  /** More sites served by the same NSX Manager, each with a vCenter simulator and a target directory of its own. */
+  sharedNsxSites?: string[];
   temporal?: { address?: string; namespace?: string; taskQueue?: string; uiUrl?: string };
 }
 
@@ -124,7 +126,18 @@ export async function startLab(opts: LabOptions) {
       appData: opts.appData ?? { runWithBackup: true, remindEvery: '24h', escalateAfter: '72h' },
       backup: { pollInterval: opts.pollInterval ?? '1s', timeout: '30m' },
     };
-    await withSftp({ host: sftp.host, port: sftp.port, user: sftp.user, password: sftp.password, hostKeyFingerprint: sftp.fingerprint }, (s) => s.mkdirp(directory));
+    const extraSites: { site: string; vcenter: Awaited<ReturnType<typeof startVcenterSimulator>>; directory: string }[] = [];
+    const sites: Record<string, typeof siteConfig> = { [site]: siteConfig };
+    for (const other of opts.sharedNsxSites ?? []) {
+      const vc = await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, jobDurationMs: opts.vcenterJobMs });
+      started.push(vc);
+      const dir = `${sftp.homeDir.replace(/\/$/, '')}/backups/${other}`;
+      extraSites.push({ site: other, vcenter: vc, directory: dir });
+      sites[other] = { ...siteConfig, vcenter: { ...siteConfig.vcenter, url: vc.url }, backupTarget: { ...siteConfig.backupTarget, directory: dir }, iksClusters: [] };
+    }
+    await withSftp({ host: sftp.host, port: sftp.port, user: sftp.user, password: sftp.password, hostKeyFingerprint: sftp.fingerprint }, async (s) => {
+      for (const d of [directory, ...extraSites.map((x) => x.directory)]) await s.mkdirp(d);
+    });
     const configPath = join(opts.dir, 'sddc-ops.lab.yaml');
     const config = {
       temporal: { taskQueue: 'sddc-ops', ...opts.temporal },
@@ -137,7 +150,7 @@ export async function startLab(opts: LabOptions) {
             }
           : {},
       },
-      sites: { [site]: siteConfig },
+      sites,
     };
     writeFileSync(
       configPath,
@@ -154,9 +167,11 @@ export async function startLab(opts: LabOptions) {
       vcenter,
       ibm,
       receiver,
+      extraSites,
       stop: async () => {
         await nsx.close();
         await vcenter.close();
+        for (const x of extraSites) await x.vcenter.close();
         await ibm?.close();
         await receiver?.close();
         await sftp.stop();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runActivity } from '../fixtures/activity.js';
+import { runActivity, runActivityAttempt } from '../fixtures/activity.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { preflightBackupTarget } from '../../activities/backup-target.js';
 import { ensureNsxBackupConfig, startNsxBackup, getNsxBackupState } from '../../activities/nsx-backup.js';
@@ -71,10 +71,15 @@ describe('activities against the lab', () => {
     expect(back).toEqual({ changed: true, drift: ['directory_path'] });
   });
 
-  it('NSX start is idempotent: a retry adopts the running backup instead of starting another', async () => {
+  it('NSX start: a retry adopts the backup its first attempt may have started; a first attempt never adopts', async () => {
     const notBefore = Date.now();
     const a = await run(startNsxBackup, { nsx: lab.config.nsx, notBefore });
-    const b = await run(startNsxBackup, { nsx: lab.config.nsx, notBefore });
+    // A first attempt never adopts: a backup it finds running was started by someone else.
+    const other = await failureOf(run(startNsxBackup, { nsx: lab.config.nsx, notBefore }));
+    expect(other.type).toBe('ProductBusy');
+    expect(other.nonRetryable).toBe(false);
+    expect(other.message).toContain(a.backupId);
+    const b = await runActivityAttempt(2, startNsxBackup, { nsx: lab.config.nsx, notBefore });
     expect(a.how).toBe('started');
     expect(b).toMatchObject({ how: 'adopted', backupId: a.backupId });
     await lab.nsx.idle();
@@ -87,11 +92,14 @@ describe('activities against the lab', () => {
     expect(files.every((f) => f.path.startsWith(`${folders[0]}/`))).toBe(true);
   });
 
-  it('vCenter start adopts the job already in progress', async () => {
+  it('vCenter start adopts only on a retry of its own call, never a job someone else started', async () => {
     const notBefore = Date.now();
     const input = { vcenter: lab.config.vcenter, target: lab.config.backupTarget, notBefore, comment: 'test' };
     const a = await run(startVcenterBackup, input);
-    const b = await run(startVcenterBackup, input);
+    expect((await failureOf(run(startVcenterBackup, input))).type).toBe('ProductBusy');
+    // A job that began before this run is never its own, even on a retry.
+    expect((await failureOf(runActivityAttempt(2, startVcenterBackup, { ...input, notBefore: Date.now() + 60_000 }))).type).toBe('ProductBusy');
+    const b = await runActivityAttempt(2, startVcenterBackup, input);
     expect(a.how).toBe('started');
     expect(b).toMatchObject({ how: 'adopted', jobId: a.jobId });
     expect(lab.vcenter.jobCount()).toBe(1);

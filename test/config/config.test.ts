@@ -96,6 +96,22 @@ describe('config', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/sites\.osaka: no such site; defined sites: tokyo-1/);
   });
+
+  it('usage errors exit 2 in every subcommand, naming the problem; --help exits 0', () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    for (const [args, says] of [
+      [['backup', 'list'], /required option '--site <name>'/],
+      [['backup', 'run', '--site', 'x', '--if-busy', 'later'], /Allowed choices are queue, skip/],
+      [['schedule', 'create', '--site', 'x', '--overlap', 'never'], /--overlap: Invalid option/],
+      [['backup', 'frobnicate'], /unknown command 'frobnicate'/],
+      [['backup', 'show'], /missing required argument 'set'/],
+    ] as const) {
+      const r = run(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(says);
+    }
+    expect(run('backup', 'run', '--help').status).toBe(0);
+  });
 });
 
 describe('secret references', () => {

@@ -15,6 +15,8 @@ import { backupRunTimeoutMs, catalogStatus, type BackupSetManifest } from '../..
 import { parseDuration } from '../../src/domain/duration.js';
 import type { SiteConfig } from '../../src/config/schema.js';
 import { progressQuery } from '../../workflows/coordinated-backup.js';
+import { lockStateQuery, lockWorkflowId } from '../../workflows/endpoint-lock.js';
+import { endpointResource } from '../../src/domain/backup-set.js';
 import { startWorkerEnv } from '../fixtures/temporal.js';
 import { setFaults, type TestLab } from '../fixtures/lab.js';
 import { manifestsOnDisk } from '../fixtures/manifest.js';
@@ -66,6 +68,13 @@ const manifestOf = (setId: string): BackupSetManifest | undefined => manifestsOn
 async function storeDo<T>(fn: (s: SftpStore) => Promise<T>): Promise<T> {
   return withSftp(await sftpEndpoint(lab.config.backupTarget), (sftp) => fn(new SftpStore(sftp, lab.config.backupTarget.directory)));
 }
+/** Who holds the lab's NSX and vCenter locks (undefined: free, or no lock workflow yet). */
+const lockHolders = () =>
+  Promise.all(
+    [endpointResource('nsx', lab.config.nsx.url), endpointResource('vcenter', lab.config.vcenter.url)].map((r) =>
+      env.client.workflow.getHandle(lockWorkflowId(r)).query(lockStateQuery).then((s) => s.holder?.workflowId, () => undefined),
+    ),
+  );
 const productsIdle = () => until('the products to finish their jobs', async () => !lab.vcenter.jobRunning() && (await lab.nsx.idle(), true));
 const withRetention = (keepLast: number): SiteConfig => ({ ...lab.config, backupTarget: { ...lab.config.backupTarget, retention: { keepLast } } });
 
@@ -88,6 +97,7 @@ interface CancelCase {
 
 const CANCEL_AT: CancelCase[] = [
   { step: 'preflight', gate: 'preflightBackupTarget', products: false },
+  { step: 'exclusive', gate: 'requestEndpointLock', manifest: 'cancelled', products: false },
   { step: 'nsxConfig', gate: 'ensureNsxBackupConfig', manifest: 'cancelled', products: false },
   { step: 'startBackups', gate: 'startVcenterBackup', manifest: 'cancelled', products: true },
   { step: 'waitNsx', gate: 'getNsxBackupState', manifest: 'cancelled', products: true },
@@ -133,6 +143,8 @@ describe('coordinatedBackup under cancel, terminate and outages (real Temporal, 
     expect(lab.vcenter.jobRunning()).toBe(false);
     // Every folder the products wrote is listed by some manifest, so retention can free it.
     expect(await storeDo((s) => unreferencedFolders(s))).toEqual([]);
+    // And the run let go of NSX Manager and vCenter.
+    await until('the endpoint locks to be free', async () => (await lockHolders()).every((h) => h === undefined) || undefined, 30_000);
     await setFaults(lab.vcenter.url, { jobDurationMs: 600 });
   });
 

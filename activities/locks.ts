@@ -1,0 +1,42 @@
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { acquireSignal, lockStateQuery, lockWorkflowId, type LockRequest, type LockState } from '../workflows/endpoint-lock.js';
+import { SddcOperation } from '../src/temporal/search-attributes.js';
+
+/**
+ * Queues a run for an endpoint's lock: signal-with-start, so the lock workflow starts on the first
+ * request and every later one joins its queue. A retried request is recognised by the lock.
+ */
+export async function requestEndpointLock({ resource, request }: { resource: string; request: LockRequest }): Promise<void> {
+  const ctx = Context.current();
+  await ctx.client.workflow.signalWithStart('endpointLock', {
+    workflowId: lockWorkflowId(resource),
+    taskQueue: ctx.info.taskQueue,
+    args: [{ resource }],
+    signal: acquireSignal,
+    signalArgs: [request],
+    typedSearchAttributes: [{ key: SddcOperation, value: 'endpoint-lock' }],
+    staticSummary: `One backup at a time on ${resource}`,
+  });
+}
+
+/** Who holds an endpoint's lock and who waits, for messages that name them. */
+export async function describeEndpointLock({ resource }: { resource: string }): Promise<LockState | undefined> {
+  try {
+    return await Context.current().client.workflow.getHandle(lockWorkflowId(resource)).query(lockStateQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** Whether a run has ended (a run the server no longer knows has ended too). */
+export async function runHasEnded({ workflowId, runId }: { workflowId: string; runId: string }): Promise<boolean> {
+  try {
+    const d = await Context.current().client.workflow.getHandle(workflowId, runId).describe();
+    return d.status.name !== 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return true;
+    throw err;
+  }
+}

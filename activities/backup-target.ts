@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { BackupTarget } from '../src/config/schema.js';
+import type { BackupTarget, NsxConfig, VcenterConfig } from '../src/config/schema.js';
+import { resolveSecret } from '../src/config/secrets.js';
+import { NsxClient } from '../src/providers/nsx/client.js';
+import { withVcenter } from '../src/providers/vcenter/client.js';
 import { withSftp } from '../src/providers/sftp/client.js';
 import { TargetDirectoryError } from '../src/providers/sftp/errors.js';
 import { targetLayout } from '../src/domain/backup-set.js';
-import { sftpEndpoint } from './endpoints.js';
+import { nsxEndpoint, sftpEndpoint, vcenterEndpoint } from './endpoints.js';
 import { guarded } from './failures.js';
 
 export interface PreflightResult {
@@ -41,4 +44,26 @@ export async function preflightBackupTarget(target: BackupTarget): Promise<Prefl
       return { serverFingerprint: sftp.serverFingerprint, directory: dir, createdDirectories: created };
     }),
   );
+}
+
+export interface ProductsPreflightInput {
+  nsx: NsxConfig;
+  vcenter: VcenterConfig;
+  target: BackupTarget;
+  /** Other references the run will resolve (IBM Cloud API key, webhook URLs): named, never valued. */
+  otherSecrets: string[];
+}
+
+/**
+ * Touches nothing: resolves every secret reference the run needs, and checks that NSX Manager and
+ * the vCenter appliance answer and accept their credentials (a read each) — so a missing secret or
+ * a wrong password fails the run before any product is asked to back up.
+ */
+export async function preflightProducts({ nsx, vcenter, target, otherSecrets }: ProductsPreflightInput): Promise<{ nsxVersion?: string; vcenterVersion?: string; secrets: number }> {
+  return guarded(async () => {
+    const refs = [nsx.password, nsx.backupPassphrase, vcenter.password, vcenter.backupPassword, target.password, target.privateKey, ...otherSecrets].filter((r): r is string => !!r);
+    for (const ref of new Set(refs)) await resolveSecret(ref);
+    const [n, v] = await Promise.all([new NsxClient(await nsxEndpoint(nsx)).getNodeVersion(), withVcenter(await vcenterEndpoint(vcenter), (c) => c.getVersion())]);
+    return { nsxVersion: n.product_version, vcenterVersion: v.version, secrets: new Set(refs).size };
+  });
 }

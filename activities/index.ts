@@ -1,4 +1,4 @@
-export { preflightBackupTarget } from './backup-target.js';
+export { preflightBackupTarget, preflightProducts } from './backup-target.js';
 export { ensureNsxBackupConfig, startNsxBackup, getNsxBackupState } from './nsx-backup.js';
 export { startVcenterBackup, getVcenterBackupState, cancelVcenterBackup } from './vcenter-backup.js';
 export { verifyNsxBackup, verifyVcenterBackup, locateBackupFolders, writeBackupSetManifest } from './backup-set.js';

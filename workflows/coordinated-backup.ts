@@ -59,7 +59,7 @@ export interface CoordinatedBackupResult {
 }
 
 export const STEPS = [
-  ['preflight', 'Check the SFTP target (host key, directory)'],
+  ['preflight', 'Check secrets, NSX Manager, vCenter and the SFTP target (host key, directory)'],
   ['exclusive', 'Take NSX Manager and vCenter for this run (one backup per product at a time)'],
   ['nsxConfig', 'Ensure the NSX backup target configuration'],
   ['startBackups', 'Start the NSX and vCenter backups'],
@@ -252,7 +252,24 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {}, ifBu
   let manifestPath: string;
   let manifest: BackupSetManifest;
   try {
-    await step('preflight', () => api.preflightBackupTarget.executeWithOptions({ summary: `SFTP preflight ${target.host}:${target.port}${target.directory}` }, [target]), (r) => `host key ${r.serverFingerprint}`);
+    // Nothing is asked of a product before every secret resolves and every endpoint answers.
+    const otherSecrets = [
+      ...(config.iksClusters.length && ibm ? [ibm.apiKey] : []),
+      ...(config.appData.runWithBackup
+        ? config.iksClusters.flatMap((c) => [...c.appOwners, ...c.escalation].map((contact) => webhooks[contact.webhook]?.url)).filter((u): u is string => !!u)
+        : []),
+    ];
+    await step(
+      'preflight',
+      () =>
+        Promise.all([
+          api.preflightBackupTarget.executeWithOptions({ summary: `SFTP preflight ${target.host}:${target.port}${target.directory}` }, [target]),
+          api.preflightProducts.executeWithOptions({ summary: 'Resolve every secret; NSX Manager and vCenter answer and accept their credentials' }, [
+            { nsx: config.nsx, vcenter: config.vcenter, target, otherSecrets },
+          ]),
+        ]),
+      ([t, p]) => `host key ${t.serverFingerprint}; NSX ${p.nsxVersion ?? '?'}, vCenter ${p.vcenterVersion ?? '?'}; ${p.secrets} secret(s) resolved`,
+    );
     // The catalog shows the set as running from here on, and retention never touches it. Short and
     // not cancellable: a cancel must not leave a manifest written after the run stopped looking.
     await CancellationScope.nonCancellable(() =>

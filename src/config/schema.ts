@@ -27,7 +27,12 @@ const productUrl = z
   .string()
   .url({ error: 'must be a URL such as https://nsx.example.com' })
   .refine((v) => {
-    const u = new URL(v);
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      return true; // not a URL at all: the check above says so, with the key
+    }
     return u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname));
   }, { error: 'must use https:// (plain http:// is accepted only for a lab on 127.0.0.1 or localhost)' });
 
@@ -113,10 +118,27 @@ export const iksClusterSchema = z.strictObject({
     .describe('The application data the owners must back up'),
 });
 
+const ms = (d: string) => {
+  try {
+    return parseDuration(d);
+  } catch {
+    return undefined;
+  }
+};
+
 export const backupPolicySchema = z
   .strictObject({
-    pollInterval: duration.default('10s').describe('How often to ask the products for job status'),
+    pollInterval: duration
+      .refine((v) => (ms(v) ?? 1000) >= 1000, { error: 'must be at least 1s: the products are asked this often, and each ask is a login' })
+      .default('10s')
+      .describe('How often to ask the products for job status (at least 1s)'),
     timeout: duration.default('4h').describe('Give up on a backup job that has not finished after this long'),
+  })
+  .superRefine((b, ctx) => {
+    const [poll, timeout] = [ms(b.pollInterval), ms(b.timeout)];
+    if (poll !== undefined && timeout !== undefined && timeout < poll) {
+      ctx.addIssue({ code: 'custom', path: ['timeout'], message: `must be at least pollInterval (${b.pollInterval}): a backup could never be asked about twice` });
+    }
   })
   .describe('How a coordinated backup waits');
 

@@ -38,6 +38,7 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
   const inventory: BackupOperationStatus[] = [];
   let running: Promise<void> | undefined;
   let putCount = 0;
+  let backupsStarted = 0;
 
   const runBackup = async (backupId: string, start: number) => {
     const jobFaults = faults.takeJobFaults();
@@ -120,6 +121,7 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
         const start = Date.now();
         current = { operation_type: 'BACKUP', backup_id: id, start_time: start, current_step: 'BACKUP_CREATING_CLUSTER_BACKUP' };
         running = runBackup(id, start);
+        backupsStarted++;
         return { status: 200 };
       }
       case 'GET /api/v1/cluster/backups/status':
@@ -139,6 +141,8 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
     faults,
     /** How often the backup configuration was written (for idempotence checks). */
     configWrites: () => putCount,
+    /** How many backups were started through the API. */
+    backupsStarted: () => backupsStarted,
     idle: async () => running,
     close: async () => {
       await running?.catch(() => undefined);

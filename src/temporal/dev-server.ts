@@ -35,7 +35,22 @@ export function assertPortFree(port: number, ip: string, what: string, flag: str
  * `temporal server start-dev` with SQLite in dataDir (runs survive a restart), the Web UI, and the
  * sddc-ops search attributes registered. stop() ends only the process it started.
  */
-export async function startDevServer(o: DevServerOptions) {
+export async function startDevServer(o: DevServerOptions): Promise<Awaited<ReturnType<typeof startOnce>>> {
+  // The CLI picks its HTTP API and metrics ports itself ("a random free port"), and another process
+  // may take one before it binds: that, and only that, is worth another try.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(o);
+    } catch (err) {
+      const busy = /listen tcp [^:]+:(\d+): bind: address already in use/.exec((err as Error).message);
+      const ours = [o.port ?? 7233, o.uiPort ?? 8233].map(String);
+      if (!busy || ours.includes(busy[1]!) || attempt >= 3) throw err;
+      o.onLog?.(`port ${busy[1]} was taken while the dev server started; starting it again`);
+    }
+  }
+}
+
+async function startOnce(o: DevServerOptions) {
   const ip = o.ip ?? '127.0.0.1';
   const port = o.port ?? 7233;
   const uiPort = o.uiPort ?? 8233;
@@ -62,9 +77,11 @@ export async function startDevServer(o: DevServerOptions) {
   child.stderr!.on('data', onData);
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   const address = `${ip}:${port}`;
+  let gaveUp = false;
   const ready = (async () => {
     const until = Date.now() + 90_000;
     for (;;) {
+      if (gaveUp) return;
       try {
         const c = await Connection.connect({ address, connectTimeout: 2_000 });
         await c.workflowService.describeNamespace({ namespace });
@@ -84,6 +101,7 @@ export async function startDevServer(o: DevServerOptions) {
       }),
     ]);
   } catch (err) {
+    gaveUp = true;
     child.kill('SIGTERM');
     throw err;
   }

@@ -65,6 +65,20 @@ describe('config', () => {
     expect(problems).toMatch(/sites\.tokyo-1\.backup\.timeout: must be a duration/);
   });
 
+  it('rejects a poll interval under 1s, a timeout shorter than the poll interval and a malformed URL, naming each key', () => {
+    const problems = problemsOf(
+      withChange((d) => {
+        d.sites['tokyo-1'].backup = { pollInterval: '500ms', timeout: '5m' };
+        d.sites['tokyo-1'].nsx.url = 'nsx manager at 10.0.0.5';
+      }),
+    ).join('\n');
+    expect(problems).toMatch(/sites\.tokyo-1\.backup\.pollInterval: must be at least 1s/);
+    expect(problems).toMatch(/sites\.tokyo-1\.nsx\.url: must be a URL/);
+    expect(problems).not.toMatch(/Invalid URL$/m);
+    const short = problemsOf(withChange((d) => (d.sites['tokyo-1'].backup = { pollInterval: '1m', timeout: '30s' }))).join('\n');
+    expect(short).toMatch(/sites\.tokyo-1\.backup\.timeout: must be at least pollInterval \(1m\)/);
+  });
+
   it('reports YAML syntax errors and missing required keys', () => {
     expect(problemsOf('sites: [unclosed').join()).toMatch(/YAML syntax/);
     const problems = problemsOf(withChange((d) => delete d.sites['tokyo-1'].nsx.backupPassphrase)).join('\n');

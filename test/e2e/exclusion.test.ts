@@ -5,7 +5,8 @@ import { cli, startStack, type Stack } from '../fixtures/stack.js';
 import { manifestsOnDisk } from '../fixtures/manifest.js';
 import { setFaults } from '../fixtures/lab.js';
 import { until } from '../fixtures/wait.js';
-import type { BackupSetManifest } from '../../src/domain/backup-set.js';
+import { endpointResource, type BackupSetManifest } from '../../src/domain/backup-set.js';
+import { lockStateQuery, lockWorkflowId } from '../../workflows/endpoint-lock.js';
 
 /**
  * One NSX Manager serves two sites (each with a vCenter and a target directory of its own). Every
@@ -73,15 +74,12 @@ describe('one backup per product endpoint at a time, for every way a run starts'
   });
 
   it('--if-busy skip refuses at once, naming the run that holds the NSX Manager', async () => {
-    await setFaults(stack.lab.nsx.url, { jobDurationMs: 4000 });
+    await setFaults(stack.lab.nsx.url, { jobDurationMs: 8000 });
     try {
       const holder = await cli(['backup', 'run', '--site', 'ex', '--no-wait', '--json', ...conn()]);
       expect(holder.code, holder.stderr).toBe(0);
-      await until('the first run to hold the endpoints', async () => {
-        const r = await cli(['backup', 'list', '--site', 'ex', '--json', '--config', stack.lab.configPath]);
-        return JSON.parse(r.stdout).sets.some((s: { status: string }) => s.status === 'running') || undefined;
-      });
-      await new Promise((r) => setTimeout(r, 1500));
+      const nsxLock = stack.client.workflow.getHandle(lockWorkflowId(endpointResource('nsx', stack.lab.siteConfig.nsx.url)));
+      await until('the first run to hold NSX Manager', async () => (await nsxLock.query(lockStateQuery).catch(() => undefined))?.holder?.label.includes('site ex ') || undefined);
       const skipped = await cli(['backup', 'run', '--site', 'ex2', '--if-busy', 'skip', '--json', ...conn()]);
       expect(skipped.code).toBe(1);
       expect(JSON.parse(skipped.stdout).reason).toMatch(/nsx-127\.0\.0\.1-\d+ is busy with the backup of site ex \(set ex-\d{8}T\d{6}Z/);

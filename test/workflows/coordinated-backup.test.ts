@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -143,21 +143,45 @@ describe('coordinatedBackup on a real Temporal server against the lab', () => {
     expect(failure.message).toContain('BACKUP_BAD_FINGERPRINT');
   });
 
-  it('fails without retrying forever when vCenter rejects the credentials', async () => {
+  it('wrong vCenter credentials fail the run at preflight, before any product is asked to back up', async () => {
+    const before = { nsx: lab.nsx.backupsStarted(), vc: lab.vcenter.jobCount(), writes: lab.nsx.configWrites() };
     await setFaults(lab.vcenter.url, { unauthorized: true });
     try {
       const handle = await start();
       const failure = await expectFailure(handle.result());
       expect(failure.type).toBe('AuthenticationFailed');
       expect(failure.message).toMatch(/check the user and password reference/);
-      // NSX was started beside the refused vCenter start: its backup is waited for and recorded.
-      const setId = (await handle.query(progressQuery)).setId;
-      const m = manifestsOnDisk(lab.targetOnDisk).find((x) => x.setId === setId)!;
-      expect(m.status).toBe('failed');
-      expect(m.vcenter).toBeUndefined();
-      expect(m.nsx!.folders!.length).toBeGreaterThanOrEqual(1);
+      expect(failure.message).toMatch(/at step "preflight"/);
+      expect({ nsx: lab.nsx.backupsStarted(), vc: lab.vcenter.jobCount(), writes: lab.nsx.configWrites() }).toEqual(before);
     } finally {
       await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'DELETE' });
     }
+  });
+
+  it('a missing secret fails the run at preflight, naming the reference, with nothing started and no value printed', async () => {
+    const before = { nsx: lab.nsx.backupsStarted(), vc: lab.vcenter.jobCount() };
+    const missing = `file:${join(lab.dir, 'secrets', 'no-such-passphrase')}`;
+    const handle = await start({ ...lab.config, nsx: { ...lab.config.nsx, backupPassphrase: missing } });
+    const failure = await expectFailure(handle.result());
+    expect(failure.type).toBe('SecretUnavailable');
+    expect(failure.message).toContain('no-such-passphrase');
+    expect({ nsx: lab.nsx.backupsStarted(), vc: lab.vcenter.jobCount() }).toEqual(before);
+    const setId = (await handle.query(progressQuery)).setId;
+    expect(manifestsOnDisk(lab.targetOnDisk).find((m) => m.setId === setId)).toBeUndefined();
+  });
+
+  it('when one product refuses its start, the other\'s backup (already begun) is waited for and recorded', async () => {
+    // A backup password the appliance refuses (400): preflight cannot know the appliance's rules.
+    const weak = join(lab.dir, 'secrets', 'weak-backup-password');
+    writeFileSync(weak, 'weak\n', { mode: 0o600 });
+    const handle = await start({ ...lab.config, vcenter: { ...lab.config.vcenter, backupPassword: `file:${weak}` } });
+    const failure = await expectFailure(handle.result());
+    expect(failure.type).toBe('BadRequest');
+    expect(failure.message).toMatch(/backup_password/);
+    const setId = (await handle.query(progressQuery)).setId;
+    const m = manifestsOnDisk(lab.targetOnDisk).find((x) => x.setId === setId)!;
+    expect(m.status).toBe('failed');
+    expect(m.vcenter).toBeUndefined();
+    expect(m.nsx!.folders!.length).toBeGreaterThanOrEqual(1);
   });
 });

@@ -2,6 +2,7 @@ import type { WebhookConfig } from '../src/config/schema.js';
 import { resolveSecret } from '../src/config/secrets.js';
 import { postWebhook, type Notification } from '../src/providers/notify/webhook.js';
 import { guarded } from './failures.js';
+import { parseDuration } from '../src/domain/duration.js';
 
 export interface SendNotificationInput {
   webhookName: string;
@@ -12,5 +13,7 @@ export interface SendNotificationInput {
 }
 
 export async function sendNotification({ webhook, notification, idempotencyKey }: SendNotificationInput): Promise<{ status: number }> {
-  return guarded(async () => ({ status: await postWebhook({ url: await resolveSecret(webhook.url), format: webhook.format, notification, idempotencyKey }) }));
+  return guarded(async () => ({
+    status: await postWebhook({ url: await resolveSecret(webhook.url), format: webhook.format, notification, idempotencyKey, caFile: webhook.caFile, timeoutMs: parseDuration(webhook.timeout) }),
+  }));
 }

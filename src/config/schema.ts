@@ -210,6 +210,8 @@ export const ibmCloudSchema = z
 export const webhookSchema = z.strictObject({
   url: secretRef.describe('Webhook URL (it usually embeds a token, so it is a secret reference)'),
   format: z.enum(['slack', 'json']).default('json').describe('slack = Slack-compatible {text, blocks}; json = generic JSON'),
+  caFile: z.string().optional().describe('PEM file of the CA that signed the receiver\'s certificate, when it is not publicly trusted'),
+  timeout: duration.default('15s').describe('How long to wait for the receiver to answer one message'),
 });
 
 export const notificationsSchema = z

@@ -10,6 +10,8 @@ export interface HttpRequest {
   body?: unknown;
   timeoutMs?: number;
   caFile?: string;
+  /** The URL came from a secret reference (a webhook's path holds its token): errors name the host only. */
+  secretUrl?: boolean;
 }
 
 export interface HttpResponse {
@@ -58,11 +60,19 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
-    r.on('timeout', () => r.destroy(new HttpTimeoutError(`${req.method} ${url.pathname} timed out after ${req.timeoutMs ?? 30_000} ms`)));
-    r.on('error', reject);
+    const where = req.secretUrl ? url.host : `${url.host}${url.pathname}`;
+    r.on('timeout', () => r.destroy(new HttpTimeoutError(`${req.method} ${where} timed out after ${req.timeoutMs ?? 30_000} ms`)));
+    r.on('error', (err) => reject(req.secretUrl && !(err instanceof HttpTimeoutError) ? withoutUrl(req.method, err, url) : err));
     if (payload !== undefined) r.write(payload);
     r.end();
   });
+}
+
+/** A network error re-told without anything of the URL but its host (Node names hosts, but be sure). */
+function withoutUrl(method: string, err: Error, url: URL): Error {
+  let text = `${(err as NodeJS.ErrnoException).code ?? 'request failed'}: ${err.message}`;
+  for (const part of [url.href, url.pathname + url.search, url.pathname].filter((p) => p.length > 1)) text = text.split(part).join('/…');
+  return new Error(`${method} to ${url.host} failed (${text})`);
 }
 
 export function basicAuth(user: string, password: string): string {

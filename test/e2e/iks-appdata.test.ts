@@ -1,4 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { until } from '../fixtures/wait.js';
 import { cli, startStack, type Stack } from '../fixtures/stack.js';
@@ -125,5 +130,37 @@ describe('IKS records and app-data reminders', () => {
     const desc = await stack.client.workflow.getHandle(run.workflowId).describe();
     expect(desc.searchAttributes).toMatchObject({ SddcSite: ['iks'], SddcOperation: ['appdata-round'] });
     expect(await stack.client.workflow.getHandle(run.workflowId).result()).toEqual([{ clusterId: CLUSTER(), workflowId: appDataWorkflowId('iks', CLUSTER()), how: 'already-pending' }]);
+  });
+
+  it('a notification that keeps failing leaves no webhook token in the history nor in the pending failure', async () => {
+    // A receiver that accepts connections and never answers, behind a Slack-style URL whose path is the token.
+    const silent = createServer(() => undefined);
+    const port = await new Promise<number>((r) => silent.listen(0, '127.0.0.1', () => r((silent.address() as AddressInfo).port)));
+    const token = 'T0SECRET/B0SECRET/xoxb-token-never-printed';
+    const secretFile = join(stack.lab.dir, 'secrets', 'webhook-owners-url');
+    const original = readFileSync(secretFile, 'utf8');
+    const doc = parse(readFileSync(stack.lab.configPath, 'utf8'));
+    doc.notifications.webhooks.owners.timeout = '1s';
+    const config = join(stack.dataDir, 'short-webhook-timeout.yaml');
+    writeFileSync(config, stringify(doc));
+    const handle = stack.client.workflow.getHandle(appDataWorkflowId('iks', CLUSTER()));
+    try {
+      await handle.terminate('start a fresh reminder for this test').catch(() => undefined);
+      writeFileSync(secretFile, `http://127.0.0.1:${port}/services/${token}\n`);
+      const r = await cli(['appdata', 'remind', '--site', 'iks', '--json', '--config', config, '--address', stack.server.address]);
+      expect(r.code, r.stderr).toBe(0);
+      const pending = await until('the notification to have failed twice', async () => {
+        const a = (await handle.describe()).raw.pendingActivities?.find((p) => (p.attempt ?? 0) >= 2 && p.lastFailure);
+        return a;
+      }, 60_000);
+      expect(pending.lastFailure!.message).toMatch(new RegExp(`127\\.0\\.0\\.1:${port} timed out`));
+      const everything = JSON.stringify((await handle.describe()).raw) + JSON.stringify(await handle.fetchHistory());
+      expect(everything).not.toContain('SECRET');
+      expect(everything).not.toContain('xoxb');
+    } finally {
+      writeFileSync(secretFile, original);
+      await handle.terminate('test done').catch(() => undefined);
+      silent.close();
+    }
   });
 });

@@ -23,7 +23,7 @@ export function jsonBody(n: Notification, idempotencyKey: string): object {
  * POSTs a notification with an Idempotency-Key header that stays the same across retries, so a
  * receiver that already accepted the message (and whose answer was lost) does not post it twice.
  */
-export async function postWebhook(o: { url: string; format: 'slack' | 'json'; notification: Notification; idempotencyKey: string; caFile?: string }): Promise<number> {
+export async function postWebhook(o: { url: string; format: 'slack' | 'json'; notification: Notification; idempotencyKey: string; caFile?: string; timeoutMs?: number }): Promise<number> {
   const u = new URL(o.url);
   if (u.protocol !== 'https:' && !['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) {
     throw new HttpError(`webhook at ${u.host}`, 'POST', u.origin, 400, 'webhook URLs must use https:// (plain http only on this machine)');
@@ -34,7 +34,8 @@ export async function postWebhook(o: { url: string; format: 'slack' | 'json'; no
     body: o.format === 'slack' ? slackBody(o.notification) : jsonBody(o.notification, o.idempotencyKey),
     headers: { 'idempotency-key': o.idempotencyKey },
     caFile: o.caFile,
-    timeoutMs: 15_000,
+    timeoutMs: o.timeoutMs ?? 15_000,
+    secretUrl: true,
   });
   // The URL carries a token: errors name only the host.
   if (res.status >= 300) throw new HttpError(`webhook at ${new URL(o.url).host}`, 'POST', new URL(o.url).origin, res.status, res.text.slice(0, 200));

@@ -9,7 +9,6 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
-  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -22,8 +21,10 @@ import { lockReplySignal, lockWorkflowId, releaseSignal, type LockReply } from '
 import { parseDuration } from '../src/domain/duration.js';
 import { BackupSetId } from '../src/temporal/search-attributes.js';
 import { NON_RETRYABLE_TYPES } from '../src/domain/failure-types.js';
-import type { NsxBackupState, NsxFinishedBackup, NsxStartResult } from '../activities/nsx-backup.js';
+import type { NsxStartResult } from '../activities/nsx-backup.js';
 import type { VcenterBackupState, VcenterStartResult } from '../activities/vcenter-backup.js';
+import type { NsxFinished, VcenterFinished } from '../activities/product-wait.js';
+import { productProgressSignal } from '../src/temporal/progress.js';
 import type { ProductFiles } from '../activities/backup-set.js';
 import type { PruneOutcome } from '../activities/catalog.js';
 
@@ -85,9 +86,10 @@ const api = proxyActivities<typeof activities>({
   startToCloseTimeout: '2m',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes },
 });
-const poll = proxyActivities<typeof activities>({
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 6, nonRetryableErrorTypes },
+/** The start calls: short, so that a worker killed inside one costs seconds and both products still start together. */
+const starts = proxyActivities<typeof activities>({
+  startToCloseTimeout: '20s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 10, nonRetryableErrorTypes },
 });
 /** Manifest writes that must land: retried until the target answers again, up to the run's deadline. */
 const durableWrites = (untilMs: number) =>
@@ -98,15 +100,10 @@ const durableWrites = (untilMs: number) =>
   });
 const hashing = proxyActivities<typeof activities>({
   startToCloseTimeout: '2h',
-  heartbeatTimeout: '2m',
+  heartbeatTimeout: '30s',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 3, nonRetryableErrorTypes },
 });
 
-/** How many empty looks at NSX (accepted but nothing running, nothing in history) before giving up. */
-const NSX_NOT_FOUND_LIMIT = 6;
-
-type NsxFinished = NsxFinishedBackup & { state: 'succeeded' | 'failed' };
-type VcenterFinished = VcenterBackupState & { state: 'SUCCEEDED' | 'FAILED' };
 
 export async function coordinatedBackup({ site, config, ibm, webhooks = {}, ifBusy = 'queue' }: CoordinatedBackupInput): Promise<CoordinatedBackupResult> {
   const info = workflowInfo();
@@ -221,33 +218,24 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {}, ifBu
     }
   };
 
-  /** Polls NSX until its backup ends (NSX cannot cancel one: it always runs to its end). */
-  const pollNsx = async (): Promise<NsxFinished> => {
-    let misses = 0;
-    for (;;) {
-      const s: NsxBackupState = await poll.getNsxBackupState.executeWithOptions({ summary: 'NSX backup status' }, [
-        { nsx: config.nsx, notBefore, backupId: nsxStart?.backupId },
-      ]);
-      if (s.state === 'succeeded' || s.state === 'failed') return s;
-      if (s.state === 'not-found' && ++misses >= NSX_NOT_FOUND_LIMIT) {
-        throw ApplicationFailure.create({ type: 'NsxBackupFailed', nonRetryable: true, message: 'NSX Manager accepted the backup request but no backup ran: check the manager\'s backup page and its syslog' });
-      }
-      if (s.state === 'running') mark('waitNsx', 'running', s.step);
-      if (Date.now() + pollInterval > deadline) throw ApplicationFailure.create({ type: 'BackupTimedOut', nonRetryable: true, message: `NSX backup did not finish within ${config.backup.timeout}` });
-      await sleep(pollInterval, { summary: 'wait before asking NSX again' });
-    }
-  };
-  const pollVcenter = async (): Promise<VcenterFinished> => {
-    for (;;) {
-      const s = await poll.getVcenterBackupState.executeWithOptions({ summary: `vCenter job ${vcStart!.jobId} status` }, [
-        { vcenter: config.vcenter, jobId: vcStart!.jobId },
-      ]);
-      if (s.state === 'SUCCEEDED' || s.state === 'FAILED') return s as VcenterFinished;
-      mark('waitVcenter', 'running', `${s.progress}%`);
-      if (Date.now() + pollInterval > deadline) throw ApplicationFailure.create({ type: 'BackupTimedOut', nonRetryable: true, message: `vCenter backup did not finish within ${config.backup.timeout}` });
-      await sleep(pollInterval, { summary: 'wait before asking vCenter again' });
-    }
-  };
+  /** Waits for a product job in one heartbeating activity each: outages within the deadline are ridden out there. */
+  const waiting = proxyActivities<typeof activities>({
+    startToCloseTimeout: Math.max(deadline - Date.now(), 0) + 120_000,
+    scheduleToCloseTimeout: Math.max(deadline - Date.now(), 0) + 300_000,
+    heartbeatTimeout: '15s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes },
+  });
+  setHandler(productProgressSignal, ({ step: s, detail }) => {
+    if (progress.steps.find((x) => x.name === s)?.status === 'running') mark(s, 'running', detail);
+  });
+  const pollNsx = () =>
+    waiting.waitForNsxBackup.executeWithOptions({ summary: 'Wait for the NSX backup (polls inside, rides out outages)' }, [
+      { nsx: config.nsx, notBefore, backupId: nsxStart?.backupId, pollIntervalMs: pollInterval, deadlineMs: deadline },
+    ]);
+  const pollVcenter = () =>
+    waiting.waitForVcenterBackup.executeWithOptions({ summary: `Wait for vCenter job ${vcStart!.jobId} (polls inside, rides out outages)` }, [
+      { vcenter: config.vcenter, jobId: vcStart!.jobId, pollIntervalMs: pollInterval, deadlineMs: deadline },
+    ]);
 
   let manifestPath: string;
   let manifest: BackupSetManifest;
@@ -298,8 +286,8 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {}, ifBu
     await step('startBackups', () =>
       CancellationScope.nonCancellable(async () => {
         const [n, v] = await Promise.allSettled([
-          api.startNsxBackup.executeWithOptions({ summary: 'Start NSX backup_to_remote' }, [{ nsx: config.nsx, notBefore }]).then((r) => (nsxStart = r)),
-          api.startVcenterBackup
+          starts.startNsxBackup.executeWithOptions({ summary: 'Start NSX backup_to_remote' }, [{ nsx: config.nsx, notBefore }]).then((r) => (nsxStart = r)),
+          starts.startVcenterBackup
             .executeWithOptions({ summary: 'Start vCenter appliance backup job' }, [{ vcenter: config.vcenter, target, notBefore, comment: `sddc-ops backup set ${setId}` }])
             .then((r) => (vcStart = r)),
         ]);

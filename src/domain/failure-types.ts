@@ -10,6 +10,8 @@ export const NON_RETRYABLE_TYPES = [
   'VerificationFailed',
   'NsxBackupFailed',
   'VcenterBackupFailed',
+  'BackupTimedOut',
+  'EndpointBusy',
 ] as const;
 
 export type NonRetryableType = (typeof NON_RETRYABLE_TYPES)[number];

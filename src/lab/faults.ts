@@ -4,6 +4,8 @@ import { z } from 'zod';
 export const faultsSchema = z.strictObject({
   /** The next N API calls answer 503. */
   http5xx: z.number().int().min(0).optional(),
+  /** Every API call answers 503 for this long from now (an outage; the job itself keeps running). */
+  outageMs: z.number().int().min(0).optional(),
   /** The next N API calls answer 429 with this Retry-After (seconds). */
   rateLimit: z.strictObject({ count: z.number().int().min(1), retryAfterSeconds: z.number().int().min(0) }).optional(),
   /** Every API call answers 401 until cleared. */
@@ -21,17 +23,21 @@ export type Faults = z.infer<typeof faultsSchema>;
 
 export class FaultState {
   private f: Faults = {};
+  private outageUntil = 0;
   get(): Faults {
     return { ...this.f };
   }
   set(next: Faults): void {
     this.f = { ...this.f, ...next };
+    if (next.outageMs !== undefined) this.outageUntil = Date.now() + next.outageMs;
   }
   clear(): void {
     this.f = {};
+    this.outageUntil = 0;
   }
   /** True when this call must fail with 503; counts the burst down. */
   takeServerError(): boolean {
+    if (Date.now() < this.outageUntil) return true;
     if (!this.f.http5xx) return false;
     this.f.http5xx -= 1;
     return true;

@@ -6,11 +6,13 @@ import { ensureNsxBackupConfig, startNsxBackup, getNsxBackupState } from '../../
 import { startVcenterBackup } from '../../activities/vcenter-backup.js';
 import { writeBackupSetManifest, verifyNsxBackup } from '../../activities/backup-set.js';
 import { recordAppDataAck } from '../../activities/appdata.js';
+import { waitForVcenterBackup } from '../../activities/product-wait.js';
 import { sftpEndpoint } from '../../activities/endpoints.js';
 import { readManifest, recordVerification } from '../../src/catalog/catalog.js';
 import { SftpStore } from '../../src/catalog/store.js';
 import { withSftp } from '../../src/providers/sftp/client.js';
 import { startTestLab, type TestLab } from '../fixtures/lab.js';
+import { until } from '../fixtures/wait.js';
 import { manifestsOnDisk } from '../fixtures/manifest.js';
 import type { BackupSetManifest } from '../../src/domain/backup-set.js';
 
@@ -138,5 +140,31 @@ describe('activities against the lab', () => {
     expect(m.verifications).toHaveLength(5);
     expect(Object.keys(m.appData!).sort()).toEqual([0, 1, 2, 3, 4].map((i) => `cluster-${i}`));
     expect(m.revision).toBe(11);
+  });
+
+  it('a wait rides out an outage across many poll rounds, but ends at once on a problem no retry fixes', async () => {
+    const input = { vcenter: lab.config.vcenter, target: lab.config.backupTarget, notBefore: Date.now(), comment: 'wait test' };
+    await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobDurationMs: 1500 }) });
+    try {
+      await until('no vCenter job running', () => !lab.vcenter.jobRunning() || undefined);
+      const job = await run(startVcenterBackup, input);
+      await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ outageMs: 3000 }) });
+      const done = await run(waitForVcenterBackup, { vcenter: lab.config.vcenter, jobId: job.jobId, pollIntervalMs: 200, deadlineMs: Date.now() + 30_000 });
+      expect(done.state).toBe('SUCCEEDED');
+
+      await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ unauthorized: true }) });
+      const t0 = Date.now();
+      const f = await failureOf(run(waitForVcenterBackup, { vcenter: lab.config.vcenter, jobId: job.jobId, pollIntervalMs: 200, deadlineMs: Date.now() + 30_000 }));
+      expect(f.type).toBe('AuthenticationFailed');
+      expect(Date.now() - t0).toBeLessThan(5_000);
+
+      await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'DELETE' });
+      await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ outageMs: 60_000 }) });
+      const late = await failureOf(run(waitForVcenterBackup, { vcenter: lab.config.vcenter, jobId: job.jobId, pollIntervalMs: 200, deadlineMs: Date.now() + 1_500 }));
+      expect(late.type).toBe('BackupTimedOut');
+      expect(late.message).toMatch(/not answering: .*503/);
+    } finally {
+      await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'DELETE' });
+    }
   });
 });

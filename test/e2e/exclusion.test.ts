@@ -57,7 +57,7 @@ describe('one backup per product endpoint at a time, for every way a run starts'
     expect(new Set(sets.map((m) => m.vcenter!.jobId)).size).toBe(sets.length);
     expectNoOverlap(sets, 'nsx');
     expectNoOverlap(sets, 'vcenter');
-  });
+  }, 300_000); // five or more backups, one after the other by design
 
   it('two sites on one NSX Manager at once: both complete, one after the other on NSX, each with its own backup in its own target', async () => {
     const [a, b] = await Promise.all([cli(['backup', 'run', '--site', 'ex', '--json', ...conn()]), cli(['backup', 'run', '--site', 'ex2', '--json', ...conn()])]);

@@ -100,7 +100,7 @@ const CANCEL_AT: CancelCase[] = [
   { step: 'exclusive', gate: 'requestEndpointLock', manifest: 'cancelled', products: false },
   { step: 'nsxConfig', gate: 'ensureNsxBackupConfig', manifest: 'cancelled', products: false },
   { step: 'startBackups', gate: 'startVcenterBackup', manifest: 'cancelled', products: true },
-  { step: 'waitNsx', gate: 'getNsxBackupState', manifest: 'cancelled', products: true },
+  { step: 'waitNsx', gate: 'waitForNsxBackup', manifest: 'cancelled', products: true },
   { step: 'verify', gate: 'verifyVcenterBackup', manifest: 'cancelled', products: true },
   { step: 'manifest', gate: 'writeBackupSetManifest', when: (i: { manifest: BackupSetManifest }) => i.manifest.status === 'complete', manifest: 'complete', products: true, ends: 'COMPLETED' },
   { step: 'retention', gate: 'pruneBackupSets', manifest: 'complete', products: true, retention: true },
@@ -160,7 +160,7 @@ describe('coordinatedBackup under cancel, terminate and outages (real Temporal, 
 
   it('a terminated run leaves a set the catalog shows as abandoned, and whose product folders retention can still find', async () => {
     await setFaults(lab.vcenter.url, { jobDurationMs: 2500 });
-    const { wasHit, release } = arm('getVcenterBackupState');
+    const { wasHit, release } = arm('waitForVcenterBackup');
     const handle = await start();
     await wasHit;
     await handle.terminate('operator pulled the plug');

@@ -8,6 +8,8 @@ import * as activities from '../../activities/index.js';
 import { startCoordinatedBackup, BackupAlreadyRunning } from '../../src/temporal/backup-runs.js';
 import { failureReason } from '../../src/cli/backup.js';
 import { progressQuery } from '../../workflows/coordinated-backup.js';
+import { PROGRESS_EVERY_MS } from '../../activities/product-wait.js';
+import { until } from '../fixtures/wait.js';
 import { startWorkerEnv } from '../fixtures/temporal.js';
 import { setFaults, type TestLab } from '../fixtures/lab.js';
 import { manifestsOnDisk, sha256OnDisk } from '../fixtures/manifest.js';
@@ -71,6 +73,42 @@ describe('coordinatedBackup on a real Temporal server against the lab', () => {
     expect(scheduled.every((e) => e.userMetadata?.summary)).toBe(true);
   });
 
+  it('waits inside one heartbeating activity per product: the history does not grow with the backup\'s length', async () => {
+    await setFaults(lab.vcenter.url, { jobDurationMs: 6000 }); // six poll rounds at 1 s
+    try {
+      const handle = await start();
+      await handle.result();
+      const events = (await handle.fetchHistory()).events!;
+      const scheduled = events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+      expect(scheduled.filter((n) => n === 'waitForVcenterBackup')).toHaveLength(1);
+      expect(scheduled.filter((n) => n === 'waitForNsxBackup')).toHaveLength(1);
+      // No timer per poll round: the only timers bound the two endpoint-lock waits.
+      expect(events.filter((e) => e.timerStartedEventAttributes)).toHaveLength(2);
+      // A 4-hour backup adds only the throttled progress reports (one per product per PROGRESS_EVERY_MS).
+      const fourHours = events.length + 2 * Math.ceil((4 * 3_600_000) / PROGRESS_EVERY_MS);
+      expect(fourHours).toBeLessThan(300);
+    } finally {
+      await setFaults(lab.vcenter.url, { jobDurationMs: 600 });
+    }
+  });
+
+  it('rides out an API outage of both products while their jobs run', async () => {
+    await setFaults(lab.vcenter.url, { jobDurationMs: 5000 });
+    await setFaults(lab.nsx.url, { jobDurationMs: 5000 });
+    try {
+      const handle = await start();
+      await until('the waits to begin', async () => (await handle.query(progressQuery)).steps.find((x) => x.name === 'waitVcenter')?.status === 'running' || undefined);
+      await setFaults(lab.vcenter.url, { outageMs: 20_000 });
+      await setFaults(lab.nsx.url, { outageMs: 20_000 });
+      const result = await handle.result();
+      expect(result.status).toBe('complete');
+      expect(Date.parse(result.endedAt) - Date.parse(result.startedAt)).toBeGreaterThan(20_000);
+    } finally {
+      await setFaults(lab.vcenter.url, { jobDurationMs: 600 });
+      await setFaults(lab.nsx.url, { jobDurationMs: 400 });
+    }
+  });
+
   it('is idempotent towards NSX: a second backup does not rewrite the backup configuration', async () => {
     const writesBefore = lab.nsx.configWrites();
     await (await start()).result();
@@ -93,6 +131,7 @@ describe('coordinatedBackup on a real Temporal server against the lab', () => {
     const failure = await expectFailure(handle.result());
     expect(failure.type).toBe('NsxBackupFailed');
     expect(failure.message).toContain('Backup server disk is full');
+    expect(failure.message).toMatch(/at step "waitNsx"/);
     const setId = (await handle.query(progressQuery)).setId;
     const mine = manifestsOnDisk(lab.targetOnDisk).filter((m) => m.setId === setId);
     expect(mine).toHaveLength(1);

@@ -12,6 +12,7 @@ import { WorkflowIdConflictPolicy } from '@temporalio/client';
 import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
 import type { verifyBackupSet } from '../../workflows/verify-backup-set.js';
 import { addConnectionOptions, type ConnectionOpts } from './common.js';
+import { outcomeOf } from './wait.js';
 
 export interface RunBackupOptions {
   site: string;
@@ -88,7 +89,7 @@ export async function runBackup(client: Client, o: RunBackupOptions): Promise<nu
   };
   const timer = o.json ? undefined : setInterval(() => void showProgress(), 1000);
   try {
-    const result: CoordinatedBackupResult = await handle.result();
+    const result: CoordinatedBackupResult = await outcomeOf(() => handle.result());
     if (timer) {
       clearInterval(timer);
       await showProgress();
@@ -193,7 +194,7 @@ export function backupCommand(): Command {
         return;
       }
       try {
-        const r = await handle.result();
+        const r = await outcomeOf(() => handle.result());
         if (opts.json) printJson({ status: 'ok', ...r });
         else info(`backup set ${setId} verified: ${r.checked} files match the manifest`);
       } catch (err) {

@@ -12,6 +12,7 @@ import { startTestLab, setFaults, type TestLab } from '../fixtures/lab.js';
 import { workflowBundle } from '../fixtures/temporal.js';
 import { cli, CLI } from '../fixtures/stack.js';
 import { manifestsOnDisk, sha256OnDisk } from '../fixtures/manifest.js';
+import { until } from '../fixtures/wait.js';
 
 let server: Awaited<ReturnType<typeof startDevServer>>;
 let lab: TestLab;
@@ -125,4 +126,33 @@ describe('sddc-ops backup run, end to end (dev server with SQLite, lab, real ssh
     worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle() });
     running = worker.run();
   });
+
+  it('a waiting backup run rides out a restart of the Temporal server and exits with the run\'s real outcome', async () => {
+    await setFaults(lab.vcenter.url, { jobDurationMs: 8000 });
+    try {
+      const waiting = cli(['backup', 'run', '--site', 'e2e', '--config', lab.configPath, '--address', server.address, '--json']);
+      const port = Number(server.address.split(':')[1]);
+      const connection = await Connection.connect({ address: server.address });
+      await until('the run to be waiting on the products', async () => {
+        for await (const w of new Client({ connection }).workflow.list({ query: 'SddcSite = "e2e" AND ExecutionStatus = "Running"' })) return w;
+        return undefined;
+      });
+      await connection.close();
+      worker.shutdown();
+      await running;
+      await server.stop();
+      // Longer than the client's own gRPC retries (about 50 s): the old CLI gave up here and exited 1.
+      await new Promise((r) => setTimeout(r, 65_000));
+      server = await startDevServer({ cliPath: inject('temporalCli'), dataDir, port, headless: true });
+      worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle() });
+      running = worker.run();
+      const r = await waiting;
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ status: 'complete', site: 'e2e' });
+      expect(r.stderr).toMatch(/lost Temporal .* still waiting for its outcome/);
+      expect(r.stderr).toMatch(/reached Temporal again/);
+    } finally {
+      await setFaults(lab.vcenter.url, { jobDurationMs: 600 });
+    }
+  }, 300_000);
 });

@@ -1,6 +1,7 @@
 import {
   allHandlersFinished,
   condition,
+  continueAsNew,
   defineQuery,
   defineUpdate,
   proxyActivities,
@@ -24,6 +25,10 @@ export interface AppDataReminderInput {
   target: BackupTarget;
   /** The backup set whose manifest records the acknowledgement (newest complete one when absent). */
   setId?: string;
+  /** Rounds (reminders and escalations) before the run continues as new, keeping its history small. */
+  roundsBeforeContinue?: number;
+  /** What the previous run of this reminder had done, when it continued as new. */
+  carried?: { pendingSince: string; remindersSent: number; escalated: boolean; lastReminderAt: number; warnings: string[] };
 }
 
 export interface AcknowledgeArgs {
@@ -46,15 +51,13 @@ export interface AppDataStatus {
   remindersSent: number;
   escalated: boolean;
   acknowledged?: AppDataAck;
+  /** Notifications that could not be delivered (the reminder goes on; the next round tries again). */
+  warnings: string[];
 }
 
 export const acknowledgeUpdate = defineUpdate<AcknowledgeResult, [AcknowledgeArgs]>('acknowledge');
 export const appDataStatusQuery = defineQuery<AppDataStatus>('status');
 
-const { sendNotification } = proxyActivities<typeof activities>({
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 20, nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] },
-});
 const { recordAppDataAck } = proxyActivities<typeof activities>({
   startToCloseTimeout: '2m',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 20, nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] },
@@ -73,7 +76,8 @@ export async function appDataReminder(input: AppDataReminderInput): Promise<Ackn
   const { site, cluster } = input;
   const remindEvery = parseDuration(input.remindEvery);
   const escalateAfter = parseDuration(input.escalateAfter);
-  const started = Date.now();
+  const carried = input.carried;
+  const started = carried ? Date.parse(carried.pendingSince) : Date.now();
   const info = workflowInfo();
   const status: AppDataStatus = {
     site,
@@ -81,9 +85,16 @@ export async function appDataReminder(input: AppDataReminderInput): Promise<Ackn
     clusterName: cluster.name,
     owners: cluster.appOwners.map((o) => o.name),
     pendingSince: new Date(started).toISOString(),
-    remindersSent: 0,
-    escalated: false,
+    remindersSent: carried?.remindersSent ?? 0,
+    escalated: carried?.escalated ?? false,
+    warnings: carried?.warnings ?? [],
   };
+  /** A message that keeps failing gives up by the next round (which tries again), and becomes a warning. */
+  const { sendNotification } = proxyActivities<typeof activities>({
+    startToCloseTimeout: '1m',
+    scheduleToCloseTimeout: Math.min(Math.max(remindEvery, 10_000), 3_600_000),
+    retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] },
+  });
   let ack: AppDataAck | undefined;
 
   setHandler(appDataStatusQuery, () => status);
@@ -121,30 +132,49 @@ export async function appDataReminder(input: AppDataReminderInput): Promise<Ackn
       kind === 'appdata-escalation' ? `Owners: ${status.owners.join(', ') || '(none configured)'}; pending since ${status.pendingSince}.` : '',
       `Confirm with: sddc-ops appdata ack --cluster ${cluster.id} --by "<your name>" --evidence "<where the backup is>"`,
     ].filter(Boolean);
-    await Promise.all(
+    const sent = await Promise.allSettled(
       contacts.map((c) =>
         sendNotification.executeWithOptions({ summary: `${kind === 'appdata-reminder' ? `Reminder ${n}` : 'Escalation'} → ${c.name} (${c.webhook})` }, [
           {
             webhookName: c.webhook,
             webhook: input.webhooks[c.webhook]!,
             notification: { kind, subject, lines, site, cluster: cluster.id, to: c.name },
-            idempotencyKey: `${info.workflowId}/${info.runId}/${kind}-${n}/${c.name}`,
+            // Stable across retries and across continue-as-new; unique per reminder cycle.
+            idempotencyKey: `${info.workflowId}/${info.firstExecutionRunId}/${kind}-${n}/${c.name}`,
           },
         ]),
       ),
     );
+    sent.forEach((r, i) => {
+      if (r.status === 'fulfilled') return;
+      const cause = (r.reason as { cause?: Error }).cause ?? (r.reason as Error);
+      status.warnings = [...status.warnings, `${kind === 'appdata-reminder' ? `reminder ${n}` : 'escalation'} to ${contacts[i]!.name} (${contacts[i]!.webhook}) not delivered: ${cause.message}`].slice(-20);
+    });
   };
   const details = () =>
     setCurrentDetails(
       `**App data of IKS cluster \`${cluster.name ?? cluster.id}\`** (site \`${site}\`)\n\n` +
         `- owners: ${status.owners.join(', ') || '(none)'}\n- reminders sent: ${status.remindersSent}\n- escalated: ${status.escalated ? 'yes' : 'no'}\n` +
-        `- acknowledged: ${ack ? `${ack.acknowledgedBy} at ${ack.at}${ack.evidence ? ` — ${ack.evidence}` : ''}` : 'not yet'}`,
+        `- acknowledged: ${ack ? `${ack.acknowledgedBy} at ${ack.at}${ack.evidence ? ` — ${ack.evidence}` : ''}` : 'not yet'}` +
+        (status.warnings.length ? `\n\n**Warnings**\n${status.warnings.map((w) => `- ⚠ ${w}`).join('\n')}` : ''),
     );
 
-  let lastReminder = Date.now();
-  await notify(cluster.appOwners, 'appdata-reminder', ++status.remindersSent);
+  let lastReminder = carried?.lastReminderAt ?? Date.now();
+  if (!carried) await notify(cluster.appOwners, 'appdata-reminder', ++status.remindersSent);
   details();
-  while (!ack) {
+  const roundsBeforeContinue = input.roundsBeforeContinue ?? 100;
+  for (let rounds = 0; !ack; rounds++) {
+    if (rounds >= roundsBeforeContinue || workflowInfo().continueAsNewSuggested) {
+      // Weeks of reminders must not grow one history without bound: carry the state into a new run.
+      await condition(allHandlersFinished);
+      if (!ack) {
+        await continueAsNew<typeof appDataReminder>({
+          ...input,
+          carried: { pendingSince: status.pendingSince, remindersSent: status.remindersSent, escalated: status.escalated, lastReminderAt: lastReminder, warnings: status.warnings },
+        });
+      }
+      break;
+    }
     const nextReminder = lastReminder + remindEvery;
     const wakeAt = status.escalated ? nextReminder : Math.min(nextReminder, started + escalateAfter);
     if (await condition(() => ack !== undefined, Math.max(1, wakeAt - Date.now()))) break;

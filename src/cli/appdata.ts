@@ -82,6 +82,7 @@ export function appDataCommand(): Command {
           process.stdout.write(
             `${r.site}/${r.clusterName ?? r.clusterId}  pending since ${r.pendingSince}  reminders ${r.remindersSent}${r.escalated ? '  ESCALATED' : ''}  owners: ${r.owners.join(', ')}\n`,
           );
+          for (const w of (r.warnings ?? []).slice(-3)) info(`  warning: ${w}`);
         }
       } finally {
         await connection.close();

@@ -8,7 +8,8 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { until } from '../fixtures/wait.js';
 import { cli, startStack, type Stack } from '../fixtures/stack.js';
 import { manifestsOnDisk } from '../fixtures/manifest.js';
-import { acknowledgeUpdate, appDataWorkflowId } from '../../workflows/appdata-reminder.js';
+import { acknowledgeUpdate, appDataReminder, appDataStatusQuery, appDataWorkflowId } from '../../workflows/appdata-reminder.js';
+import { loadConfig } from '../../src/config/load.js';
 import type { ReceivedMessage } from '../../src/lab/webhook-receiver.js';
 
 let stack: Stack;
@@ -163,4 +164,43 @@ describe('IKS records and app-data reminders', () => {
       silent.close();
     }
   });
+
+  it('a reminder whose notifications keep failing goes on with warnings, continues as new after its rounds, and still completes on acknowledgement', async () => {
+    const secretFile = join(stack.lab.dir, 'secrets', 'webhook-owners-url');
+    const original = readFileSync(secretFile, 'utf8');
+    const id = appDataWorkflowId('iks', CLUSTER());
+    await stack.client.workflow.getHandle(id).terminate('a fresh reminder for this test').catch(() => undefined);
+    const closed = await new Promise<number>((r) => {
+      const srv = createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as AddressInfo).port;
+        srv.close(() => r(p));
+      });
+    });
+    writeFileSync(secretFile, `http://127.0.0.1:${closed}/owners\n`);
+    try {
+      const { config } = loadConfig(stack.lab.configPath);
+      const site = config.sites.iks!;
+      const first = await stack.client.workflow.start(appDataReminder, {
+        workflowId: id,
+        taskQueue: 'sddc-ops',
+        args: [{ site: 'iks', cluster: site.iksClusters[0]!, webhooks: config.notifications.webhooks, remindEvery: '3s', escalateAfter: '1h', target: site.backupTarget, roundsBeforeContinue: 2 }],
+      });
+      await until('the reminder to continue as new', async () => (await stack.client.workflow.getHandle(id, first.firstExecutionRunId).describe()).status.name === 'CONTINUED_AS_NEW' || undefined, 120_000);
+      const status = await stack.client.workflow.getHandle(id).query(appDataStatusQuery);
+      expect(status.pendingSince).toBe((await stack.client.workflow.getHandle(id, first.firstExecutionRunId).query(appDataStatusQuery)).pendingSince);
+      expect(status.remindersSent).toBeGreaterThanOrEqual(3);
+      expect(status.warnings.length).toBeGreaterThanOrEqual(2);
+      expect(status.warnings[0]).toMatch(/reminder 1 to Shop app team \(owners\) not delivered: .*ECONNREFUSED/);
+      expect((await stack.client.workflow.getHandle(id).describe()).status.name).toBe('RUNNING');
+
+      writeFileSync(secretFile, original);
+      const ack = await cli(['appdata', 'ack', '--cluster', CLUSTER(), '--by', 'Kenji Sato', ...conn()]);
+      expect(ack.code, ack.stderr).toBe(0);
+      const done = await stack.client.workflow.getHandle(id).result();
+      expect(done).toMatchObject({ acknowledgedBy: 'Kenji Sato', alreadyAcknowledged: false });
+    } finally {
+      writeFileSync(secretFile, original);
+    }
+  }, 180_000);
 });

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { BackupTarget } from '../src/config/schema.js';
 import { withSftp } from '../src/providers/sftp/client.js';
 import { BadSetIdError, readManifest, recordVerification, SetNotFoundError } from '../src/catalog/catalog.js';
-import { reverifySet } from '../src/catalog/reverify.js';
+import { reverifySet, type ReverifyProgress } from '../src/catalog/reverify.js';
 import { pruneTarget } from '../src/catalog/prune.js';
 import { SftpStore } from '../src/catalog/store.js';
 import { runLivenessFrom } from '../src/temporal/run-liveness.js';
@@ -27,7 +27,10 @@ export async function reverifyBackupSet({ target, setId }: { target: BackupTarge
         if (err instanceof SetNotFoundError) throw nonRetryable('NotFound', err.message);
         throw err;
       });
-      const result = await reverifySet(sftp, target.directory, manifest, (file) => Context.current().heartbeat({ file }));
+      // Heartbeats carry how far it got: a retry after a crash or a restart resumes there.
+      const ctx = Context.current();
+      const resumeFrom = ctx.info.heartbeatDetails as ReverifyProgress | undefined;
+      const result = await reverifySet(sftp, target.directory, manifest, { resumeFrom, onProgress: (p) => ctx.heartbeat(p) });
       const at = new Date().toISOString();
       await recordVerification(store, setId, at, result);
       if (!result.ok) {

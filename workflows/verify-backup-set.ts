@@ -13,7 +13,7 @@ export interface VerifyBackupSetInput {
 
 const { reverifyBackupSet } = proxyActivities<typeof activities>({
   startToCloseTimeout: '4h',
-  heartbeatTimeout: '2m',
+  heartbeatTimeout: '30s',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] },
 });
 

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runActivity, runActivityAttempt } from '../fixtures/activity.js';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { reverifyBackupSet } from '../../activities/catalog.js';
+import type { ReverifyProgress } from '../../src/catalog/reverify.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { preflightBackupTarget } from '../../activities/backup-target.js';
 import { ensureNsxBackupConfig, startNsxBackup, getNsxBackupState } from '../../activities/nsx-backup.js';
@@ -166,5 +172,38 @@ describe('activities against the lab', () => {
     } finally {
       await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'DELETE' });
     }
+  });
+
+  it('backup verify heartbeats on byte progress and resumes where its last heartbeat says after a restart', async () => {
+    const folder = 'nsx/cluster-node-backups/4.2.1-n1-127.0.0.1/backup-2026-01-04T00_00_00UTC';
+    const dir = join(lab.targetOnDisk, folder);
+    mkdirSync(dir, { recursive: true });
+    const { uid, gid } = statSync(lab.targetOnDisk);
+    const files = ['a.tar', 'b.tar', 'c.tar'].map((name) => {
+      const data = randomBytes(400 * 1024);
+      writeFileSync(join(dir, name), data);
+      return { path: `${folder}/${name}`, size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+    });
+    for (let p = dir; p !== lab.targetOnDisk; p = dirname(p)) chownSync(p, uid, gid);
+    for (const f of files) chownSync(join(lab.targetOnDisk, f.path), uid, gid);
+    const setId = 'acts-20260104T000000Z';
+    const manifest = { schemaVersion: 1, setId, site: 'acts', status: 'complete', startedAt: '2026-01-04T00:00:00.000Z', endedAt: '', verifiedAt: 'x', workflow: { workflowId: 'w', runId: 'r' }, target: { host: '', port: 22, directory: '', hostKeyFingerprint: '' }, totals: { files: 3, bytes: 0 }, nsx: { passphraseRef: 'env:X', folders: [folder], files } } as BackupSetManifest;
+    await run(writeBackupSetManifest, { target: lab.config.backupTarget, manifest });
+
+    const fresh = new MockActivityEnvironment();
+    const beats: ReverifyProgress[] = [];
+    fresh.on('heartbeat', (d: ReverifyProgress) => beats.push(d));
+    expect(await fresh.run(reverifyBackupSet, { target: lab.config.backupTarget, setId })).toMatchObject({ setId, checked: 3 });
+    expect(beats.filter((b) => (b.bytes ?? 0) > 0 && (b.bytes ?? 0) < 400 * 1024).length).toBeGreaterThan(0); // inside a file, not once per file
+
+    // A restart after the first two files, which had found a problem: only the third is read again.
+    const resumed = new MockActivityEnvironment({ heartbeatDetails: { next: 2, problems: [`${files[0]!.path}: SHA-256 differs from the manifest`] } });
+    const after: ReverifyProgress[] = [];
+    resumed.on('heartbeat', (d: ReverifyProgress) => after.push(d));
+    const f = await failureOf(resumed.run(reverifyBackupSet, { target: lab.config.backupTarget, setId }) as Promise<unknown>);
+    expect(f.type).toBe('VerificationFailed');
+    expect(f.message).toContain(`${files[0]!.path}: SHA-256 differs`);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((b) => b.next === 2)).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+export { loadSiteConfig } from './config.js';
 export { preflightBackupTarget, preflightProducts } from './backup-target.js';
 export { ensureNsxBackupConfig, startNsxBackup } from './nsx-backup.js';
 export { startVcenterBackup, cancelVcenterBackup } from './vcenter-backup.js';

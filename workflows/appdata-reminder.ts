@@ -10,19 +10,18 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
-import type { BackupTarget, ContactConfig, IksClusterConfig, WebhookConfig } from '../src/config/schema.js';
+import type { ContactConfig, IksClusterConfig } from '../src/config/schema.js';
+import { ApplicationFailure } from '@temporalio/workflow';
+import { loadSite } from './site-config.js';
 import type { AppDataAck } from '../src/domain/backup-set.js';
 import { parseDuration } from '../src/domain/duration.js';
 import { NON_RETRYABLE_TYPES } from '../src/domain/failure-types.js';
 import type { Notification } from '../src/providers/notify/webhook.js';
 
 export interface AppDataReminderInput {
+  /** Site and cluster by name: contacts, webhooks, durations and target come from the worker's config, read by each run. */
   site: string;
-  cluster: IksClusterConfig;
-  webhooks: Record<string, WebhookConfig>;
-  remindEvery: string;
-  escalateAfter: string;
-  target: BackupTarget;
+  clusterId: string;
   /** The backup set whose manifest records the acknowledgement (newest complete one when absent). */
   setId?: string;
   /** Rounds (reminders and escalations) before the run continues as new, keeping its history small. */
@@ -73,13 +72,40 @@ export function appDataWorkflowId(site: string, clusterId: string): string {
  * acknowledges through the `acknowledge` update; then records who, when and with what evidence.
  */
 export async function appDataReminder(input: AppDataReminderInput): Promise<AcknowledgeResult> {
-  const { site, cluster } = input;
-  const remindEvery = parseDuration(input.remindEvery);
-  const escalateAfter = parseDuration(input.escalateAfter);
+  const { site } = input;
+  // Registered before the first await: an acknowledgement may come at any moment.
+  let ack: AppDataAck | undefined;
+  let cluster: IksClusterConfig | undefined;
+  let status: AppDataStatus | undefined;
+  setHandler(appDataStatusQuery, () => status ?? { site, clusterId: input.clusterId, owners: [], pendingSince: '', remindersSent: 0, escalated: false, warnings: [] });
+  setHandler(
+    acknowledgeUpdate,
+    ({ by, evidence }) => {
+      if (ack) return { ...ack, clusterId: input.clusterId, alreadyAcknowledged: true };
+      ack = { acknowledgedBy: by.trim(), at: new Date().toISOString(), evidence: evidence?.trim() || undefined, remindersSent: status?.remindersSent ?? 0, escalated: status?.escalated ?? false };
+      if (status) status.acknowledged = ack;
+      return { ...ack, clusterId: input.clusterId, alreadyAcknowledged: false };
+    },
+    {
+      validator: ({ clusterId, by }) => {
+        if (clusterId !== input.clusterId && clusterId !== cluster?.name) {
+          throw new Error(`unknown cluster "${clusterId}": this reminder is for IKS cluster ${input.clusterId}${cluster?.name ? ` (${cluster.name})` : ''} of site ${site}`);
+        }
+        if (!by?.trim()) throw new Error('say who acknowledges (--by NAME)');
+      },
+    },
+  );
+  const { config, webhooks } = await loadSite(site, `the app-data reminder of cluster ${input.clusterId}`);
+  cluster = config.iksClusters.find((c) => c.id === input.clusterId);
+  if (!cluster) {
+    throw ApplicationFailure.create({ type: 'BadConfig', nonRetryable: true, message: `IKS cluster ${input.clusterId} is no longer linked to site ${site} in the worker's config: this reminder ends` });
+  }
+  const remindEvery = parseDuration(config.appData.remindEvery);
+  const escalateAfter = parseDuration(config.appData.escalateAfter);
   const carried = input.carried;
   const started = carried ? Date.parse(carried.pendingSince) : Date.now();
   const info = workflowInfo();
-  const status: AppDataStatus = {
+  status = {
     site,
     clusterId: cluster.id,
     clusterName: cluster.name,
@@ -88,6 +114,7 @@ export async function appDataReminder(input: AppDataReminderInput): Promise<Ackn
     remindersSent: carried?.remindersSent ?? 0,
     escalated: carried?.escalated ?? false,
     warnings: carried?.warnings ?? [],
+    ...(ack ? { acknowledged: ack } : {}),
   };
   /** A message that keeps failing gives up by the next round (which tries again), and becomes a warning. */
   const { sendNotification } = proxyActivities<typeof activities>({
@@ -95,27 +122,6 @@ export async function appDataReminder(input: AppDataReminderInput): Promise<Ackn
     scheduleToCloseTimeout: Math.min(Math.max(remindEvery, 10_000), 3_600_000),
     retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] },
   });
-  let ack: AppDataAck | undefined;
-
-  setHandler(appDataStatusQuery, () => status);
-  setHandler(
-    acknowledgeUpdate,
-    ({ by, evidence }) => {
-      if (ack) return { ...ack, clusterId: cluster.id, alreadyAcknowledged: true };
-      ack = { acknowledgedBy: by.trim(), at: new Date().toISOString(), evidence: evidence?.trim() || undefined, remindersSent: status.remindersSent, escalated: status.escalated };
-      status.acknowledged = ack;
-      return { ...ack, clusterId: cluster.id, alreadyAcknowledged: false };
-    },
-    {
-      validator: ({ clusterId, by }) => {
-        if (clusterId !== cluster.id && clusterId !== cluster.name) {
-          throw new Error(`unknown cluster "${clusterId}": this reminder is for IKS cluster ${cluster.id}${cluster.name ? ` (${cluster.name})` : ''} of site ${site}`);
-        }
-        if (!by?.trim()) throw new Error('say who acknowledges (--by NAME)');
-      },
-    },
-  );
-
   const what = [
     ...(cluster.appData.namespaces.length ? [`namespaces: ${cluster.appData.namespaces.join(', ')}`] : []),
     ...(cluster.appData.volumes.length ? [`volumes: ${cluster.appData.volumes.join(', ')}`] : []),
@@ -137,7 +143,7 @@ export async function appDataReminder(input: AppDataReminderInput): Promise<Ackn
         sendNotification.executeWithOptions({ summary: `${kind === 'appdata-reminder' ? `Reminder ${n}` : 'Escalation'} → ${c.name} (${c.webhook})` }, [
           {
             webhookName: c.webhook,
-            webhook: input.webhooks[c.webhook]!,
+            webhook: webhooks[c.webhook]!,
             notification: { kind, subject, lines, site, cluster: cluster.id, to: c.name },
             // Stable across retries and across continue-as-new; unique per reminder cycle.
             idempotencyKey: `${info.workflowId}/${info.firstExecutionRunId}/${kind}-${n}/${c.name}`,
@@ -160,7 +166,7 @@ export async function appDataReminder(input: AppDataReminderInput): Promise<Ackn
     );
 
   let lastReminder = carried?.lastReminderAt ?? Date.now();
-  if (!carried) await notify(cluster.appOwners, 'appdata-reminder', ++status.remindersSent);
+  if (!carried && !ack) await notify(cluster.appOwners, 'appdata-reminder', ++status.remindersSent);
   details();
   const roundsBeforeContinue = input.roundsBeforeContinue ?? 100;
   for (let rounds = 0; !ack; rounds++) {
@@ -190,7 +196,7 @@ export async function appDataReminder(input: AppDataReminderInput): Promise<Ackn
   }
   const done = ack!;
   await recordAppDataAck.executeWithOptions({ summary: `Record ${done.acknowledgedBy}'s acknowledgement in the backup set` }, [
-    { target: input.target, setId: input.setId, clusterId: cluster.id, ack: done },
+    { target: config.backupTarget, setId: input.setId, clusterId: cluster.id, ack: done },
   ]);
   details();
   await condition(allHandlersFinished);

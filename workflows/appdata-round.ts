@@ -1,6 +1,7 @@
 import { ParentClosePolicy, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { SiteConfig, WebhookConfig } from '../src/config/schema.js';
+import type { SiteConfig } from '../src/config/schema.js';
+import { loadSite } from './site-config.js';
 import { SddcOperation, SddcSite } from '../src/temporal/search-attributes.js';
 import { appDataReminder, appDataWorkflowId } from './appdata-reminder.js';
 
@@ -14,7 +15,7 @@ export interface ReminderStart {
  * Starts one app-data reminder per linked cluster, as children that outlive the caller (they wait
  * days for a human). A cluster whose previous reminder is still unacknowledged keeps that one.
  */
-export async function startAppDataReminders(o: { site: string; config: SiteConfig; webhooks: Record<string, WebhookConfig>; setId?: string }): Promise<ReminderStart[]> {
+export async function startAppDataReminders(o: { site: string; config: SiteConfig; setId?: string }): Promise<ReminderStart[]> {
   const out: ReminderStart[] = [];
   for (const cluster of o.config.iksClusters) {
     const workflowId = appDataWorkflowId(o.site, cluster.id);
@@ -26,17 +27,8 @@ export async function startAppDataReminders(o: { site: string; config: SiteConfi
       await startChild(appDataReminder, {
         workflowId,
         parentClosePolicy: ParentClosePolicy.ABANDON,
-        args: [
-          {
-            site: o.site,
-            cluster,
-            webhooks: o.webhooks,
-            remindEvery: o.config.appData.remindEvery,
-            escalateAfter: o.config.appData.escalateAfter,
-            target: o.config.backupTarget,
-            setId: o.setId,
-          },
-        ],
+        // The reminder reads the cluster, its contacts and the webhooks from the worker's config itself.
+        args: [{ site: o.site, clusterId: cluster.id, ...(o.setId ? { setId: o.setId } : {}) }],
         typedSearchAttributes: [
           { key: SddcSite, value: o.site },
           { key: SddcOperation, value: 'appdata-reminder' },
@@ -53,12 +45,12 @@ export async function startAppDataReminders(o: { site: string; config: SiteConfi
 }
 
 export interface AppDataRoundInput {
+  /** The site, by name: its clusters come from the worker's config when the round starts. */
   site: string;
-  config: SiteConfig;
-  webhooks: Record<string, WebhookConfig>;
 }
 
 /** The scheduled (or on-demand) round of app-data reminders for a site, apart from backups. */
-export async function appDataRound(input: AppDataRoundInput): Promise<ReminderStart[]> {
-  return startAppDataReminders(input);
+export async function appDataRound({ site }: AppDataRoundInput): Promise<ReminderStart[]> {
+  const { config } = await loadSite(site, 'the app-data reminder round');
+  return startAppDataReminders({ site, config });
 }

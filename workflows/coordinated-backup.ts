@@ -13,9 +13,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
-import type { IbmCloudConfig, SiteConfig, WebhookConfig } from '../src/config/schema.js';
 import type { IksRecord } from '../src/domain/backup-set.js';
 import { startAppDataReminders, type ReminderStart } from './appdata-round.js';
+import { loadSite } from './site-config.js';
 import { backupRunTimeoutMs, endpointResource, makeSetId, totalsOf, type BackupSetManifest } from '../src/domain/backup-set.js';
 import { lockReplySignal, lockWorkflowId, releaseSignal, type LockReply } from './endpoint-lock.js';
 import { parseDuration } from '../src/domain/duration.js';
@@ -29,13 +29,8 @@ import type { ProductFiles } from '../activities/backup-set.js';
 import type { PruneOutcome } from '../activities/catalog.js';
 
 export interface CoordinatedBackupInput {
+  /** The site, by name: the run reads its config from the worker's config file when it starts. */
   site: string;
-  /** The site's config as written: secrets appear only as references. */
-  config: SiteConfig;
-  /** IBM Cloud access (references only), when the site links IKS clusters. */
-  ibm?: IbmCloudConfig;
-  /** Webhooks the app-data reminders notify through (URLs are references). */
-  webhooks?: Record<string, WebhookConfig>;
   /**
    * When another run holds the NSX Manager or the vCenter appliance: `queue` (default) waits for it,
    * within this run's own deadline; `skip` refuses at once, naming the holder.
@@ -105,20 +100,14 @@ const hashing = proxyActivities<typeof activities>({
 });
 
 
-export async function coordinatedBackup({ site, config, ibm, webhooks = {}, ifBusy = 'queue' }: CoordinatedBackupInput): Promise<CoordinatedBackupResult> {
+export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedBackupInput): Promise<CoordinatedBackupResult> {
   const info = workflowInfo();
   const started = new Date(info.runStartTime);
   const notBefore = started.getTime();
   const setId = makeSetId(site, started);
-  const target = config.backupTarget;
-  const pollInterval = parseDuration(config.backup.pollInterval);
-  const timeout = parseDuration(config.backup.timeout);
-  const deadline = notBefore + timeout;
-  /** Temporal ends the run here (the start paths set it from backup.timeout); the manifest records it. */
-  const runDeadline = notBefore + (info.executionTimeoutMs ?? backupRunTimeoutMs(timeout));
-  const durable = durableWrites(runDeadline - 30_000);
   upsertSearchAttributes([{ key: BackupSetId, value: setId }]);
 
+  // The checklist answers queries from the first moment, before the config is read.
   const warnings: string[] = [];
   const progress: BackupProgress = { setId, site, steps: STEPS.map(([name, title]) => ({ name, title, status: 'pending' })) };
   setHandler(progressQuery, () => progress);
@@ -132,6 +121,15 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {}, ifBu
         (warnings.length ? `\n\n**Warnings**\n${warnings.map((w) => `- ⚠ ${w}`).join('\n')}` : ''),
     );
   };
+
+  const { config, ibm, webhooks } = await loadSite(site, 'the backup');
+  const target = config.backupTarget;
+  const pollInterval = parseDuration(config.backup.pollInterval);
+  const timeout = parseDuration(config.backup.timeout);
+  const deadline = notBefore + timeout;
+  /** Temporal ends the run here (the start paths set it from backup.timeout); the manifest records it. */
+  const runDeadline = notBefore + (info.executionTimeoutMs ?? backupRunTimeoutMs(timeout));
+  const durable = durableWrites(runDeadline - 30_000);
   let current: StepName = 'preflight';
   const step = async <T>(name: StepName, fn: () => Promise<T>, detail?: (r: T) => string): Promise<T> => {
     current = name;
@@ -474,7 +472,7 @@ export async function coordinatedBackup({ site, config, ibm, webhooks = {}, ifBu
   }
   let appDataReminders: ReminderStart[] | undefined;
   if (config.appData.runWithBackup && config.iksClusters.length) {
-    appDataReminders = await startAppDataReminders({ site, config, webhooks, setId });
+    appDataReminders = await startAppDataReminders({ site, config, setId });
   }
   return {
     status: 'complete',

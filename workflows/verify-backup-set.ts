@@ -1,13 +1,13 @@
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
-import type { BackupTarget } from '../src/config/schema.js';
+import { loadSite } from './site-config.js';
 import { NON_RETRYABLE_TYPES } from '../src/domain/failure-types.js';
 import { BackupSetId } from '../src/temporal/search-attributes.js';
 import type { ReverifyOutcome } from '../activities/catalog.js';
 
 export interface VerifyBackupSetInput {
+  /** The site, by name: its target comes from the worker's config when the run starts. */
   site: string;
-  target: BackupTarget;
   setId: string;
 }
 
@@ -18,7 +18,8 @@ const { reverifyBackupSet } = proxyActivities<typeof activities>({
 });
 
 /** Re-hashes every file of one backup set against its manifest; fails naming the damaged files. */
-export async function verifyBackupSet({ target, setId }: VerifyBackupSetInput): Promise<ReverifyOutcome> {
+export async function verifyBackupSet({ site, setId }: VerifyBackupSetInput): Promise<ReverifyOutcome> {
   upsertSearchAttributes([{ key: BackupSetId, value: setId }]);
+  const target = (await loadSite(site, `verifying set ${setId}`)).config.backupTarget;
   return reverifyBackupSet.executeWithOptions({ summary: `Re-hash ${setId} over SFTP and compare with its manifest` }, [{ target, setId }]);
 }

@@ -98,7 +98,7 @@ export function appDataCommand(): Command {
         const r = await client.workflow.execute<typeof appDataRound>('appDataRound', {
           taskQueue: o.taskQueue ?? config.temporal.taskQueue,
           workflowId: `appdata-round-${o.site}-${Date.now()}`,
-          args: [appDataRoundInput(config, o.site)],
+          args: [appDataRoundInput(o.site)],
           typedSearchAttributes: [
             { key: SddcSite, value: o.site },
             { key: SddcOperation, value: 'appdata-round' },

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { loadConfig, siteOf } from '../config/load.js';
+import type { SiteConfig } from '../config/schema.js';
 import { backupInput } from '../temporal/inputs.js';
 import { connectClient } from '../temporal/connection.js';
 import { BackupAlreadyRunning, startCoordinatedBackup, uiLink } from '../temporal/backup-runs.js';
@@ -17,6 +18,8 @@ import { outcomeOf } from './wait.js';
 export interface RunBackupOptions {
   site: string;
   input: CoordinatedBackupInput;
+  /** The site as this CLI's config has it (timeout, summary); the run itself reads the worker's config. */
+  siteConfig: SiteConfig;
   taskQueue: string;
   namespace: string;
   uiUrl?: string;
@@ -51,7 +54,7 @@ export function runEnd(err: unknown): 'cancelled' | 'terminated' | 'timed-out' |
 export async function runBackup(client: Client, o: RunBackupOptions): Promise<number> {
   let handle;
   try {
-    handle = await startCoordinatedBackup(client, { input: o.input, taskQueue: o.taskQueue });
+    handle = await startCoordinatedBackup(client, { input: o.input, taskQueue: o.taskQueue, config: o.siteConfig });
   } catch (err) {
     if (err instanceof BackupAlreadyRunning) {
       const link = uiLink(o.uiUrl, o.namespace, err.workflowId, err.runId);
@@ -148,7 +151,8 @@ export function backupCommand(): Command {
     try {
       process.exitCode = await runBackup(client, {
         site: opts.site,
-        input: { ...backupInput(config, opts.site), ifBusy: opts.ifBusy },
+        input: backupInput(opts.site, opts.ifBusy),
+        siteConfig: config.sites[opts.site]!,
         taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
         namespace,
         uiUrl: opts.uiUrl ?? config.temporal.uiUrl,
@@ -180,7 +184,7 @@ export function backupCommand(): Command {
         taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
         workflowId: `verify-backup-set-${setId}`,
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-        args: [{ site, target: config.sites[site]!.backupTarget, setId }],
+        args: [{ site, setId }],
         typedSearchAttributes: [
           { key: SddcSite, value: site },
           { key: SddcOperation, value: 'verify-backup-set' },

@@ -67,7 +67,7 @@ export function devCommand(): Command {
           cleanups.unshift(() => lab!.stop());
         }
         const nativeConnection = await NativeConnection.connect({ address: server.address });
-        const worker = await createWorker({ connection: nativeConnection, namespace: o.namespace });
+        const worker = await createWorker({ connection: nativeConnection, namespace: o.namespace, configFile: lab?.configPath });
         const running = worker.run();
         cleanups.unshift(async () => {
           worker.shutdown();
@@ -89,7 +89,8 @@ export function devCommand(): Command {
           const { config } = loadConfig(lab.configPath);
           demoExit = await runBackup(new Client({ connection, namespace: o.namespace }), {
             site: lab.site,
-            input: backupInput(config, lab.site),
+            input: backupInput(lab.site),
+            siteConfig: config.sites[lab.site]!,
             taskQueue: config.temporal.taskQueue,
             namespace: o.namespace,
             uiUrl: server.uiUrl,

@@ -13,7 +13,7 @@ export function workerCommand(): Command {
       'Run a worker that executes sddc-ops workflows and activities against any Temporal (dev server, self-hosted, Temporal Cloud). ' +
         'Secrets are resolved here, so the env: and file: references in the config must resolve on this machine.',
     )
-    .option('--config <file>', 'config file, for its temporal section (optional)')
+    .option('--config <file>', 'the config file every run reads its site from, when it starts (default: $SDDC_OPS_CONFIG, ./sddc-ops.yaml, ./config/sddc-ops.yaml); edits apply to the next run')
     .addHelpText(
       'after',
       '\nConnection: flags, then the config file, then @temporalio/envconfig: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,\n' +
@@ -22,22 +22,23 @@ export function workerCommand(): Command {
     );
   addConnectionOptions(cmd).action(async (opts: ConnectionOpts & { config?: string }) => {
     installRuntime();
-    const cfg = opts.config || process.env.SDDC_OPS_CONFIG ? loadConfig(opts.config).config : undefined;
+    // Checked now, so that a worker never starts on a config no run could use; read again by every run.
+    const { config: cfg, file } = loadConfig(opts.config);
     let conn;
     try {
-      conn = await connectWorker({ address: opts.address, namespace: opts.namespace, profile: opts.profile, configAddress: cfg?.temporal.address, configNamespace: cfg?.temporal.namespace });
+      conn = await connectWorker({ address: opts.address, namespace: opts.namespace, profile: opts.profile, configAddress: cfg.temporal.address, configNamespace: cfg.temporal.namespace });
     } catch (err) {
       throw new CliError(`cannot reach Temporal: ${(err as Error).message.split('\n')[0]}`, EXIT.RUN_FAILED);
     }
-    const taskQueue = opts.taskQueue ?? cfg?.temporal.taskQueue ?? DEFAULT_TASK_QUEUE;
-    const worker = await createWorker({ connection: conn.connection, namespace: conn.namespace, taskQueue });
+    const taskQueue = opts.taskQueue ?? cfg.temporal.taskQueue ?? DEFAULT_TASK_QUEUE;
+    const worker = await createWorker({ connection: conn.connection, namespace: conn.namespace, taskQueue, configFile: file });
     const stop = (sig: string) => {
       info(`${sig}: shutting down the worker (running activities get 10 s to finish)…`);
       worker.shutdown();
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
-    info(`worker polling task queue ${taskQueue} in namespace ${conn.namespace}; Ctrl-C to stop`);
+    info(`worker polling task queue ${taskQueue} in namespace ${conn.namespace}; runs read their site from ${file}; Ctrl-C to stop`);
     await worker.run();
     await conn.connection.close();
     info('worker stopped');

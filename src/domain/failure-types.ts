@@ -12,6 +12,7 @@ export const NON_RETRYABLE_TYPES = [
   'VcenterBackupFailed',
   'BackupTimedOut',
   'EndpointBusy',
+  'BadConfig',
 ] as const;
 
 export type NonRetryableType = (typeof NON_RETRYABLE_TYPES)[number];

@@ -45,12 +45,12 @@ export function desiredHash(site: string, args: unknown, s: ScheduleConfig, task
 /** What each purpose runs: the workflow, its input and how its runs are labelled. */
 function actionOf(config: Config, site: string, purpose: ScheduleConfig['purpose']) {
   if (purpose === 'appdata') {
-    return { workflowType: 'appDataRound', workflowId: `appdata-round-${site}`, args: appDataRoundInput(config, site), operation: 'appdata-round', summary: `Scheduled app-data reminders of site ${site}` };
+    return { workflowType: 'appDataRound', workflowId: `appdata-round-${site}`, args: appDataRoundInput(site), operation: 'appdata-round', summary: `Scheduled app-data reminders of site ${site}` };
   }
   return {
     workflowType: 'coordinatedBackup',
     workflowId: backupWorkflowId(site),
-    args: backupInput(config, site),
+    args: backupInput(site),
     operation: 'coordinated-backup',
     summary: `Scheduled coordinated backup of site ${site}`,
     executionTimeoutMs: backupRunTimeoutMs(parseDuration(config.sites[site]!.backup.timeout)),
@@ -59,9 +59,9 @@ function actionOf(config: Config, site: string, purpose: ScheduleConfig['purpose
 
 export function scheduleOptions(config: Config, site: string, s: ScheduleConfig, taskQueue: string, source: OwnerMemo['source']): ScheduleOptions {
   const a = actionOf(config, site, s.purpose);
-  // The schedule list itself is not part of what a run needs; leave it out so editing it alone is no update.
-  const args = { ...a.args, config: { ...a.args.config, schedules: [] } };
-  const hash = desiredHash(site, args, s, taskQueue);
+  // Runs read the site's config when they start: only what the schedule itself carries is compared.
+  const args = a.args;
+  const hash = desiredHash(site, { args, executionTimeoutMs: 'executionTimeoutMs' in a ? a.executionTimeoutMs : undefined }, s, taskQueue);
   const memo: OwnerMemo = { managedBy: 'sddc-ops', source, desired: hash };
   return {
     scheduleId: scheduleId(site, s.purpose),

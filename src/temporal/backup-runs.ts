@@ -2,6 +2,7 @@ import { backupRunTimeoutMs } from '../domain/backup-set.js';
 import { parseDuration } from '../domain/duration.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { CoordinatedBackupInput } from '../../workflows/coordinated-backup.js';
+import type { SiteConfig } from '../config/schema.js';
 import { SddcOperation, SddcSite } from './search-attributes.js';
 import type { coordinatedBackup } from '../../workflows/coordinated-backup.js';
 
@@ -22,9 +23,10 @@ export function uiLink(uiUrl: string | undefined, namespace: string, workflowId:
 /** One backup per site at a time: a fixed workflow id and the FAIL conflict policy. */
 export async function startCoordinatedBackup(
   client: Client,
-  o: { input: CoordinatedBackupInput; taskQueue: string },
+  o: { input: CoordinatedBackupInput; taskQueue: string; /** The site as the starter's config has it: for the timeout and the Web UI summary only. */ config: SiteConfig },
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof coordinatedBackup>> {
-  const { site, config } = o.input;
+  const { site } = o.input;
+  const config = o.config;
   const workflowId = backupWorkflowId(site);
   try {
     return await client.workflow.start<typeof coordinatedBackup>('coordinatedBackup', {

@@ -1,18 +1,15 @@
-import type { Config } from '../config/schema.js';
 import type { CoordinatedBackupInput } from '../../workflows/coordinated-backup.js';
 import type { AppDataRoundInput } from '../../workflows/appdata-round.js';
 
-/** What a run of a site needs from the config file: references only, never secret values. */
-export function backupInput(config: Config, site: string): CoordinatedBackupInput {
-  const siteConfig = config.sites[site]!;
-  return {
-    site,
-    config: siteConfig,
-    ...(siteConfig.iksClusters.length && config.ibmCloud ? { ibm: config.ibmCloud } : {}),
-    webhooks: config.notifications.webhooks,
-  };
+/**
+ * What a run of a site is started with: its name (and how to wait for busy products). The run
+ * reads the site's config from the worker's config file when it starts, so edits reach the next
+ * run — a schedule never carries a frozen copy.
+ */
+export function backupInput(site: string, ifBusy: 'queue' | 'skip' = 'queue'): CoordinatedBackupInput {
+  return { site, ...(ifBusy === 'skip' ? { ifBusy } : {}) };
 }
 
-export function appDataRoundInput(config: Config, site: string): AppDataRoundInput {
-  return { site, config: config.sites[site]!, webhooks: config.notifications.webhooks };
+export function appDataRoundInput(site: string): AppDataRoundInput {
+  return { site };
 }

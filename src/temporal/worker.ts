@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import * as activities from '../../activities/index.js';
 import { DEFAULT_TASK_QUEUE } from './search-attributes.js';
+import { setWorkerConfigFile } from './worker-config.js';
 
 /** workflows/index.js next to the compiled code, or index.ts when running from source (tests). */
 export function workflowsPath(): string {
@@ -19,9 +20,12 @@ export interface WorkerOptions {
   taskQueue?: string;
   workflowBundle?: WorkflowBundleOption;
   identity?: string;
+  /** The config file every run reads its site from (default: the usual search). */
+  configFile?: string;
 }
 
 export function createWorker(o: WorkerOptions): Promise<Worker> {
+  setWorkerConfigFile(o.configFile);
   return Worker.create({
     connection: o.connection,
     namespace: o.namespace,

@@ -30,7 +30,7 @@ beforeAll(async () => {
   if (l.status === 'fulfilled') lab = l.value;
   for (const r of [s, l]) if (r.status === 'rejected') throw r.reason;
   native = await NativeConnection.connect({ address: server.address });
-  worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle() });
+  worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle(), configFile: lab.configPath });
   running = worker.run();
 });
 
@@ -92,7 +92,7 @@ describe('sddc-ops backup run, end to end (dev server with SQLite, lab, real ssh
   });
 
   it('sddc-ops worker serves a task queue and drains on SIGTERM', async () => {
-    const child = spawn(process.execPath, [CLI, 'worker', '--address', server.address, '--task-queue', 'cli-worker-q'], { env: { ...process.env, TEMPORAL_ADDRESS: '' } });
+    const child = spawn(process.execPath, [CLI, 'worker', '--config', lab.configPath, '--address', server.address, '--task-queue', 'cli-worker-q'], { env: { ...process.env, TEMPORAL_ADDRESS: '' } });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -123,7 +123,7 @@ describe('sddc-ops backup run, end to end (dev server with SQLite, lab, real ssh
     expect(runs.filter((s) => s === 'COMPLETED').length).toBeGreaterThanOrEqual(2);
     expect(runs).toContain('FAILED');
     await connection.close();
-    worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle() });
+    worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle(), configFile: lab.configPath });
     running = worker.run();
   });
 
@@ -144,7 +144,7 @@ describe('sddc-ops backup run, end to end (dev server with SQLite, lab, real ssh
       // Longer than the client's own gRPC retries (about 50 s): the old CLI gave up here and exited 1.
       await new Promise((r) => setTimeout(r, 65_000));
       server = await startDevServer({ cliPath: inject('temporalCli'), dataDir, port, headless: true });
-      worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle() });
+      worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle(), configFile: lab.configPath });
       running = worker.run();
       const r = await waiting;
       expect(r.code, r.stderr).toBe(0);

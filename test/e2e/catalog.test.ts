@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { cli, startStack, type Stack } from '../fixtures/stack.js';
 import { manifestsOnDisk } from '../fixtures/manifest.js';
+import { editLabConfig } from '../fixtures/lab.js';
 
 let stack: Stack;
 const setIds: string[] = [];
@@ -100,8 +101,9 @@ describe('the catalog lives with the backups', () => {
     expect(manifestsOnDisk(stack.lab.targetOnDisk).map((m) => m.setId)).toEqual([newest]);
     expect((await cli(['backup', 'verify', newest, ...conn()])).code).toBe(0);
 
-    // After a successful backup the workflow applies the same policy.
-    const r = await cli(['backup', 'run', '--site', 'cat', '--json', '--config', file, '--address', stack.server.address]);
+    // After a successful backup the workflow applies the same policy (as the worker's config says).
+    const restore = editLabConfig(stack.lab.configPath, (d) => (d.sites.cat!.backupTarget.retention = { keepLast: 1 }));
+    const r = await cli(['backup', 'run', '--site', 'cat', '--json', ...conn()]).finally(restore);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.pruned.expired.map((e: { setId: string }) => e.setId)).toEqual([newest]);
@@ -139,7 +141,8 @@ describe('the catalog lives with the backups', () => {
     expect(plan.decision.expire).toEqual([]);
     expect(plan.decision.keep.find((k: { setId: string }) => k.setId === older[0]).reasons).toContain('newest complete set');
     // The next good set supersedes both.
-    const next = await cli(['backup', 'run', '--site', 'cat', '--json', '--config', retentionConfig(), '--address', stack.server.address]);
+    const restore = editLabConfig(stack.lab.configPath, (d) => (d.sites.cat!.backupTarget.retention = { keepLast: 1 }));
+    const next = await cli(['backup', 'run', '--site', 'cat', '--json', ...conn()]).finally(restore);
     expect(next.code, next.stderr).toBe(0);
     expect(JSON.parse(next.stdout).pruned.expired.map((e: { setId: string }) => e.setId).sort()).toEqual([newest, older[0]].sort());
   });

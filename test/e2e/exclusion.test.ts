@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, startStack, type Stack } from '../fixtures/stack.js';
 import { manifestsOnDisk } from '../fixtures/manifest.js';
-import { setFaults } from '../fixtures/lab.js';
+import { editLabConfig, setFaults } from '../fixtures/lab.js';
 import { until } from '../fixtures/wait.js';
 import { endpointResource, type BackupSetManifest } from '../../src/domain/backup-set.js';
 import { lockStateQuery, lockWorkflowId } from '../../workflows/endpoint-lock.js';
@@ -90,4 +90,31 @@ describe('one backup per product endpoint at a time, for every way a run starts'
     }
     await until('the holder to finish', () => setsOf(exDir()).every((m) => m.status !== 'running') || undefined, 60_000);
   });
+
+  it('runs read the live config: an endpoint edited between two scheduled runs reaches the second', async () => {
+    const ex2Vcenter = stack.lab.extraSites[0]!.vcenter;
+    expect((await cli(['schedule', 'create', '--site', 'ex', '--every', '1h', ...conn()])).code).toBe(0);
+    const completedRuns = async () => {
+      const d = JSON.parse((await cli(['schedule', 'describe', 'ex', '--json', ...conn()])).stdout);
+      return d.recentActions.filter((a: { outcome: string }) => a.outcome === 'COMPLETED').length as number;
+    };
+    const restore = editLabConfig(stack.lab.configPath, () => undefined);
+    try {
+      expect((await cli(['schedule', 'trigger', 'ex', ...conn()])).code).toBe(0);
+      await until('the first scheduled run', async () => (await completedRuns()) >= 1 || undefined, 60_000);
+      const before = { own: stack.lab.vcenter.jobCount(), other: ex2Vcenter.jobCount() };
+
+      // The operator moves site ex to another vCenter; the schedule itself is not touched.
+      editLabConfig(stack.lab.configPath, (doc) => (doc.sites.ex!.vcenter.url = ex2Vcenter.url));
+      expect((await cli(['schedule', 'trigger', 'ex', ...conn()])).code).toBe(0);
+      await until('the second scheduled run', async () => (await completedRuns()) >= 2 || undefined, 60_000);
+      expect({ own: stack.lab.vcenter.jobCount(), other: ex2Vcenter.jobCount() }).toEqual({ own: before.own, other: before.other + 1 });
+      // The schedule carries the site's name only: no copy of the config that could go stale.
+      const d = await stack.client.schedule.getHandle('sddc-ops.ex.backup').describe();
+      expect(d.action.type === 'startWorkflow' && d.action.args).toEqual([{ site: 'ex' }]);
+    } finally {
+      restore();
+      await cli(['schedule', 'delete', 'ex', ...conn()]);
+    }
+  }, 180_000);
 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
@@ -18,7 +18,7 @@ import { progressQuery } from '../../workflows/coordinated-backup.js';
 import { lockStateQuery, lockWorkflowId } from '../../workflows/endpoint-lock.js';
 import { endpointResource } from '../../src/domain/backup-set.js';
 import { startWorkerEnv } from '../fixtures/temporal.js';
-import { setFaults, type TestLab } from '../fixtures/lab.js';
+import { editLabConfig, setFaults, type TestLab } from '../fixtures/lab.js';
 import { manifestsOnDisk } from '../fixtures/manifest.js';
 import { until } from '../fixtures/wait.js';
 
@@ -63,7 +63,19 @@ beforeAll(async () => {
 
 afterAll(async () => stop?.());
 
-const start = (config: SiteConfig = lab.config) => startCoordinatedBackup(env.client, { input: { site: lab.site, config }, taskQueue });
+/** Starts a backup; a config variant is written into the lab's config file first (the worker reads it at run start) and put back after the test. */
+let restoreConfig: (() => void) | undefined;
+afterEach(() => {
+  restoreConfig?.();
+  restoreConfig = undefined;
+});
+const start = (config?: SiteConfig) => {
+  if (config) {
+    restoreConfig?.();
+    restoreConfig = editLabConfig(lab.configPath, (doc) => (doc.sites[lab.site] = config));
+  }
+  return startCoordinatedBackup(env.client, { input: { site: lab.site }, taskQueue, config: config ?? lab.config });
+};
 const manifestOf = (setId: string): BackupSetManifest | undefined => manifestsOnDisk(lab.targetOnDisk).find((m) => m.setId === setId);
 async function storeDo<T>(fn: (s: SftpStore) => Promise<T>): Promise<T> {
   return withSftp(await sftpEndpoint(lab.config.backupTarget), (sftp) => fn(new SftpStore(sftp, lab.config.backupTarget.directory)));

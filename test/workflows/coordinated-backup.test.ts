@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -11,7 +11,8 @@ import { progressQuery } from '../../workflows/coordinated-backup.js';
 import { PROGRESS_EVERY_MS } from '../../activities/product-wait.js';
 import { until } from '../fixtures/wait.js';
 import { startWorkerEnv } from '../fixtures/temporal.js';
-import { setFaults, type TestLab } from '../fixtures/lab.js';
+import type { SiteConfig } from '../../src/config/schema.js';
+import { editLabConfig, setFaults, type TestLab } from '../fixtures/lab.js';
 import { manifestsOnDisk, sha256OnDisk } from '../fixtures/manifest.js';
 
 let env: TestWorkflowEnvironment;
@@ -25,7 +26,19 @@ beforeAll(async () => {
 
 afterAll(async () => stop?.());
 
-const start = (config = lab.config) => startCoordinatedBackup(env.client, { input: { site: lab.site, config }, taskQueue });
+/** Starts a backup; a config variant is written into the lab's config file first (the worker reads it at run start) and put back after the test. */
+let restoreConfig: (() => void) | undefined;
+afterEach(() => {
+  restoreConfig?.();
+  restoreConfig = undefined;
+});
+const start = (config?: SiteConfig) => {
+  if (config) {
+    restoreConfig?.();
+    restoreConfig = editLabConfig(lab.configPath, (doc) => (doc.sites[lab.site] = config));
+  }
+  return startCoordinatedBackup(env.client, { input: { site: lab.site }, taskQueue, config: config ?? lab.config });
+};
 
 /** Every secret value the lab config refers to (all of them live in the lab's secrets folder). */
 function secretValues(): string[] {

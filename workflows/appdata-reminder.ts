@@ -76,14 +76,25 @@ export async function appDataReminder(input: AppDataReminderInput): Promise<Ackn
   // Registered before the first await: an acknowledgement may come at any moment.
   let ack: AppDataAck | undefined;
   let cluster: IksClusterConfig | undefined;
-  let status: AppDataStatus | undefined;
-  setHandler(appDataStatusQuery, () => status ?? { site, clusterId: input.clusterId, owners: [], pendingSince: '', remindersSent: 0, escalated: false, warnings: [] });
+  const carried = input.carried;
+  const started = carried ? Date.parse(carried.pendingSince) : Date.now();
+  // What the reminder has done so far needs no config: it answers queries before the config is read.
+  const status: AppDataStatus = {
+    site,
+    clusterId: input.clusterId,
+    owners: [],
+    pendingSince: new Date(started).toISOString(),
+    remindersSent: carried?.remindersSent ?? 0,
+    escalated: carried?.escalated ?? false,
+    warnings: carried?.warnings ?? [],
+  };
+  setHandler(appDataStatusQuery, () => status);
   setHandler(
     acknowledgeUpdate,
     ({ by, evidence }) => {
       if (ack) return { ...ack, clusterId: input.clusterId, alreadyAcknowledged: true };
-      ack = { acknowledgedBy: by.trim(), at: new Date().toISOString(), evidence: evidence?.trim() || undefined, remindersSent: status?.remindersSent ?? 0, escalated: status?.escalated ?? false };
-      if (status) status.acknowledged = ack;
+      ack = { acknowledgedBy: by.trim(), at: new Date().toISOString(), evidence: evidence?.trim() || undefined, remindersSent: status.remindersSent, escalated: status.escalated };
+      status.acknowledged = ack;
       return { ...ack, clusterId: input.clusterId, alreadyAcknowledged: false };
     },
     {
@@ -102,20 +113,9 @@ export async function appDataReminder(input: AppDataReminderInput): Promise<Ackn
   }
   const remindEvery = parseDuration(config.appData.remindEvery);
   const escalateAfter = parseDuration(config.appData.escalateAfter);
-  const carried = input.carried;
-  const started = carried ? Date.parse(carried.pendingSince) : Date.now();
   const info = workflowInfo();
-  status = {
-    site,
-    clusterId: cluster.id,
-    clusterName: cluster.name,
-    owners: cluster.appOwners.map((o) => o.name),
-    pendingSince: new Date(started).toISOString(),
-    remindersSent: carried?.remindersSent ?? 0,
-    escalated: carried?.escalated ?? false,
-    warnings: carried?.warnings ?? [],
-    ...(ack ? { acknowledged: ack } : {}),
-  };
+  status.clusterName = cluster.name;
+  status.owners = cluster.appOwners.map((o) => o.name);
   /** A message that keeps failing gives up by the next round (which tries again), and becomes a warning. */
   const { sendNotification } = proxyActivities<typeof activities>({
     startToCloseTimeout: '1m',

@@ -77,8 +77,9 @@ export interface BackupProgress {
 export const progressQuery = defineQuery<BackupProgress>('progress');
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_TYPES];
+/** Quick steps (a few requests each): a worker killed inside one costs at most this long. */
 const api = proxyActivities<typeof activities>({
-  startToCloseTimeout: '2m',
+  startToCloseTimeout: '30s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes },
 });
 /** The start calls: short, so that a worker killed inside one costs seconds and both products still start together. */
@@ -89,7 +90,7 @@ const starts = proxyActivities<typeof activities>({
 /** Manifest writes that must land: retried until the target answers again, up to the run's deadline. */
 const durableWrites = (untilMs: number) =>
   proxyActivities<typeof activities>({
-    startToCloseTimeout: '2m',
+    startToCloseTimeout: '30s',
     scheduleToCloseTimeout: Math.max(untilMs - Date.now(), 60_000),
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes },
   });
@@ -266,7 +267,8 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
     runningWritten = true;
     if (config.iksClusters.length && ibm) {
       // A record of the provider-managed etcd backups; problems are warnings, never failures.
-      const r = await api.recordIksClusters.executeWithOptions({ summary: `Record ${config.iksClusters.length} IKS cluster(s) (etcd backups are provider-managed)` }, [
+      // IKS may ask us to wait (429 Retry-After, up to 30 s a time): this one step gets longer.
+      const r = await api.recordIksClusters.executeWithOptions({ summary: `Record ${config.iksClusters.length} IKS cluster(s) (etcd backups are provider-managed)`, startToCloseTimeout: '3m' }, [
         { ibm, clusters: config.iksClusters },
       ]);
       iks = r.records;
@@ -398,7 +400,7 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
     const notes: string[] = [];
     if (vcStart && !vcDone) {
       try {
-        const r = await api.cancelVcenterBackup.executeWithOptions({ summary: `Cancel vCenter job ${vcStart.jobId}` }, [{ vcenter: config.vcenter, jobId: vcStart.jobId }]);
+        const r = await api.cancelVcenterBackup.executeWithOptions({ summary: `Cancel vCenter job ${vcStart.jobId}`, startToCloseTimeout: '1m' }, [{ vcenter: config.vcenter, jobId: vcStart.jobId }]);
         if (r.state === 'SUCCEEDED' || r.state === 'FAILED') vcDone = r as VcenterFinished;
         if (r.cancelled) notes.push(`vCenter job ${vcStart.jobId} cancelled`);
       } catch (err) {
@@ -453,7 +455,7 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
     current = 'retention';
     mark('retention', 'running');
     try {
-      pruned = await api.pruneBackupSets.executeWithOptions({ summary: 'Apply the retention policy', startToCloseTimeout: '1h', heartbeatTimeout: '2m' }, [
+      pruned = await api.pruneBackupSets.executeWithOptions({ summary: 'Apply the retention policy', startToCloseTimeout: '1h', heartbeatTimeout: '30s' }, [
         { target, dryRun: false, nowMs: Date.now() },
       ]);
       mark('retention', 'done', `${pruned.expired.length} set(s) expired, ${pruned.filesDeleted} file(s) deleted`);

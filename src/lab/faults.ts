@@ -10,6 +10,8 @@ export const faultsSchema = z.strictObject({
   rateLimit: z.strictObject({ count: z.number().int().min(1), retryAfterSeconds: z.number().int().min(0) }).optional(),
   /** Every API call answers 401 until cleared. */
   unauthorized: z.boolean().optional(),
+  /** The product takes this long to answer a request that starts a backup (the job starts all the same). */
+  startDelayMs: z.number().int().min(0).optional(),
   /** How long a backup job takes. */
   jobDurationMs: z.number().int().min(0).optional(),
   /** The next backup job ends FAILED with this message (the product's own words). */

@@ -164,6 +164,8 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
       jobs.set(id, job);
       const p = runJob(job, b as BackupRequest).finally(() => running.delete(p));
       running.add(p);
+      const delay = faults.get().startDelayMs;
+      if (delay) await new Promise((r) => setTimeout(r, delay));
       return { status: 200, body: statusOf(job) };
     }
     return vapiError(404, 'NOT_FOUND', `Not found: ${req.method} ${req.path}`);

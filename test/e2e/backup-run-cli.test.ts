@@ -11,6 +11,7 @@ import { freePort } from '../../src/lab/sftp-server.js';
 import { startTestLab, setFaults, type TestLab } from '../fixtures/lab.js';
 import { workflowBundle } from '../fixtures/temporal.js';
 import { cli, CLI } from '../fixtures/stack.js';
+import { startCoordinatedBackup } from '../../src/temporal/backup-runs.js';
 import { manifestsOnDisk, sha256OnDisk } from '../fixtures/manifest.js';
 import { until } from '../fixtures/wait.js';
 
@@ -103,6 +104,49 @@ describe('sddc-ops backup run, end to end (dev server with SQLite, lab, real ssh
     expect(await exited).toBe(0);
     expect(stderr).toMatch(/SIGTERM: shutting down[\s\S]*worker stopped/);
   });
+
+  it('a worker killed (-9) inside a start call costs seconds: another worker finishes the run, both products started together', async () => {
+    const q = 'kill-q';
+    const startWorker = async () => {
+      const child = spawn(process.execPath, [CLI, 'worker', '--config', lab.configPath, '--address', server.address, '--task-queue', q], { env: { ...process.env, TEMPORAL_ADDRESS: '' } });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      await until('the worker to poll', () => /polling task queue kill-q/.test(stderr) || undefined);
+      return child;
+    };
+    const first = await startWorker();
+    await setFaults(lab.vcenter.url, { startDelayMs: 4000 });
+    const connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection });
+    try {
+      const handle = await startCoordinatedBackup(client, { input: { site: 'e2e' }, taskQueue: q, config: lab.config });
+      const startedEvent = await until('the vCenter start call to run', async () =>
+        (await handle.fetchHistory()).events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'startVcenterBackup'),
+      );
+      await new Promise((r) => setTimeout(r, 1500)); // inside the slow start call
+      first.kill('SIGKILL');
+      const killedAt = Date.now();
+      await setFaults(lab.vcenter.url, { startDelayMs: 0 });
+      const second = await startWorker();
+      try {
+        const result = await handle.result();
+        expect(result.status).toBe('complete');
+        const events = (await handle.fetchHistory()).events!;
+        const done = events.find((e) => e.activityTaskCompletedEventAttributes && events.find((s) => s.eventId?.toString() === e.activityTaskCompletedEventAttributes!.scheduledEventId?.toString())?.activityTaskScheduledEventAttributes?.activityType?.name === 'startVcenterBackup')!;
+        const doneAt = Number(done.eventTime!.seconds) * 1000;
+        expect(doneAt - killedAt, 'the retry came after the start call\'s short timeout, not minutes later').toBeLessThan(30_000);
+        expect(Number(startedEvent.eventTime!.seconds) * 1000).toBeLessThan(killedAt);
+        const m = manifestsOnDisk(lab.targetOnDisk).find((x) => x.setId === result.setId)!;
+        expect(Math.abs(Date.parse(m.nsx!.startTime!) - Date.parse(m.vcenter!.startTime!)), 'NSX and vCenter started within seconds of each other').toBeLessThan(10_000);
+      } finally {
+        second.kill('SIGTERM');
+      }
+    } finally {
+      first.kill('SIGKILL');
+      await setFaults(lab.vcenter.url, { startDelayMs: 0 });
+      await connection.close();
+    }
+  }, 180_000);
 
   it('a busy port is a clear error, not a hang', async () => {
     const busy = Number(server.address.split(':')[1]);

@@ -112,6 +112,7 @@ export async function cancelVcenterBackup({ vcenter, jobId }: { vcenter: Vcenter
         const r = await c.cancelJob(jobId);
         cancelled = r.status !== 'FAIL';
         for (let i = 0; i < 30 && job.state === 'INPROGRESS'; i++) {
+          Context.current().heartbeat({ waitingForCancel: jobId });
           await new Promise((res) => setTimeout(res, 1000));
           job = await c.getJob(jobId);
         }

@@ -58,7 +58,7 @@ export const acknowledgeUpdate = defineUpdate<AcknowledgeResult, [AcknowledgeArg
 export const appDataStatusQuery = defineQuery<AppDataStatus>('status');
 
 const { recordAppDataAck } = proxyActivities<typeof activities>({
-  startToCloseTimeout: '2m',
+  startToCloseTimeout: '30s',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 20, nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] },
 });
 
@@ -118,7 +118,7 @@ export async function appDataReminder(input: AppDataReminderInput): Promise<Ackn
   status.owners = cluster.appOwners.map((o) => o.name);
   /** A message that keeps failing gives up by the next round (which tries again), and becomes a warning. */
   const { sendNotification } = proxyActivities<typeof activities>({
-    startToCloseTimeout: '1m',
+    startToCloseTimeout: '30s',
     scheduleToCloseTimeout: Math.min(Math.max(remindEvery, 10_000), 3_600_000),
     retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] },
   });

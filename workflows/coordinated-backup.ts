@@ -400,7 +400,7 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
     const notes: string[] = [];
     if (vcStart && !vcDone) {
       try {
-        const r = await api.cancelVcenterBackup.executeWithOptions({ summary: `Cancel vCenter job ${vcStart.jobId}`, startToCloseTimeout: '1m' }, [{ vcenter: config.vcenter, jobId: vcStart.jobId }]);
+        const r = await api.cancelVcenterBackup.executeWithOptions({ summary: `Cancel vCenter job ${vcStart.jobId}`, startToCloseTimeout: '1m', heartbeatTimeout: '15s' }, [{ vcenter: config.vcenter, jobId: vcStart.jobId }]);
         if (r.state === 'SUCCEEDED' || r.state === 'FAILED') vcDone = r as VcenterFinished;
         if (r.cancelled) notes.push(`vCenter job ${vcStart.jobId} cancelled`);
       } catch (err) {

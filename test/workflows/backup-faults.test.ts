@@ -6,7 +6,6 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import * as real from '../../activities/index.js';
 import { sftpEndpoint } from '../../activities/endpoints.js';
-import { startCoordinatedBackup } from '../../src/temporal/backup-runs.js';
 import { runLivenessFrom } from '../../src/temporal/run-liveness.js';
 import { productFolders, unreferencedFolders } from '../../src/catalog/prune.js';
 import { SftpStore } from '../../src/catalog/store.js';
@@ -17,8 +16,8 @@ import type { SiteConfig } from '../../src/config/schema.js';
 import { progressQuery } from '../../workflows/coordinated-backup.js';
 import { lockStateQuery, lockWorkflowId } from '../../workflows/endpoint-lock.js';
 import { endpointResource } from '../../src/domain/backup-set.js';
-import { startWorkerEnv } from '../fixtures/temporal.js';
-import { editLabConfig, setFaults, type TestLab } from '../fixtures/lab.js';
+import { backupStarter, startWorkerEnv } from '../fixtures/temporal.js';
+import { setFaults, type TestLab } from '../fixtures/lab.js';
 import { manifestsOnDisk } from '../fixtures/manifest.js';
 import { until } from '../fixtures/wait.js';
 
@@ -63,19 +62,9 @@ beforeAll(async () => {
 
 afterAll(async () => stop?.());
 
-/** Starts a backup; a config variant is written into the lab's config file first (the worker reads it at run start) and put back after the test. */
-let restoreConfig: (() => void) | undefined;
-afterEach(() => {
-  restoreConfig?.();
-  restoreConfig = undefined;
-});
-const start = (config?: SiteConfig) => {
-  if (config) {
-    restoreConfig?.();
-    restoreConfig = editLabConfig(lab.configPath, (doc) => (doc.sites[lab.site] = config));
-  }
-  return startCoordinatedBackup(env.client, { input: { site: lab.site }, taskQueue, config: config ?? lab.config });
-};
+const backups = backupStarter(() => ({ env, lab }), taskQueue);
+afterEach(backups.restore);
+const start = backups.start;
 const manifestOf = (setId: string): BackupSetManifest | undefined => manifestsOnDisk(lab.targetOnDisk).find((m) => m.setId === setId);
 async function storeDo<T>(fn: (s: SftpStore) => Promise<T>): Promise<T> {
   return withSftp(await sftpEndpoint(lab.config.backupTarget), (sftp) => fn(new SftpStore(sftp, lab.config.backupTarget.directory)));

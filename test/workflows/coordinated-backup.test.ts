@@ -5,14 +5,13 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import * as activities from '../../activities/index.js';
-import { startCoordinatedBackup, BackupAlreadyRunning } from '../../src/temporal/backup-runs.js';
+import { BackupAlreadyRunning } from '../../src/temporal/backup-runs.js';
 import { failureReason } from '../../src/cli/backup.js';
 import { progressQuery } from '../../workflows/coordinated-backup.js';
 import { PROGRESS_EVERY_MS } from '../../activities/product-wait.js';
 import { until } from '../fixtures/wait.js';
-import { startWorkerEnv } from '../fixtures/temporal.js';
-import type { SiteConfig } from '../../src/config/schema.js';
-import { editLabConfig, setFaults, type TestLab } from '../fixtures/lab.js';
+import { backupStarter, startWorkerEnv } from '../fixtures/temporal.js';
+import { setFaults, type TestLab } from '../fixtures/lab.js';
 import { manifestsOnDisk, sha256OnDisk } from '../fixtures/manifest.js';
 
 let env: TestWorkflowEnvironment;
@@ -26,19 +25,9 @@ beforeAll(async () => {
 
 afterAll(async () => stop?.());
 
-/** Starts a backup; a config variant is written into the lab's config file first (the worker reads it at run start) and put back after the test. */
-let restoreConfig: (() => void) | undefined;
-afterEach(() => {
-  restoreConfig?.();
-  restoreConfig = undefined;
-});
-const start = (config?: SiteConfig) => {
-  if (config) {
-    restoreConfig?.();
-    restoreConfig = editLabConfig(lab.configPath, (doc) => (doc.sites[lab.site] = config));
-  }
-  return startCoordinatedBackup(env.client, { input: { site: lab.site }, taskQueue, config: config ?? lab.config });
-};
+const backups = backupStarter(() => ({ env, lab }), taskQueue);
+afterEach(backups.restore);
+const start = backups.start;
 
 /** Every secret value the lab config refers to (all of them live in the lab's secrets folder). */
 function secretValues(): string[] {

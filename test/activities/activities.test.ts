@@ -3,6 +3,7 @@ import { runActivity, runActivityAttempt } from '../fixtures/activity.js';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { reverifyBackupSet } from '../../activities/catalog.js';
 import type { ReverifyProgress } from '../../src/catalog/reverify.js';
@@ -205,5 +206,21 @@ describe('activities against the lab', () => {
     expect(f.message).toContain(`${files[0]!.path}: SHA-256 differs`);
     expect(after.length).toBeGreaterThan(0);
     expect(after.every((b) => b.next === 2)).toBe(true);
+  });
+
+  it('the gzip check keeps up with a large archive and still catches damage deep inside it (no hang while the inflater is behind)', async () => {
+    const dir = join(lab.targetOnDisk, 'vcenter', 'big');
+    mkdirSync(dir, { recursive: true });
+    const good = gzipSync(randomBytes(24 * 1024 * 1024), { level: 1 });
+    const bad = Buffer.from(good);
+    for (let i = 0; i < 64; i++) bad[Math.floor(good.length * 0.7) + i]! ^= 0xff;
+    writeFileSync(join(dir, 'good.tar.gz'), good);
+    writeFileSync(join(dir, 'bad.tar.gz'), bad);
+    const digests = await withSftp(await sftpEndpoint(lab.config.backupTarget), async (sftp) => ({
+      good: await sftp.digest(`${lab.config.backupTarget.directory}/vcenter/big/good.tar.gz`),
+      bad: await sftp.digest(`${lab.config.backupTarget.directory}/vcenter/big/bad.tar.gz`),
+    }));
+    expect(digests.good).toMatchObject({ size: good.length, sha256: createHash('sha256').update(good).digest('hex'), gzipIntact: true });
+    expect(digests.bad).toMatchObject({ size: bad.length, gzipIntact: false });
   });
 });

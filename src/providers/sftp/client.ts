@@ -69,6 +69,9 @@ export class PinnedSftp {
       }
       throw new SftpUnreachableError(endpoint.host, endpoint.port, msg);
     }
+    // ssh2 leaves Nagle's algorithm on: with one read outstanding, each SFTP read then waits for a
+    // delayed ACK (measured: 23 MB/s instead of ~240 MB/s on loopback). The socket is ssh2's own.
+    (client as unknown as { client?: { _sock?: { setNoDelay?: (v: boolean) => void } } }).client?._sock?.setNoDelay?.(true);
     return new PinnedSftp(client, endpoint, offered!.fingerprint);
   }
 
@@ -159,22 +162,29 @@ export class PinnedSftp {
     let size = 0;
     const gz = path.endsWith('.gz') ? createGunzip() : undefined;
     let gzipError: string | undefined;
+    let paused: { resume: () => void } | undefined;
     const gzDone = gz
       ? new Promise<void>((resolve) => {
           gz.on('data', () => undefined);
           gz.on('end', () => resolve());
           gz.on('error', (e) => {
             gzipError = e.message;
+            paused?.resume(); // no 'drain' will come: go on hashing without the inflater
             resolve();
           });
         })
       : Promise.resolve();
     await new Promise<void>((resolve, reject) => {
       const stream = this.client.createReadStream(path);
+      paused = stream;
       stream.on('data', (chunk: Buffer) => {
         hash.update(chunk);
         size += chunk.length;
-        if (gz && !gzipError) gz.write(chunk);
+        // Honour the inflater's backpressure: otherwise a multi-gigabyte archive piles up in memory.
+        if (gz && !gzipError && !gz.write(chunk)) {
+          stream.pause();
+          gz.once('drain', () => stream.resume());
+        }
         onProgress?.(size);
       });
       stream.on('error', reject);

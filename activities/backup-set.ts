@@ -3,13 +3,12 @@ import type { BackupTarget } from '../src/config/schema.js';
 import { withSftp, type PinnedSftp } from '../src/providers/sftp/client.js';
 import {
   targetLayout,
-  parseNsxBackupFolderName,
-  parseVcenterBackupFolderName,
   type BackupSetManifest,
   type FileRecord,
 } from '../src/domain/backup-set.js';
 import { checkedSetId, manifestOf, updateManifest } from '../src/catalog/catalog.js';
 import { SftpStore } from '../src/catalog/store.js';
+import { productFolders } from '../src/catalog/prune.js';
 import { sftpEndpoint } from './endpoints.js';
 import { guarded, nonRetryable } from './failures.js';
 
@@ -75,37 +74,9 @@ export interface ProductFiles {
   files: FileRecord[];
 }
 
-/** NSX backup folders (one per manager node), relative to the nsx/ folder. */
-async function nsxCandidates(sftp: PinnedSftp, nsxDir: string): Promise<{ path: string; t: number }[]> {
-  const root = `${nsxDir}/cluster-node-backups`;
-  const candidates: { path: string; t: number }[] = [];
-  if ((await sftp.exists(root)) !== 'd') return candidates;
-  for (const node of await sftp.list(root)) {
-    if (node.type !== 'd') continue;
-    for (const b of await sftp.list(`${root}/${node.name}`)) {
-      const t = b.type === 'd' ? parseNsxBackupFolderName(b.name) : undefined;
-      if (t !== undefined) candidates.push({ path: `cluster-node-backups/${node.name}/${b.name}`, t });
-    }
-  }
-  return candidates;
-}
-
-/** vCenter backup folders (vCenter/sn_<fqdn>/M_<version>_<time>_<suffix>), relative to the vcenter/ folder. */
-async function vcenterCandidates(sftp: PinnedSftp, vcenterDir: string): Promise<{ path: string; t: number }[]> {
-  const candidates: { path: string; t: number }[] = [];
-  const walk = async (rel: string, depth: number): Promise<void> => {
-    const dir = rel ? `${vcenterDir}/${rel}` : vcenterDir;
-    if ((await sftp.exists(dir)) !== 'd') return;
-    for (const e of await sftp.list(dir)) {
-      if (e.type !== 'd') continue;
-      const p = rel ? `${rel}/${e.name}` : e.name;
-      const parsed = parseVcenterBackupFolderName(e.name);
-      if (parsed) candidates.push({ path: p, t: parsed.startMs });
-      else if (depth < 3) await walk(p, depth + 1);
-    }
-  };
-  await walk('', 0);
-  return candidates;
+/** The product's backup folders on the target, relative to its own root folder (nsx/ or vcenter/). */
+async function candidates(sftp: PinnedSftp, directory: string, root: 'nsx' | 'vcenter'): Promise<{ path: string; t: number }[]> {
+  return (await productFolders(new SftpStore(sftp, directory), [root])).map((f) => ({ path: f.folder.slice(root.length + 1), t: f.t }));
 }
 
 /** Finds the NSX backup folders of this backup (one per manager node) and hashes their files. */
@@ -113,7 +84,7 @@ export async function verifyNsxBackup({ target, startMs, endMs }: VerifyInput): 
   return guarded(async () =>
     withSftp(await sftpEndpoint(target), async (sftp) => {
       const { nsxDir } = targetLayout(target.directory);
-      const folders = pickFolders(await nsxCandidates(sftp, nsxDir), { startMs, endMs });
+      const folders = pickFolders(await candidates(sftp, target.directory, 'nsx'), { startMs, endMs });
       if (folders.length === 0) {
         throw nonRetryable('VerificationFailed', `NSX reported success but no backup folder from ${new Date(startMs).toISOString()} is under ${nsxDir}/cluster-node-backups on ${target.host}`);
       }
@@ -128,7 +99,7 @@ export async function verifyVcenterBackup({ target, startMs, endMs }: VerifyInpu
   return guarded(async () =>
     withSftp(await sftpEndpoint(target), async (sftp) => {
       const { vcenterDir } = targetLayout(target.directory);
-      const folders = pickFolders(await vcenterCandidates(sftp, vcenterDir), { startMs, endMs });
+      const folders = pickFolders(await candidates(sftp, target.directory, 'vcenter'), { startMs, endMs });
       if (folders.length !== 1) {
         throw nonRetryable(
           'VerificationFailed',
@@ -159,10 +130,9 @@ export interface LocateInput {
 export async function locateBackupFolders({ target, nsx, vcenter }: LocateInput): Promise<{ nsx: string[]; vcenter: string[] }> {
   return guarded(async () =>
     withSftp(await sftpEndpoint(target), async (sftp) => {
-      const { nsxDir, vcenterDir } = targetLayout(target.directory);
       return {
-        nsx: nsx ? pickFolders(await nsxCandidates(sftp, nsxDir), nsx).map((f) => `nsx/${f}`) : [],
-        vcenter: vcenter ? pickFolders(await vcenterCandidates(sftp, vcenterDir), vcenter).map((f) => `vcenter/${f}`) : [],
+        nsx: nsx ? pickFolders(await candidates(sftp, target.directory, 'nsx'), nsx).map((f) => `nsx/${f}`) : [],
+        vcenter: vcenter ? pickFolders(await candidates(sftp, target.directory, 'vcenter'), vcenter).map((f) => `vcenter/${f}`) : [],
       };
     }),
   );

@@ -197,11 +197,11 @@ export interface OrphanReport {
   refused?: string;
 }
 
-/** Every NSX and vCenter backup folder on the target, recognised by the products' naming. */
-export async function productFolders(store: BackupStore): Promise<ProductFolder[]> {
+/** Every NSX and vCenter backup folder on the target (or under one root), recognised by the products' naming. */
+export async function productFolders(store: BackupStore, roots: readonly ('nsx' | 'vcenter')[] = ['nsx', 'vcenter']): Promise<ProductFolder[]> {
   const out: ProductFolder[] = [];
   const nodes = 'nsx/cluster-node-backups';
-  if ((await store.exists(nodes)) === 'd') {
+  if (roots.includes('nsx') && (await store.exists(nodes)) === 'd') {
     for (const node of await store.list(nodes)) {
       if (node.type !== 'd') continue;
       for (const b of await store.list(`${nodes}/${node.name}`)) {
@@ -220,7 +220,7 @@ export async function productFolders(store: BackupStore): Promise<ProductFolder[
       else if (depth < 3) await walk(p, depth + 1);
     }
   };
-  await walk('vcenter', 0);
+  if (roots.includes('vcenter')) await walk('vcenter', 0);
   return out.sort((a, b) => a.t - b.t || a.folder.localeCompare(b.folder));
 }
 

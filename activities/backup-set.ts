@@ -11,6 +11,7 @@ import { SftpStore } from '../src/catalog/store.js';
 import { productFolders } from '../src/catalog/prune.js';
 import { sftpEndpoint } from './endpoints.js';
 import { guarded, nonRetryable } from './failures.js';
+import { mapLimit, throttled } from '../src/util/concurrency.js';
 
 /** Folder names carry whole seconds; allow for that and a little clock skew. */
 const WINDOW_SLACK_MS = 2_000;
@@ -32,31 +33,50 @@ export function pickFolders(candidates: { path: string; t: number }[], w: Window
   return chosen.map((c) => c.path).sort();
 }
 
-/** Hashes every file of the given folders by streaming over SFTP; collects every problem found. */
+/** Files of a set hashed at once over the one connection: a vCenter backup is a few large files and many small ones. */
+const FILES_IN_PARALLEL = 3;
+const HEARTBEAT_EVERY_MS = 1_000;
+
+/** Hashes every file of the given folders over one SFTP session; collects every problem found. */
 async function hashFolders(sftp: PinnedSftp, base: string, folders: string[], what: string): Promise<FileRecord[]> {
   const problems: string[] = [];
-  const records: FileRecord[] = [];
-  let hashedBytes = 0;
+  const files: { rel: string; size: number }[] = [];
   for (const folder of folders) {
-    const files = await sftp.listRecursive(`${base}/${folder}`);
-    if (files.length === 0) problems.push(`${folder}: folder is empty`);
-    for (const f of files) {
-      const rel = `${folder}/${f.path}`;
-      const d = await sftp.digest(`${base}/${rel}`, (n) => Context.current().heartbeat({ file: rel, bytes: hashedBytes + n }));
-      hashedBytes += d.size;
-      if (d.size === 0) problems.push(`${rel}: empty file`);
-      if (d.gzipIntact === false) problems.push(`${rel}: damaged gzip stream (${d.gzipError})`);
-      if (rel.endsWith('.json')) {
-        try {
-          JSON.parse(await sftp.readText(`${base}/${rel}`));
-        } catch {
-          problems.push(`${rel}: not valid JSON`);
-        }
-      }
-      records.push({ path: rel, size: d.size, sha256: d.sha256 });
-    }
+    const listed = await sftp.listRecursive(`${base}/${folder}`);
+    if (listed.length === 0) problems.push(`${folder}: folder is empty`);
+    files.push(...listed.map((f) => ({ rel: `${folder}/${f.path}`, size: f.size })));
   }
+  // Heartbeats carry progress: bytes hashed of the bytes listed, and the files done.
+  const totalBytes = files.reduce((n, f) => n + f.size, 0);
+  const inFile = new Map<string, number>();
+  let doneBytes = 0;
+  let doneFiles = 0;
+  const beat = throttled(HEARTBEAT_EVERY_MS, () => {
+    let bytes = doneBytes;
+    for (const n of inFile.values()) bytes += n;
+    Context.current().heartbeat({ files: `${doneFiles}/${files.length}`, bytes, totalBytes });
+  });
+  const records = await mapLimit(files, FILES_IN_PARALLEL, async ({ rel }) => {
+    const d = await sftp.digest(`${base}/${rel}`, (n) => {
+      inFile.set(rel, n);
+      beat();
+    });
+    inFile.delete(rel);
+    doneBytes += d.size;
+    doneFiles += 1;
+    if (d.size === 0) problems.push(`${rel}: empty file`);
+    if (d.gzipIntact === false) problems.push(`${rel}: damaged gzip stream (${d.gzipError})`);
+    if (rel.endsWith('.json')) {
+      try {
+        JSON.parse(await sftp.readText(`${base}/${rel}`));
+      } catch {
+        problems.push(`${rel}: not valid JSON`);
+      }
+    }
+    return { path: rel, size: d.size, sha256: d.sha256 };
+  });
   if (problems.length) {
+    problems.sort();
     throw nonRetryable('VerificationFailed', `${what} backup failed verification: ${problems.join('; ')}`, { problems });
   }
   return records;

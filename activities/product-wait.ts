@@ -4,7 +4,9 @@ import type { NsxConfig, VcenterConfig } from '../src/config/schema.js';
 import { productProgressSignal, type ProductProgress } from '../src/temporal/progress.js';
 import { classify, nonRetryable } from './failures.js';
 import { getNsxBackupState, type NsxFinishedBackup } from './nsx-backup.js';
-import { getVcenterBackupState, type VcenterBackupState } from './vcenter-backup.js';
+import { backupStateOf, type VcenterBackupState } from './vcenter-backup.js';
+import { VcenterClient } from '../src/providers/vcenter/client.js';
+import { vcenterEndpoint } from './endpoints.js';
 
 /** Heartbeats at least this often while waiting: a killed worker is noticed within the heartbeat timeout. */
 const HEARTBEAT_EVERY_MS = 3_000;
@@ -82,11 +84,24 @@ export async function waitForNsxBackup(i: WaitInput & { nsx: NsxConfig; notBefor
 
 export type VcenterFinished = VcenterBackupState & { state: 'SUCCEEDED' | 'FAILED' };
 
-/** Waits in one activity for the vCenter appliance's backup job to end. */
+/**
+ * Waits in one activity for the appliance's backup job to end, on one session for all its polls
+ * (the client logs in again only if the appliance expired the session).
+ */
 export async function waitForVcenterBackup(i: WaitInput & { vcenter: VcenterConfig; jobId: string }): Promise<VcenterFinished> {
-  return pollUntil<VcenterFinished>(`vCenter backup job ${i.jobId}`, 'waitVcenter', i, async () => {
-    const s = await getVcenterBackupState({ vcenter: i.vcenter, jobId: i.jobId });
-    if (s.state === 'SUCCEEDED' || s.state === 'FAILED') return { done: s as VcenterFinished };
-    return { detail: `${Math.floor(s.progress / 10) * 10}%` };
-  });
+  let client: VcenterClient | undefined;
+  try {
+    return await pollUntil<VcenterFinished>(`vCenter backup job ${i.jobId}`, 'waitVcenter', i, async () => {
+      if (!client) {
+        const c = new VcenterClient(await vcenterEndpoint(i.vcenter));
+        await c.login();
+        client = c;
+      }
+      const s = backupStateOf(await client.getJob(i.jobId));
+      if (s.state === 'SUCCEEDED' || s.state === 'FAILED') return { done: s as VcenterFinished };
+      return { detail: `${Math.floor(s.progress / 10) * 10}%` };
+    });
+  } finally {
+    await client?.logout();
+  }
 }

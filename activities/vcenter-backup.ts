@@ -84,19 +84,14 @@ export type VcenterBackupState = {
   message?: string;
 };
 
-export async function getVcenterBackupState({ vcenter, jobId }: { vcenter: VcenterConfig; jobId: string }): Promise<VcenterBackupState> {
-  return guarded(async () =>
-    withVcenter(await vcenterEndpoint(vcenter), async (c) => {
-      const job = await c.getJob(jobId);
-      return {
-        state: job.state,
-        progress: job.progress,
-        startTime: job.start_time,
-        endTime: job.end_time,
-        message: job.messages?.map((m) => m.default_message).join('; ') || undefined,
-      };
-    }),
-  );
+export function backupStateOf(job: BackupJobStatus): VcenterBackupState {
+  return {
+    state: job.state,
+    progress: job.progress,
+    startTime: job.start_time,
+    endTime: job.end_time,
+    message: job.messages?.map((m) => m.default_message).join('; ') || undefined,
+  };
 }
 
 /**
@@ -117,14 +112,7 @@ export async function cancelVcenterBackup({ vcenter, jobId }: { vcenter: Vcenter
           job = await c.getJob(jobId);
         }
       }
-      return {
-        cancelled,
-        state: job.state,
-        progress: job.progress,
-        startTime: job.start_time,
-        endTime: job.end_time,
-        message: job.messages?.map((m) => m.default_message).join('; ') || undefined,
-      };
+      return { cancelled, ...backupStateOf(job) };
     }),
   );
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { MANIFEST_NAME, isPlainSetId, type BackupSetManifest, type FileRecord } from '../domain/backup-set.js';
 import type { BackupStore } from './store.js';
+import { mapLimit } from '../util/concurrency.js';
 
 export class SetNotFoundError extends Error {
   override readonly name = 'BackupSetNotFound';
@@ -41,8 +42,9 @@ function looksLikeManifest(m: unknown): m is BackupSetManifest {
 
 async function readIfPresent(store: BackupStore, setId: string): Promise<BackupSetManifest | undefined> {
   const path = manifestOf(setId);
-  if ((await store.exists(path)) !== '-') return undefined;
-  const parsed: unknown = JSON.parse(await store.readText(path));
+  const text = await store.readTextIfPresent(path);
+  if (text === undefined) return undefined;
+  const parsed: unknown = JSON.parse(text);
   if (!looksLikeManifest(parsed) || parsed.setId !== setId) throw new Error(`${path} is not the sddc-ops backup-set manifest of ${setId}`);
   return parsed;
 }
@@ -53,13 +55,15 @@ export async function readManifest(store: BackupStore, setId: string): Promise<B
   return m;
 }
 
+const MANIFEST_READS_IN_FLIGHT = 32;
+
 /** Every backup set on the target, newest first: the catalog lives with the backups. */
 export async function readCatalog(store: BackupStore): Promise<Catalog> {
   const out: Catalog = { sets: [], unreadable: [] };
   if ((await store.exists('sets')) !== 'd') return out;
   const names = (await store.list('sets')).filter((e) => e.type === 'd').map((e) => e.name);
-  // A few at a time: each read is a round trip, and a catalog has hundreds of sets.
-  const results = await mapLimit(names, 8, async (name) => {
+  // Many at a time over the one session: each read is a few round trips, and a catalog has thousands of sets.
+  const results = await mapLimit(names, MANIFEST_READS_IN_FLIGHT, async (name) => {
     if (!isPlainSetId(name)) return { setId: name, reason: 'not a set folder name sddc-ops writes' };
     try {
       return (await readIfPresent(store, name)) ?? null; // null: a set folder whose manifest is not written yet
@@ -73,20 +77,6 @@ export async function readCatalog(store: BackupStore): Promise<Catalog> {
     else out.unreadable.push(r);
   }
   out.sets.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.setId.localeCompare(a.setId));
-  return out;
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
   return out;
 }
 

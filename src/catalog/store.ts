@@ -20,6 +20,8 @@ export interface BackupStore {
   exists(rel: string): Promise<false | string>;
   list(rel: string): Promise<StoreEntry[]>;
   readText(rel: string): Promise<string>;
+  /** The file's content, or undefined when there is no such file (one request fewer than exists + read). */
+  readTextIfPresent(rel: string): Promise<string | undefined>;
   /** Readers see the old content or the whole new content. */
   writeAtomic(rel: string, data: string): Promise<void>;
   /** Creates the file only if none exists; false when one does. Atomic on the server. */
@@ -62,6 +64,9 @@ export class SftpStore implements BackupStore {
   }
   readText(rel: string) {
     return this.sftp.readText(this.abs(rel));
+  }
+  readTextIfPresent(rel: string) {
+    return this.sftp.readTextIfPresent(this.abs(rel));
   }
   writeAtomic(rel: string, data: string) {
     return this.sftp.writeFileAtomic(this.abs(rel), data);
@@ -126,6 +131,11 @@ export class MemoryStore implements BackupStore {
     const d = this.files.get(rel);
     if (d === undefined) throw new Error(`No such file: ${rel}`);
     return d;
+  }
+  async readTextIfPresent(rel: string) {
+    await this.tick();
+    assertInsideTarget(rel);
+    return this.files.get(rel);
   }
   async writeAtomic(rel: string, data: string) {
     await this.tick();

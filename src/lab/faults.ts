@@ -10,6 +10,8 @@ export const faultsSchema = z.strictObject({
   rateLimit: z.strictObject({ count: z.number().int().min(1), retryAfterSeconds: z.number().int().min(0) }).optional(),
   /** Every API call answers 401 until cleared. */
   unauthorized: z.boolean().optional(),
+  /** Every session open now is forgotten at the next call (idle timeout, service restart): clients must log in again. */
+  expireSessions: z.boolean().optional(),
   /** The product takes this long to answer a request that starts a backup (the job starts all the same). */
   startDelayMs: z.number().int().min(0).optional(),
   /** How long a backup job takes. */
@@ -51,6 +53,12 @@ export class FaultState {
     r.count -= 1;
     if (r.count === 0) delete this.f.rateLimit;
     return r.retryAfterSeconds;
+  }
+  /** True once after `expireSessions` was set. */
+  takeExpireSessions(): boolean {
+    if (!this.f.expireSessions) return false;
+    delete this.f.expireSessions;
+    return true;
   }
   /** One-shot faults are consumed by the job they affect. */
   takeJobFaults(): Pick<Faults, 'failJob' | 'upload' | 'badFingerprint'> {

@@ -42,6 +42,7 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
   const knownHosts = new Map<string, string>();
   const running = new Set<Promise<void>>();
   let cancels = 0;
+  let logins = 0;
 
   const runJob = async (job: BackupJobStatus & { location: string; size?: number }, req: BackupRequest) => {
     const jobFaults = faults.takeJobFaults();
@@ -107,8 +108,10 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
       }
       const id = randomBytes(16).toString('hex');
       sessions.add(id);
+      logins += 1;
       return { status: 201, body: id };
     }
+    if (faults.takeExpireSessions()) sessions.clear(); // the appliance restarted its API service, or its idle timeout passed
     const sid = req.headers['vmware-api-session-id'];
     if (faults.get().unauthorized || typeof sid !== 'string' || !sessions.has(sid)) return vapiError(401, 'UNAUTHENTICATED', 'Authentication required.');
     if (req.method === 'DELETE' && req.path === '/api/session') {
@@ -178,6 +181,8 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
     jobCount: () => jobs.size,
     /** Jobs cancelled through the API, and whether any job is still running. */
     cancelCount: () => cancels,
+    /** Sessions created (POST /api/session): what a client's polling costs the appliance. */
+    loginCount: () => logins,
     jobRunning: () => [...jobs.values()].some((j) => j.state === 'INPROGRESS'),
     close: async () => {
       await Promise.allSettled([...running]);

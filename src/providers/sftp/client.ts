@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createGunzip } from 'node:zlib';
 import { posix } from 'node:path';
 import SftpClient from 'ssh2-sftp-client';
+import type { SFTPWrapper } from 'ssh2';
+import { GzipCheck } from './gzip-check.js';
+import { readPipelined, type PipelineOptions } from './pipelined-read.js';
 import { ECDSA_HOST_KEY_ALGORITHMS, keyType, sshFingerprint } from './fingerprint.js';
 import { FingerprintMismatchError, SftpAuthError, SftpUnreachableError } from './errors.js';
 
@@ -32,6 +34,7 @@ export interface FileDigest {
 
 /** SSH_FX_FAILURE: what OpenSSH's sftp-server answers for an open(CREAT|EXCL) of an existing file. */
 const SFTP_FAILURE = 4;
+const SFTP_NO_SUCH_FILE = 2;
 
 /**
  * One SFTP session with the host key pinned: only ECDSA keys are negotiated (as NSX Manager does)
@@ -90,8 +93,21 @@ export class PinnedSftp {
   }
 
   async readText(path: string): Promise<string> {
-    const buf = (await this.client.get(path)) as Buffer;
-    return buf.toString('utf8');
+    const text = await this.readTextIfPresent(path);
+    if (text === undefined) throw Object.assign(new Error(`No such file: ${path}`), { code: 'ENOENT' });
+    return text;
+  }
+
+  /** A small file's content, or undefined when it does not exist: open, read, close (no stat first). */
+  async readTextIfPresent(path: string): Promise<string | undefined> {
+    const chunks: Buffer[] = [];
+    try {
+      await readPipelined(this.raw, path, (c) => void chunks.push(Buffer.from(c)), { chunkSize: 64 * 1024, inFlight: 1 });
+    } catch (err) {
+      if ((err as { code?: number }).code === SFTP_NO_SUCH_FILE) return undefined;
+      throw err;
+    }
+    return Buffer.concat(chunks).toString('utf8');
   }
 
   /** Writes a file so that readers see either the old content or the whole new content. */
@@ -112,7 +128,7 @@ export class PinnedSftp {
    * primitive behind per-set locks. Resolves false when the file already exists.
    */
   async createExclusive(path: string, data: string): Promise<boolean> {
-    const raw = (this.client as unknown as { sftp: import('ssh2').SFTPWrapper }).sftp;
+    const raw = this.raw;
     try {
       await new Promise<void>((resolve, reject) => {
         raw.open(path, 'wx', (err, handle) => {
@@ -156,48 +172,36 @@ export class PinnedSftp {
     return out.sort((a, b) => a.path.localeCompare(b.path));
   }
 
-  /** Streams the file once: SHA-256, size, and for .gz files a full gzip integrity check. */
-  async digest(path: string, onProgress?: (bytes: number) => void): Promise<FileDigest> {
+  /**
+   * Reads the file once, with reads pipelined: SHA-256, size, and for .gz files a full gzip
+   * integrity check that inflates beside the hash (memory stays bounded whatever the size).
+   */
+  async digest(path: string, onProgress?: (bytes: number) => void, o: PipelineOptions = {}): Promise<FileDigest> {
     const hash = createHash('sha256');
+    const gz = path.endsWith('.gz') ? new GzipCheck() : undefined;
     let size = 0;
-    const gz = path.endsWith('.gz') ? createGunzip() : undefined;
-    let gzipError: string | undefined;
-    let paused: { resume: () => void } | undefined;
-    const gzDone = gz
-      ? new Promise<void>((resolve) => {
-          gz.on('data', () => undefined);
-          gz.on('end', () => resolve());
-          gz.on('error', (e) => {
-            gzipError = e.message;
-            paused?.resume(); // no 'drain' will come: go on hashing without the inflater
-            resolve();
-          });
-        })
-      : Promise.resolve();
-    await new Promise<void>((resolve, reject) => {
-      const stream = this.client.createReadStream(path);
-      paused = stream;
-      stream.on('data', (chunk: Buffer) => {
+    await readPipelined(
+      this.raw,
+      path,
+      (chunk) => {
         hash.update(chunk);
         size += chunk.length;
-        // Honour the inflater's backpressure: otherwise a multi-gigabyte archive piles up in memory.
-        if (gz && !gzipError && !gz.write(chunk)) {
-          stream.pause();
-          gz.once('drain', () => stream.resume());
-        }
         onProgress?.(size);
-      });
-      stream.on('error', reject);
-      stream.on('end', () => resolve());
-    });
-    gz?.end();
-    await gzDone;
+        return gz?.write(chunk);
+      },
+      o,
+    );
     const result: FileDigest = { size, sha256: hash.digest('hex') };
     if (gz) {
-      result.gzipIntact = gzipError === undefined;
-      if (gzipError) result.gzipError = gzipError;
+      const error = await gz.end();
+      result.gzipIntact = error === undefined;
+      if (error) result.gzipError = error;
     }
     return result;
+  }
+
+  private get raw(): SFTPWrapper {
+    return (this.client as unknown as { sftp: SFTPWrapper }).sftp;
   }
 }
 

@@ -20,10 +20,18 @@ export class VcenterClient {
 
   private async raw(method: HttpRequest['method'], path: string, body?: unknown, auth?: string) {
     const url = new URL(path, this.ep.url).toString();
-    const headers: Record<string, string> = {};
-    if (auth) headers.authorization = auth;
-    else if (this.session) headers['vmware-api-session-id'] = this.session;
-    const res = await send({ method, url, body, headers, caFile: this.ep.caFile });
+    const call = () => {
+      const headers: Record<string, string> = {};
+      if (auth) headers.authorization = auth;
+      else if (this.session) headers['vmware-api-session-id'] = this.session;
+      return send({ method, url, body, headers, caFile: this.ep.caFile });
+    };
+    let res = await call();
+    // A session expires (idle timeout, a restart of the appliance's API service): log in again, once.
+    if (res.status === 401 && !auth && this.session && !(method === 'DELETE' && path === '/api/session')) {
+      await this.login();
+      res = await call();
+    }
     if (res.status >= 400) {
       let detail = res.text.slice(0, 500);
       let errorType = '';
@@ -42,7 +50,11 @@ export class VcenterClient {
     return parseJson<unknown>(res.text);
   }
 
+  /** Sessions this client opened: one per client, unless the appliance expired one. */
+  logins = 0;
+
   async login(): Promise<void> {
+    this.logins += 1;
     this.session = (await this.raw('POST', '/api/session', undefined, basicAuth(this.ep.user, this.ep.password))) as string;
   }
 

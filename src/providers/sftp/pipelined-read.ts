@@ -1,0 +1,106 @@
+import type { SFTPWrapper } from 'ssh2';
+
+export interface PipelineOptions {
+  /** Bytes per read request; clamped to what the server accepts in one reply. */
+  chunkSize?: number;
+  /** Read requests in flight at once: together they cover the round trip, and bound the memory. */
+  inFlight?: number;
+}
+
+/** What OpenSSH's sftp-server answers in one READ (its limits@openssh.com says 261,120 bytes). */
+const DEFAULT_CHUNK = 255 * 1024;
+const DEFAULT_IN_FLIGHT = 16;
+
+interface Slot {
+  offset: number;
+  /** The bytes this slot covers, filled by one or more reads (a server may answer short). */
+  buf: Buffer;
+  filled: number;
+  /** The file ended inside this slot: `filled` bytes are all there is. */
+  eof: boolean;
+  done: Promise<void>;
+}
+
+/**
+ * Reads a remote file front to back with up to `inFlight` READ requests outstanding, and hands
+ * the chunks to `consume` in file order. `consume` may return a promise (a consumer that is full):
+ * no further chunk is handed over until it settles, and no read beyond the window is issued, so
+ * memory stays at about `inFlight × chunkSize` whatever the file's size. Returns the bytes read.
+ *
+ * One READ at a time, as ssh2's own read stream does, waits a round trip per chunk; a pipeline
+ * keeps the connection busy, as OpenSSH's `sftp` client does.
+ */
+export async function readPipelined(
+  sftp: SFTPWrapper,
+  path: string,
+  consume: (chunk: Buffer) => void | Promise<void>,
+  o: PipelineOptions = {},
+): Promise<number> {
+  const serverMax = (sftp as unknown as { _maxReadLen?: number })._maxReadLen;
+  const chunkSize = Math.max(1024, Math.min(o.chunkSize ?? DEFAULT_CHUNK, serverMax && serverMax > 0 ? serverMax : DEFAULT_CHUNK));
+  const inFlight = Math.max(1, o.inFlight ?? DEFAULT_IN_FLIGHT);
+  const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(path, 'r', (err, h) => (err ? reject(err) : resolve(h))));
+  let failed: Error | undefined;
+
+  /** Reads into the slot until it is full or the file ends; a short answer is followed by a read for the rest. */
+  const fill = (slot: Slot): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const step = () => {
+        if (failed) return reject(failed);
+        const want = slot.buf.length - slot.filled;
+        sftp.read(handle, slot.buf, slot.filled, want, slot.offset + slot.filled, (err, n) => {
+          if (err) return reject(err);
+          if (!n) {
+            slot.eof = true;
+            return resolve();
+          }
+          slot.filled += n;
+          if (slot.filled < slot.buf.length) step();
+          else resolve();
+        });
+      };
+      step();
+    });
+
+  const window: Slot[] = [];
+  let nextOffset = 0;
+  let ended = false;
+  const issue = () => {
+    while (!ended && window.length < inFlight) {
+      const slot: Slot = { offset: nextOffset, buf: Buffer.allocUnsafe(chunkSize), filled: 0, eof: false, done: Promise.resolve() };
+      slot.done = fill(slot);
+      // A rejection is taken when the slot reaches the front; until then keep Node from calling it unhandled.
+      slot.done.catch((err: Error) => {
+        failed ??= err;
+      });
+      nextOffset += chunkSize;
+      window.push(slot);
+    }
+  };
+
+  let total = 0;
+  try {
+    issue();
+    while (window.length) {
+      const slot = window.shift()!;
+      await slot.done;
+      if (slot.eof) ended = true; // reads past the end answer EOF too: let them drain, issue no more
+      else issue();
+      if (slot.filled) {
+        total += slot.filled;
+        await consume(slot.filled === slot.buf.length ? slot.buf : slot.buf.subarray(0, slot.filled));
+      }
+      if (slot.eof) {
+        await Promise.allSettled(window.map((s) => s.done));
+        break;
+      }
+    }
+    return total;
+  } catch (err) {
+    failed ??= err as Error;
+    await Promise.allSettled(window.map((s) => s.done));
+    throw err;
+  } finally {
+    await new Promise<void>((resolve) => sftp.close(handle, () => resolve()));
+  }
+}

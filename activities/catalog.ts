@@ -6,8 +6,7 @@ import { reverifySet, type ReverifyProgress } from '../src/catalog/reverify.js';
 import { pruneTarget } from '../src/catalog/prune.js';
 import { SftpStore } from '../src/catalog/store.js';
 import { runLivenessFrom } from '../src/temporal/run-liveness.js';
-import { parseDuration } from '../src/domain/duration.js';
-import type { RetentionPolicy } from '../src/domain/retention.js';
+import { retentionPolicyOf } from '../src/domain/retention.js';
 import { sftpEndpoint } from './endpoints.js';
 import { guarded, nonRetryable } from './failures.js';
 
@@ -39,12 +38,6 @@ export async function reverifyBackupSet({ target, setId }: { target: BackupTarge
       return { setId, checked: result.checked, verifiedAt: at };
     }),
   );
-}
-
-export function retentionPolicyOf(target: BackupTarget): RetentionPolicy | undefined {
-  const r = target.retention;
-  if (!r) return undefined;
-  return { keepLast: r.keepLast, daily: r.daily, weekly: r.weekly, monthly: r.monthly, maxAgeMs: r.maxAge ? parseDuration(r.maxAge) : undefined };
 }
 
 export interface PruneOutcome {

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { COMMAND_SUMMARIES } from './summaries.js';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -6,7 +7,7 @@ import { acknowledgeUpdate, appDataStatusQuery, appDataWorkflowId, type Acknowle
 import type { appDataRound } from '../../workflows/appdata-round.js';
 import { appDataRoundInput } from '../temporal/inputs.js';
 import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
-import { connectOrExplain, failureReason } from './backup.js';
+import { connectOrExplain, failureReason } from './backup-run.js';
 import { addConnectionOptions, type ConnectionOpts } from './common.js';
 import { CliError, EXIT, info, printJson } from './output.js';
 
@@ -29,10 +30,7 @@ async function connect(o: Opts) {
 }
 
 export function appDataCommand(): Command {
-  const appdata = new Command('appdata').description(
-    'Application data on IKS is the customer\'s to back up (IBM backs up etcd only). sddc-ops tells each cluster\'s app owners, ' +
-      'reminds them, escalates, and records who confirmed, when and with what evidence in the backup set.',
-  );
+  const appdata = new Command('appdata').description(COMMAND_SUMMARIES.appdata)
   const withConn = (c: Command) => addConnectionOptions(c.option('--config <file>', 'config file').option('--json', 'machine-readable output'));
 
   withConn(

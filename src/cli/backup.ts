@@ -1,129 +1,15 @@
 import { Command, Option } from 'commander';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
-import { loadConfig, siteOf } from '../config/load.js';
-import type { SiteConfig } from '../config/schema.js';
-import { backupInput } from '../temporal/inputs.js';
-import { connectClient } from '../temporal/connection.js';
-import { BackupAlreadyRunning, startCoordinatedBackup, uiLink } from '../temporal/backup-runs.js';
-import { progressQuery, type BackupProgress, type CoordinatedBackupInput, type CoordinatedBackupResult } from '../../workflows/coordinated-backup.js';
-import { CliError, EXIT, humanBytes, info, isTty, printJson } from './output.js';
-import { addCatalogCommands, siteOfSet } from './catalog.js';
-import { WorkflowIdConflictPolicy } from '@temporalio/client';
-import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
-import type { verifyBackupSet } from '../../workflows/verify-backup-set.js';
+import { addCatalogCommands } from './catalog.js';
 import { addConnectionOptions, type ConnectionOpts } from './common.js';
-import { outcomeOf } from './wait.js';
+import { COMMAND_SUMMARIES } from './summaries.js';
 
-export interface RunBackupOptions {
-  site: string;
-  input: CoordinatedBackupInput;
-  /** The site as this CLI's config has it (timeout, summary); the run itself reads the worker's config. */
-  siteConfig: SiteConfig;
-  taskQueue: string;
-  namespace: string;
-  uiUrl?: string;
-  wait: boolean;
-  json: boolean;
-}
-
-const ICON: Record<string, string> = { pending: '·', running: '…', done: '✔', failed: '✘' };
-
-function renderProgress(p: BackupProgress): string {
-  return p.steps.map((s) => `  ${ICON[s.status]} ${s.title}${s.detail ? ` — ${s.detail}` : ''}`).join('\n');
-}
-
-/** Why a run failed, in the words of the step that failed. */
-export function failureReason(err: unknown): string {
-  let e: unknown = err instanceof WorkflowFailedError ? err.cause : err;
-  while (e instanceof ActivityFailure && e.cause) e = e.cause;
-  if (e instanceof ApplicationFailure) return e.message;
-  return e instanceof Error ? e.message : String(err);
-}
-
-/** How a run that did not complete ended: cancelled, terminated, timed out (its execution timeout) or failed. */
-export function runEnd(err: unknown): 'cancelled' | 'terminated' | 'timed-out' | 'failed' {
-  const cause = err instanceof WorkflowFailedError ? err.cause : err;
-  if (cause instanceof CancelledFailure) return 'cancelled';
-  if (cause instanceof TerminatedFailure) return 'terminated';
-  if (cause instanceof TimeoutFailure) return 'timed-out';
-  return 'failed';
-}
-
-/** Starts the workflow, follows it, and returns the exit code. Shared by `backup run` and `dev --demo`. */
-export async function runBackup(client: Client, o: RunBackupOptions): Promise<number> {
-  let handle;
-  try {
-    handle = await startCoordinatedBackup(client, { input: o.input, taskQueue: o.taskQueue, config: o.siteConfig });
-  } catch (err) {
-    if (err instanceof BackupAlreadyRunning) {
-      const link = uiLink(o.uiUrl, o.namespace, err.workflowId, err.runId);
-      if (o.json) printJson({ status: 'already-running', workflowId: err.workflowId, runId: err.runId, startedAt: err.startedAt, ui: link });
-      else info(`${err.message}${link ? `\n  ${link}` : ''}\nWait for it to finish (or cancel it in the Web UI) before starting another.`);
-      return EXIT.RUN_FAILED;
-    }
-    throw err;
-  }
-  const runId = handle.firstExecutionRunId;
-  const link = uiLink(o.uiUrl, o.namespace, handle.workflowId, runId);
-  if (!o.json) info(`started backup of site ${o.site}: workflow ${handle.workflowId}, run ${runId}${link ? `\n  Web UI: ${link}` : ''}`);
-  if (!o.wait) {
-    if (o.json) printJson({ status: 'started', workflowId: handle.workflowId, runId, ui: link });
-    return EXIT.OK;
-  }
-
-  let lastShown = '';
-  const showProgress = async () => {
-    try {
-      const p = await handle.query(progressQuery);
-      const text = renderProgress(p);
-      if (text === lastShown) return;
-      if (isTty() && lastShown) process.stderr.write(`\x1b[${lastShown.split('\n').length}A\x1b[J`);
-      if (isTty() || !lastShown) info(text);
-      else {
-        // Not a terminal: print only the steps that changed, one line each.
-        const before = lastShown.split('\n');
-        text.split('\n').forEach((l, i) => l !== before[i] && info(l));
-      }
-      lastShown = text;
-    } catch {
-      /* the first workflow task may not have run yet */
-    }
-  };
-  const timer = o.json ? undefined : setInterval(() => void showProgress(), 1000);
-  try {
-    const result: CoordinatedBackupResult = await outcomeOf(() => handle.result());
-    if (timer) {
-      clearInterval(timer);
-      await showProgress();
-    }
-    if (o.json) printJson({ ...result, workflowId: handle.workflowId, runId, ui: link });
-    else {
-      info(`backup set ${result.setId} complete: ${result.totals.files} files, ${humanBytes(result.totals.bytes)}, verified`);
-      info(`  manifest: ${result.manifestPath}`);
-      for (const w of result.warnings ?? []) info(`  warning: ${w}`);
-      for (const k of result.iks ?? []) info(`  IKS ${k.name}: master ${k.masterVersion} ${k.masterHealth}; etcd backed up by the provider (recorded)`);
-      for (const r of result.appDataReminders ?? []) {
-        if (r.how !== 'no-owners') info(`  app-data reminder for cluster ${r.clusterId} ${r.how === 'started' ? 'sent' : 'still pending'}; owners confirm with: sddc-ops appdata ack --cluster ${r.clusterId} --by NAME`);
-      }
-    }
-    return EXIT.OK;
-  } catch (err) {
-    if (timer) {
-      clearInterval(timer);
-      await showProgress();
-    }
-    const reason = failureReason(err);
-    const status = runEnd(err);
-    if (o.json) printJson({ status, workflowId: handle.workflowId, runId, reason, ui: link });
-    else if (status === 'cancelled') info(`backup of site ${o.site} CANCELLED: the set is recorded as cancelled, with what the products wrote so retention frees it${link ? `\n  details: ${link}` : ''}`);
-    else info(`backup of site ${o.site} ${status.toUpperCase()}: ${reason}${link ? `\n  details: ${link}` : ''}`);
-    return EXIT.RUN_FAILED;
-  }
-}
+// Definitions only: what a command does is loaded when it runs, so that `--help` and the catalog
+// commands start without loading Temporal's packages.
+export type RunOpts = ConnectionOpts & { site: string; config?: string; wait: boolean; json?: boolean; ifBusy: 'queue' | 'skip' };
+export type VerifyOpts = ConnectionOpts & { site?: string; config?: string; wait: boolean; json?: boolean };
 
 export function backupCommand(): Command {
-  const backup = new Command('backup').description('Coordinated NSX + vCenter backups to SFTP (backup sets)');
+  const backup = new Command('backup').description(COMMAND_SUMMARIES.backup);
   const run = backup
     .command('run')
     .description(
@@ -144,25 +30,7 @@ export function backupCommand(): Command {
       '\nExit codes: 0 backup set complete (or started, with --no-wait); 1 the run failed or one is already running; 2 bad input.\n' +
         'Example:\n  sddc-ops backup run --site tokyo-1 --config /etc/sddc-ops.yaml\n',
     );
-  addConnectionOptions(run).action(async (opts: ConnectionOpts & { site: string; config?: string; wait: boolean; json?: boolean; ifBusy: 'queue' | 'skip' }) => {
-    const { config, file } = loadConfig(opts.config);
-    siteOf(config, file, opts.site);
-    const { client, connection, namespace } = await connectOrExplain(opts, config.temporal.address, config.temporal.namespace);
-    try {
-      process.exitCode = await runBackup(client, {
-        site: opts.site,
-        input: backupInput(opts.site, opts.ifBusy),
-        siteConfig: config.sites[opts.site]!,
-        taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
-        namespace,
-        uiUrl: opts.uiUrl ?? config.temporal.uiUrl,
-        wait: opts.wait,
-        json: !!opts.json,
-      });
-    } finally {
-      await connection.close();
-    }
-  });
+  addConnectionOptions(run).action(async (opts: RunOpts) => (await import('./backup-run.js')).backupRunAction(opts));
   addCatalogCommands(backup);
 
   const verify = backup
@@ -175,52 +43,7 @@ export function backupCommand(): Command {
     .option('--config <file>', 'config file')
     .option('--no-wait', 'start and return')
     .option('--json', 'machine-readable result');
-  addConnectionOptions(verify).action(async (setId: string, opts: ConnectionOpts & { site?: string; config?: string; wait: boolean; json?: boolean }) => {
-    const { config, file } = loadConfig(opts.config);
-    const site = siteOfSet(config, file, setId, opts.site);
-    const { client, connection, namespace } = await connectOrExplain(opts, config.temporal.address, config.temporal.namespace);
-    try {
-      const handle = await client.workflow.start<typeof verifyBackupSet>('verifyBackupSet', {
-        taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
-        workflowId: `verify-backup-set-${setId}`,
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-        args: [{ site, setId }],
-        typedSearchAttributes: [
-          { key: SddcSite, value: site },
-          { key: SddcOperation, value: 'verify-backup-set' },
-        ],
-        staticSummary: `Verify backup set ${setId} against its manifest`,
-      });
-      const link = uiLink(opts.uiUrl ?? config.temporal.uiUrl, namespace, handle.workflowId, handle.firstExecutionRunId);
-      if (!opts.json) info(`verifying ${setId}: workflow ${handle.workflowId}${link ? `\n  Web UI: ${link}` : ''}`);
-      if (!opts.wait) {
-        if (opts.json) printJson({ status: 'started', workflowId: handle.workflowId, runId: handle.firstExecutionRunId, ui: link });
-        return;
-      }
-      try {
-        const r = await outcomeOf(() => handle.result());
-        if (opts.json) printJson({ status: 'ok', ...r });
-        else info(`backup set ${setId} verified: ${r.checked} files match the manifest`);
-      } catch (err) {
-        const reason = failureReason(err);
-        if (opts.json) printJson({ status: 'damaged', setId, reason });
-        else info(`VERIFICATION FAILED: ${reason}`);
-        process.exitCode = EXIT.RUN_FAILED;
-      }
-    } finally {
-      await connection.close();
-    }
-  });
+  addConnectionOptions(verify).action(async (setId: string, opts: VerifyOpts) => (await import('./backup-run.js')).backupVerifyAction(setId, opts));
   return backup;
 }
 
-export async function connectOrExplain(opts: ConnectionOpts, configAddress?: string, configNamespace?: string) {
-  try {
-    return await connectClient({ address: opts.address, namespace: opts.namespace, profile: opts.profile, configAddress, configNamespace });
-  } catch (err) {
-    throw new CliError(
-      `cannot reach Temporal (${(err as Error).message.split('\n')[0]}): start one with \`sddc-ops dev\`, or pass --address / set TEMPORAL_ADDRESS or a profile`,
-      EXIT.RUN_FAILED,
-    );
-  }
-}

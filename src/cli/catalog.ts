@@ -7,11 +7,8 @@ import { sftpEndpoint } from '../../activities/endpoints.js';
 import { BadSetIdError, checkedSetId, filesOf, readCatalog, readManifest, SetNotFoundError, type Catalog } from '../catalog/catalog.js';
 import { catalogStatuses, pruneOrphans, pruneTarget, type RunLiveness } from '../catalog/prune.js';
 import { SftpStore } from '../catalog/store.js';
-import { retentionPolicyOf } from '../../activities/catalog.js';
-import { hasRules } from '../domain/retention.js';
+import { hasRules, retentionPolicyOf } from '../domain/retention.js';
 import { catalogStatus, type CatalogStatus } from '../domain/backup-set.js';
-import { connectClient } from '../temporal/connection.js';
-import { runLivenessFrom } from '../temporal/run-liveness.js';
 import { CliError, EXIT, humanBytes, info, printJson } from './output.js';
 
 /** The site a set id belongs to: "<site>-<YYYYMMDD>T<HHMMSS>Z". A set id that is not a plain name is bad input. */
@@ -44,6 +41,8 @@ function table(rows: string[][]): string {
  */
 async function withLiveness<T>(config: Config, catalog: Catalog, fn: (liveness: RunLiveness | undefined) => Promise<T>): Promise<T> {
   if (!catalog.sets.some((m) => m.status === 'running')) return fn(undefined);
+  // Loaded only here: most catalogs have no running set, and Temporal's client takes a while to load.
+  const [{ connectClient }, { runLivenessFrom }] = await Promise.all([import('../temporal/connection.js'), import('../temporal/run-liveness.js')]);
   let conn: Awaited<ReturnType<typeof connectClient>> | undefined;
   try {
     conn = await connectClient({ configAddress: config.temporal.address, configNamespace: config.temporal.namespace, connectTimeoutMs: 2_000 });

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { COMMAND_SUMMARIES } from './summaries.js';
 import { resolve, join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -8,7 +9,7 @@ import { createWorker, installRuntime } from '../temporal/worker.js';
 import { DEFAULT_TASK_QUEUE } from '../temporal/search-attributes.js';
 import { startLab, type Lab, type SftpKind } from '../lab/lab.js';
 import { loadConfig } from '../config/load.js';
-import { runBackup } from './backup.js';
+import { runBackup } from './backup-run.js';
 import { backupInput } from '../temporal/inputs.js';
 import { CliError, EXIT, info } from './output.js';
 
@@ -32,10 +33,7 @@ function portOf(v: string, flag: string): number {
 
 export function devCommand(): Command {
   return new Command('dev')
-    .description(
-      'Run everything on this machine: the Temporal dev server (SQLite in --data-dir, so runs survive a restart) with its Web UI ' +
-        'and the sddc-ops search attributes, the lab (NSX and vCenter simulators and an SFTP server), and a worker. Ctrl-C stops what it started.',
-    )
+    .description(COMMAND_SUMMARIES.dev)
     .option('--data-dir <dir>', 'where the server database, lab files and lab config live', '.sddc-ops')
     .option('--ip <ip>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'Temporal frontend port', '7233')

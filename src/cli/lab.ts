@@ -1,15 +1,12 @@
 import { Command } from 'commander';
+import { COMMAND_SUMMARIES } from './summaries.js';
 import { resolve } from 'node:path';
 import { startLab, type SftpKind } from '../lab/lab.js';
 import { info } from './output.js';
 
 export function labCommand(): Command {
   return new Command('lab')
-    .description(
-      'Run only the lab: NSX-T Manager and vCenter appliance backup API simulators and an SFTP server, and write a config for them. ' +
-        'Faults are injected with PUT <simulator>/lab/faults, e.g. {"http5xx":3}, {"unauthorized":true}, {"jobDurationMs":60000}, ' +
-        '{"failJob":{"message":"..."}}, {"upload":"truncate"|"corrupt"}, {"badFingerprint":true}; DELETE clears them.',
-    )
+    .description(COMMAND_SUMMARIES.lab)
     .option('--dir <dir>', 'lab directory', '.sddc-ops/lab')
     .option('--sftp <kind>', 'sshd (OpenSSH, needs root), ssh2 (built in) or auto', 'auto')
     .option('--nsx-port <port>', 'NSX simulator port (default: any free port)')

@@ -2,40 +2,51 @@
 import { Command, CommanderError } from 'commander';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../config/load.js';
-import { ensureTemporalCli } from '../temporal/cli-provision.js';
-import { PortInUseError } from '../temporal/dev-server.js';
-import { backupCommand } from './backup.js';
-import { devCommand } from './dev.js';
-import { labCommand } from './lab.js';
-import { workerCommand } from './worker.js';
-import { scheduleCommand } from './schedule.js';
-import { appDataCommand } from './appdata.js';
 import { CliError, EXIT, info } from './output.js';
+import { COMMAND_SUMMARIES, type CommandName } from './summaries.js';
 
-export function buildProgram(): Command {
+/**
+ * Each command is loaded only when it runs: Temporal's packages, the SSH stack and the config
+ * schema take most of a second to load, and `--help` needs none of them.
+ */
+const LOADERS: Record<CommandName, () => Promise<Command>> = {
+  backup: async () => (await import('./backup.js')).backupCommand(),
+  schedule: async () => (await import('./schedule.js')).scheduleCommand(),
+  appdata: async () => (await import('./appdata.js')).appDataCommand(),
+  worker: async () => (await import('./worker.js')).workerCommand(),
+  dev: async () => (await import('./dev.js')).devCommand(),
+  lab: async () => (await import('./lab.js')).labCommand(),
+  'temporal-cli': async () =>
+    new Command('temporal-cli').description(COMMAND_SUMMARIES['temporal-cli']).action(async () => {
+      const { ensureTemporalCli } = await import('../temporal/cli-provision.js');
+      const r = await ensureTemporalCli({ onProgress: info });
+      process.stdout.write(`${r.path}\n`);
+      info(`source: ${r.source}`);
+    }),
+};
+
+const isCommand = (name: string | undefined): name is CommandName => !!name && Object.hasOwn(COMMAND_SUMMARIES, name);
+
+/** The command the arguments run (`help X` shows X's help), if any. */
+export function commandIn(args: string[]): CommandName | undefined {
+  const first = args.find((a) => !a.startsWith('-'));
+  const name = first === 'help' ? args[args.indexOf('help') + 1] : first;
+  return isCommand(name) ? name : undefined;
+}
+
+export async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command('sddc-ops')
     .description(
       'Durable, verified backup (and later DR and scale-out) of vCenter Server + NSX + IKS estates, as Temporal workflows.\n' +
         'Start with `sddc-ops dev --demo`, then `sddc-ops backup run --site S --config F`.',
     )
     .version('0.1.0')
-    .showHelpAfterError()
-    .exitOverride();
-  program.addCommand(backupCommand());
-  program.addCommand(scheduleCommand());
-  program.addCommand(appDataCommand());
-  program.addCommand(workerCommand());
-  program.addCommand(devCommand());
-  program.addCommand(labCommand());
-  program
-    .command('temporal-cli')
-    .description('Find or provision the temporal CLI (TEMPORAL_CLI_PATH, PATH, cache, go install, download) and print its path')
-    .action(async () => {
-      const r = await ensureTemporalCli({ onProgress: info });
-      process.stdout.write(`${r.path}\n`);
-      info(`source: ${r.source}`);
-    });
+    .showHelpAfterError();
+  const wanted = commandIn(argv.slice(2));
+  for (const name of Object.keys(COMMAND_SUMMARIES) as CommandName[]) {
+    // The others are listed by name and summary only.
+    program.addCommand(name === wanted ? await LOADERS[name]() : new Command(name).description(COMMAND_SUMMARIES[name]));
+  }
   // Usage errors anywhere end in exit 2: exitOverride does not reach commands added with addCommand.
   const everywhere = (c: Command) => {
     c.exitOverride().showHelpAfterError();
@@ -47,30 +58,55 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? EXIT.OK : EXIT.BAD_INPUT;
     }
-    if (err instanceof ConfigError) {
-      info(err.message);
+    // By name: importing these errors' modules would load what `--help` avoids.
+    const name = (err as Error)?.name;
+    if (name === 'ConfigError') {
+      info((err as Error).message);
       return EXIT.BAD_INPUT;
     }
     if (err instanceof CliError) {
       info(`error: ${err.message}`);
       return err.exitCode;
     }
-    if (err instanceof PortInUseError) {
-      info(`error: ${err.message}`);
+    if (name === 'PortInUse') {
+      info(`error: ${(err as Error).message}`);
       return EXIT.BAD_INPUT;
     }
-    info(`error: ${(err as Error).message ?? String(err)}`);
+    info(`error: ${(err as Error)?.message ?? String(err)}`);
     return EXIT.RUN_FAILED;
   }
 }
 
+/** Resolves once everything written to the stream has reached the OS (a pipe's reader may be slow). */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.destroyed || stream.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+/**
+ * Exits with `code` once stdout and stderr have drained: `process.exit` with output still queued
+ * for a pipe cuts it (a `--json` list piped into `jq` would end at 64 KiB).
+ */
+export async function exitWhenDrained(code: number): Promise<never> {
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  process.exit(code);
+}
+
 const invokedDirectly = process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) {
-  main(process.argv).then((code) => process.exit(code));
+  let code: number = EXIT.RUN_FAILED;
+  // A reader that goes away (`| head`) is not an error of ours: stop writing and exit.
+  for (const s of [process.stdout, process.stderr]) {
+    s.on('error', (err: NodeJS.ErrnoException) => process.exit(err.code === 'EPIPE' ? code : EXIT.RUN_FAILED));
+  }
+  main(process.argv).then((c) => {
+    code = c;
+    return exitWhenDrained(c);
+  });
 }

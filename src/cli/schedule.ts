@@ -1,9 +1,10 @@
 import { Command } from 'commander';
+import { COMMAND_SUMMARIES } from './summaries.js';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { loadConfig, siteOf } from '../config/load.js';
 import { scheduleSchema, type Config, type ScheduleConfig } from '../config/schema.js';
 import { describeSpec, planApply, scheduleId, scheduleOptions, SCHEDULE_PREFIX, upsertSchedule } from '../schedules/schedules.js';
-import { connectOrExplain } from './backup.js';
+import { connectOrExplain } from './backup-run.js';
 import { addConnectionOptions, type ConnectionOpts } from './common.js';
 import { CliError, EXIT, info, printJson } from './output.js';
 
@@ -66,9 +67,7 @@ function parseTime(v: string, flag: string): Date {
 }
 
 export function scheduleCommand(): Command {
-  const schedule = new Command('schedule').description(
-    'Cron backups on durable Temporal Schedules (visible on the Web UI\'s Schedules page). Ids are stable: sddc-ops.<site>.<purpose>.',
-  );
+  const schedule = new Command('schedule').description(COMMAND_SUMMARIES.schedule)
   const withConn = (c: Command) => addConnectionOptions(c.option('--config <file>', 'config file').option('--json', 'machine-readable output'));
 
   withConn(

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { COMMAND_SUMMARIES } from './summaries.js';
 import { loadConfig } from '../config/load.js';
 import { connectWorker } from '../temporal/connection.js';
 import { createWorker, installRuntime } from '../temporal/worker.js';
@@ -9,10 +10,7 @@ import { addConnectionOptions, type ConnectionOpts } from './common.js';
 /** Runs a worker until SIGINT/SIGTERM, then drains: running activities get the grace time to finish. */
 export function workerCommand(): Command {
   const cmd = new Command('worker')
-    .description(
-      'Run a worker that executes sddc-ops workflows and activities against any Temporal (dev server, self-hosted, Temporal Cloud). ' +
-        'Secrets are resolved here, so the env: and file: references in the config must resolve on this machine.',
-    )
+    .description(COMMAND_SUMMARIES.worker)
     .option('--config <file>', 'the config file every run reads its site from, when it starts (default: $SDDC_OPS_CONFIG, ./sddc-ops.yaml, ./config/sddc-ops.yaml); edits apply to the next run')
     .addHelpText(
       'after',

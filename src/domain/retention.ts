@@ -1,4 +1,6 @@
 import type { CatalogStatus } from './backup-set.js';
+import type { BackupTarget } from '../config/schema.js';
+import { parseDuration } from './duration.js';
 
 /**
  * Which backup sets to keep: pure rules, no I/O, shared by the prune activity and the CLI's dry run.
@@ -102,4 +104,11 @@ export function decideRetention(sets: SetSummary[], policy: RetentionPolicy, now
     else expire.push({ setId: s.setId, reason: why ? 'past the maximum age' : 'not selected by any retention rule' });
   }
   return { keep: [...reasons].map(([setId, r]) => ({ setId, reasons: r })), expire };
+}
+
+/** The policy a target's config asks for; undefined when it sets none. */
+export function retentionPolicyOf(target: BackupTarget): RetentionPolicy | undefined {
+  const r = target.retention;
+  if (!r) return undefined;
+  return { keepLast: r.keepLast, daily: r.daily, weekly: r.weekly, monthly: r.monthly, maxAgeMs: r.maxAge ? parseDuration(r.maxAge) : undefined };
 }

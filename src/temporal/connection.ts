@@ -1,7 +1,6 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import type { NativeConnectionOptions } from '@temporalio/worker';
+import type { NativeConnection, NativeConnectionOptions } from '@temporalio/worker';
 
 export interface ConnectionFlags {
   address?: string;
@@ -37,5 +36,7 @@ export async function connectClient(flags: ConnectionFlags): Promise<{ client: C
 
 export async function connectWorker(flags: ConnectionFlags): Promise<{ connection: NativeConnection; namespace: string }> {
   const { options, namespace } = resolveConnection(flags);
-  return { connection: await NativeConnection.connect(options), namespace };
+  // Loaded here only: the worker package takes half a second to load, and only `worker` and `dev` need it.
+  const { NativeConnection: Native } = await import('@temporalio/worker');
+  return { connection: await Native.connect(options), namespace };
 }

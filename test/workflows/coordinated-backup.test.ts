@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import * as activities from '../../activities/index.js';
 import { BackupAlreadyRunning } from '../../src/temporal/backup-runs.js';
-import { failureReason } from '../../src/cli/backup.js';
+import { failureReason } from '../../src/cli/backup-run.js';
 import { progressQuery } from '../../workflows/coordinated-backup.js';
 import { PROGRESS_EVERY_MS } from '../../activities/product-wait.js';
 import { until } from '../fixtures/wait.js';

@@ -1,0 +1,24 @@
+/**
+ * What each top-level command is for: shown by `sddc-ops --help` before (and without) loading the
+ * command, and by the command itself.
+ */
+export const COMMAND_SUMMARIES = {
+  backup: 'Coordinated NSX + vCenter backups to SFTP (backup sets)',
+  schedule: "Cron backups on durable Temporal Schedules (visible on the Web UI's Schedules page). Ids are stable: sddc-ops.<site>.<purpose>.",
+  appdata:
+    "Application data on IKS is the customer's to back up (IBM backs up etcd only). sddc-ops tells each cluster's app owners, " +
+    'reminds them, escalates, and records who confirmed, when and with what evidence in the backup set.',
+  worker:
+    'Run a worker that executes sddc-ops workflows and activities against any Temporal (dev server, self-hosted, Temporal Cloud). ' +
+    'Secrets are resolved here, so the env: and file: references in the config must resolve on this machine.',
+  dev:
+    'Run everything on this machine: the Temporal dev server (SQLite in --data-dir, so runs survive a restart) with its Web UI ' +
+    'and the sddc-ops search attributes, the lab (NSX and vCenter simulators and an SFTP server), and a worker. Ctrl-C stops what it started.',
+  lab:
+    'Run only the lab: NSX-T Manager and vCenter appliance backup API simulators and an SFTP server, and write a config for them. ' +
+    'Faults are injected with PUT <simulator>/lab/faults, e.g. {"http5xx":3}, {"unauthorized":true}, {"expireSessions":true}, {"jobDurationMs":60000}, ' +
+    '{"failJob":{"message":"..."}}, {"upload":"truncate"|"corrupt"}, {"badFingerprint":true}; DELETE clears them.',
+  'temporal-cli': 'Find or provision the temporal CLI (TEMPORAL_CLI_PATH, PATH, cache, go install, download) and print its path',
+} as const;
+
+export type CommandName = keyof typeof COMMAND_SUMMARIES;

@@ -1,5 +1,5 @@
 /** What `backup run` and `backup verify` do (loaded when they run), and the run-following `dev --demo` shares. */
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { loadConfig, siteOf } from '../config/load.js';
 import type { SiteConfig } from '../config/schema.js';
@@ -9,7 +9,6 @@ import { BackupAlreadyRunning, startCoordinatedBackup, uiLink } from '../tempora
 import { progressQuery, type BackupProgress, type CoordinatedBackupInput, type CoordinatedBackupResult } from '../../workflows/coordinated-backup.js';
 import { CliError, EXIT, humanBytes, info, isTty, printJson } from './output.js';
 import { siteOfSet } from './catalog.js';
-import { WorkflowIdConflictPolicy } from '@temporalio/client';
 import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
 import type { verifyBackupSet } from '../../workflows/verify-backup-set.js';
 import type { ConnectionOpts } from './common.js';

@@ -77,6 +77,35 @@ describe('pipelined SFTP reads', () => {
     expect(readsWhenBlocked).toBeLessThanOrEqual(8 * 2); // short answers may add a follow-up read per slot
   });
 
+  it('reuse a buffer only once its consumer released it: kept chunks stay intact, released ones carry later chunks', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 120_000 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 1e6 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 40 }), async (size, inFlight, seed, keepPattern) => {
+        const file = randomBytes(size);
+        const { sftp } = unrulyServer(file, { seed });
+        const kept: { chunk: Buffer; at: number }[] = [];
+        const buffers = new Set<ArrayBufferLike>();
+        let at = 0;
+        let i = 0;
+        await readPipelined(
+          sftp,
+          '/f',
+          async (chunk, release) => {
+            buffers.add(chunk.buffer);
+            if (keepPattern[i++ % keepPattern.length]) kept.push({ chunk, at }); // held: never released
+            else if (i % 2) release();
+            else setTimeout(release, 1); // released later, as the inflater does
+            at += chunk.length;
+            if (i % 3 === 0) await new Promise((r) => setTimeout(r, 2));
+          },
+          { chunkSize: 4096, inFlight },
+        );
+        for (const k of kept) expect(k.chunk.equals(file.subarray(k.at, k.at + k.chunk.length))).toBe(true);
+        if (kept.length === 0 && size > 4096 * inFlight * 3) expect(buffers.size).toBeLessThan(Math.ceil(size / 4096));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('fail with the read error, after the handle is closed', async () => {
     const { sftp, stats } = unrulyServer(randomBytes(100_000), { seed: 3, failAt: 50_000 });
     await expect(readPipelined(sftp, '/f', () => undefined, { chunkSize: 4096, inFlight: 4 })).rejects.toThrow(/connection lost/);

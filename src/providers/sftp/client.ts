@@ -183,11 +183,12 @@ export class PinnedSftp {
     await readPipelined(
       this.raw,
       path,
-      (chunk) => {
+      (chunk, release) => {
         hash.update(chunk);
         size += chunk.length;
         onProgress?.(size);
-        return gz?.write(chunk);
+        if (!gz) return release();
+        return gz.write(chunk, release);
       },
       o,
     );

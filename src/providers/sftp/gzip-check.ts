@@ -27,9 +27,13 @@ export class GzipCheck {
     });
   }
 
-  write(chunk: Buffer): Promise<void> | undefined {
-    if (this.error) return undefined;
-    this.gz.write(chunk);
+  /** `consumed` is called once the inflater is done with the chunk (its buffer may then be reused). */
+  write(chunk: Buffer, consumed?: () => void): Promise<void> | undefined {
+    if (this.error) {
+      consumed?.();
+      return undefined;
+    }
+    this.gz.write(chunk, () => consumed?.());
     if (this.gz.writableLength <= AHEAD) return undefined;
     return new Promise<void>((resolve) => {
       const done = () => {

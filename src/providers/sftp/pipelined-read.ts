@@ -27,13 +27,18 @@ interface Slot {
  * no further chunk is handed over until it settles, and no read beyond the window is issued, so
  * memory stays at about `inFlight × chunkSize` whatever the file's size. Returns the bytes read.
  *
+ * A consumer that is done with a chunk calls `release()`: its buffer then carries a later chunk.
+ * Reading gigabytes into fresh buffers makes V8 run a full collection every few megabytes once
+ * they outlive the young generation (measured: twice the CPU per byte); reused buffers do not.
+ * A consumer that never calls it only costs that.
+ *
  * One READ at a time, as ssh2's own read stream does, waits a round trip per chunk; a pipeline
  * keeps the connection busy, as OpenSSH's `sftp` client does.
  */
 export async function readPipelined(
   sftp: SFTPWrapper,
   path: string,
-  consume: (chunk: Buffer) => void | Promise<void>,
+  consume: (chunk: Buffer, release: () => void) => void | Promise<void>,
   o: PipelineOptions = {},
 ): Promise<number> {
   const serverMax = (sftp as unknown as { _maxReadLen?: number })._maxReadLen;
@@ -62,12 +67,13 @@ export async function readPipelined(
       step();
     });
 
+  const pool: Buffer[] = [];
   const window: Slot[] = [];
   let nextOffset = 0;
   let ended = false;
   const issue = () => {
     while (!ended && window.length < inFlight) {
-      const slot: Slot = { offset: nextOffset, buf: Buffer.allocUnsafe(chunkSize), filled: 0, eof: false, done: Promise.resolve() };
+      const slot: Slot = { offset: nextOffset, buf: pool.pop() ?? Buffer.allocUnsafe(chunkSize), filled: 0, eof: false, done: Promise.resolve() };
       slot.done = fill(slot);
       // A rejection is taken when the slot reaches the front; until then keep Node from calling it unhandled.
       slot.done.catch((err: Error) => {
@@ -88,7 +94,14 @@ export async function readPipelined(
       else issue();
       if (slot.filled) {
         total += slot.filled;
-        await consume(slot.filled === slot.buf.length ? slot.buf : slot.buf.subarray(0, slot.filled));
+        const buf = slot.buf;
+        let released = false;
+        const release = () => {
+          if (released) return;
+          released = true;
+          if (pool.length < inFlight * 2) pool.push(buf);
+        };
+        await consume(slot.filled === buf.length ? buf : buf.subarray(0, slot.filled), release);
       }
       if (slot.eof) {
         await Promise.allSettled(window.map((s) => s.done));

@@ -1,5 +1,5 @@
-export { coordinatedBackup, progressQuery } from './coordinated-backup.js';
-export { verifyBackupSet } from './verify-backup-set.js';
-export { appDataReminder } from './appdata-reminder.js';
-export { appDataRound } from './appdata-round.js';
-export { endpointLock } from './endpoint-lock.js';
+export { coordinatedBackup, progressQuery } from './backup/coordinated-backup.js';
+export { verifyBackupSet } from './backup/verify-backup-set.js';
+export { appDataReminder } from './appdata/appdata-reminder.js';
+export { appDataRound } from './appdata/appdata-round.js';
+export { endpointLock } from './locks/endpoint-lock.js';

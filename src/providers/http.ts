@@ -79,6 +79,21 @@ export function basicAuth(user: string, password: string): string {
   return 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
 }
 
+/**
+ * What a product said in an error body, in its own words: `pick` reads the product's error shape
+ * (NSX error_message, vAPI messages, IAM errorMessage, IKS description); a body that is not JSON,
+ * or not that shape, is given raw (cut), or as `HTTP <status>` when empty.
+ */
+export function errorDetail<E>(res: { status: number; text: string }, pick: (body: E) => string | undefined, rawLimit = 500): string {
+  try {
+    const said = res.text ? pick(JSON.parse(res.text) as E) : undefined;
+    if (said) return said;
+  } catch {
+    /* not JSON: the raw text */
+  }
+  return res.text.slice(0, rawLimit) || `HTTP ${res.status}`;
+}
+
 export function parseJson<T>(text: string): T {
   return (text ? JSON.parse(text) : undefined) as T;
 }

@@ -1,10 +1,10 @@
 import { backupRunTimeoutMs } from '../domain/backup-set.js';
 import { parseDuration } from '../domain/duration.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import type { CoordinatedBackupInput } from '../../workflows/coordinated-backup.js';
+import type { CoordinatedBackupInput } from '../../workflows/backup/coordinated-backup.js';
 import type { SiteConfig } from '../config/schema.js';
 import { SddcOperation, SddcSite } from './search-attributes.js';
-import type { coordinatedBackup } from '../../workflows/coordinated-backup.js';
+import type { coordinatedBackup } from '../../workflows/backup/coordinated-backup.js';
 
 export const backupWorkflowId = (site: string) => `coordinated-backup-${site}`;
 

@@ -1,5 +1,5 @@
-import type { CoordinatedBackupInput } from '../../workflows/coordinated-backup.js';
-import type { AppDataRoundInput } from '../../workflows/appdata-round.js';
+import type { CoordinatedBackupInput } from '../../workflows/backup/coordinated-backup.js';
+import type { AppDataRoundInput } from '../../workflows/appdata/appdata-round.js';
 
 /**
  * What a run of a site is started with: its name (and how to wait for busy products). The run

@@ -50,7 +50,7 @@ describe('host key fingerprints', () => {
   });
 });
 
-import { pickFolders } from '../../activities/backup-set.js';
+import { pickFolders } from '../../activities/backup/backup-set.js';
 describe('matching backup folders to a job', () => {
   const at = (iso: string) => Date.parse(iso);
   const folders = [

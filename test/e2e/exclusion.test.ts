@@ -6,7 +6,7 @@ import { manifestsOnDisk } from '../fixtures/manifest.js';
 import { editLabConfig, setFaults } from '../fixtures/lab.js';
 import { until } from '../fixtures/wait.js';
 import { endpointResource, type BackupSetManifest } from '../../src/domain/backup-set.js';
-import { lockStateQuery, lockWorkflowId } from '../../workflows/endpoint-lock.js';
+import { lockStateQuery, lockWorkflowId } from '../../workflows/locks/endpoint-lock.js';
 
 /**
  * One NSX Manager serves two sites (each with a vCenter and a target directory of its own). Every

@@ -8,7 +8,7 @@ import { until } from '../fixtures/wait.js';
 import { cli, startStack, type Stack } from '../fixtures/stack.js';
 import { manifestsOnDisk } from '../fixtures/manifest.js';
 import { editLabConfig } from '../fixtures/lab.js';
-import { acknowledgeUpdate, appDataReminder, appDataStatusQuery, appDataWorkflowId } from '../../workflows/appdata-reminder.js';
+import { acknowledgeUpdate, appDataReminder, appDataStatusQuery, appDataWorkflowId } from '../../workflows/appdata/appdata-reminder.js';
 import type { ReceivedMessage } from '../../src/lab/webhook-receiver.js';
 
 let stack: Stack;

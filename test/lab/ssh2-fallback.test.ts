@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runActivity } from '../fixtures/activity.js';
 import { ApplicationFailure } from '@temporalio/common';
-import { preflightBackupTarget } from '../../activities/backup-target.js';
+import { preflightBackupTarget } from '../../activities/backup/backup-target.js';
 import { startTestLab, type TestLab } from '../fixtures/lab.js';
 
 let lab: TestLab;

@@ -4,7 +4,7 @@ import { IksClient, RateLimitedError, retryAfterMs } from '../../src/providers/i
 import { HttpError } from '../../src/providers/http.js';
 import { startIbmSimulators } from '../../src/lab/ibm.js';
 import { runActivity } from '../fixtures/activity.js';
-import { recordIksClusters } from '../../activities/iks.js';
+import { recordIksClusters } from '../../activities/backup/iks.js';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-import { HttpError, parseJson, send } from '../http.js';
+import { HttpError, errorDetail, parseJson, send } from '../http.js';
 
 export interface IamToken {
   access_token: string;
@@ -48,13 +48,8 @@ export class IamTokenProvider {
     const body = new URLSearchParams({ grant_type: 'urn:ibm:params:oauth:grant-type:apikey', apikey: this.o.apiKey }).toString();
     const res = await send({ method: 'POST', url, body, caFile: this.o.caFile, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     if (res.status >= 400) {
-      let detail = `HTTP ${res.status}`;
-      try {
-        const e = parseJson<{ errorMessage?: string; errorCode?: string }>(res.text);
-        if (e?.errorMessage) detail = `${e.errorMessage} (${e.errorCode ?? res.status})`;
-      } catch {
-        /* not JSON */
-      }
+      // Never the raw body: IAM may echo the request, and the request holds the API key.
+      const detail = errorDetail<{ errorMessage?: string; errorCode?: string }>({ status: res.status, text: res.text }, (e) => e?.errorMessage && `${e.errorMessage} (${e.errorCode ?? res.status})`, 0);
       throw new HttpError('IBM Cloud IAM', 'POST', url, res.status, res.status === 400 ? `${detail} — check ibmCloud.apiKey` : detail);
     }
     this.fetches += 1;

@@ -1,4 +1,4 @@
-import { HttpError, parseJson, send } from '../http.js';
+import { HttpError, errorDetail, parseJson, send } from '../http.js';
 import type { IamTokenProvider } from './iam.js';
 
 /** Shapes of the IKS API we read (shared/api/ibmcloud.md). */
@@ -75,7 +75,7 @@ export class IksClient {
       if (this.o.resourceGroup) headers['x-auth-resource-group'] = this.o.resourceGroup;
       const res = await send({ method: 'GET', url, headers, caFile: this.o.caFile });
       if (res.status < 400) return parseJson<T>(res.text);
-      const detail = describeError(res.text, res.status);
+      const detail = errorDetail<{ description?: string; code?: string }>(res, (e) => e?.description && `${e.description}${e.code ? ` (${e.code})` : ''}`, 300);
       if (res.status === 401 && !reauthed) {
         reauthed = true;
         this.o.iam.invalidate();
@@ -116,12 +116,3 @@ export class IksClient {
   }
 }
 
-function describeError(text: string, status: number): string {
-  try {
-    const e = JSON.parse(text) as { description?: string; code?: string; incidentID?: string };
-    if (e.description) return `${e.description}${e.code ? ` (${e.code})` : ''}`;
-  } catch {
-    /* not JSON */
-  }
-  return text.slice(0, 300) || `HTTP ${status}`;
-}

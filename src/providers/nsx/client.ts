@@ -1,4 +1,4 @@
-import { HttpError, HttpTimeoutError, basicAuth, parseJson, send, type HttpRequest } from '../http.js';
+import { HttpError, HttpTimeoutError, basicAuth, errorDetail, parseJson, send, type HttpRequest } from '../http.js';
 import type {
   BackupConfiguration,
   BackupOperationHistory,
@@ -29,13 +29,7 @@ export class NsxClient {
       headers: { authorization: basicAuth(this.ep.user, this.ep.password) },
     });
     if (res.status >= 400) {
-      let detail = res.text.slice(0, 500);
-      try {
-        const e = parseJson<NsxApiError>(res.text);
-        if (e?.error_message) detail = `${e.error_message}${e.error_code !== undefined ? ` (error_code ${e.error_code})` : ''}`;
-      } catch {
-        /* not JSON: keep the raw text */
-      }
+      const detail = errorDetail<NsxApiError>(res, (e) => e?.error_message && `${e.error_message}${e.error_code !== undefined ? ` (error_code ${e.error_code})` : ''}`);
       throw new HttpError('NSX Manager', method, url, res.status, detail);
     }
     return parseJson<T>(res.text);

@@ -1,4 +1,4 @@
-import { HttpError, basicAuth, parseJson, send, type HttpRequest } from '../http.js';
+import { HttpError, basicAuth, errorDetail, parseJson, send, type HttpRequest } from '../http.js';
 import type { ApplianceVersion, BackupJobReturnResult, BackupJobStatus, BackupRequest, VapiError } from './types.js';
 
 export interface VcenterEndpoint {
@@ -33,15 +33,7 @@ export class VcenterClient {
       res = await call();
     }
     if (res.status >= 400) {
-      let detail = res.text.slice(0, 500);
-      let errorType = '';
-      try {
-        const e = parseJson<VapiError>(res.text);
-        errorType = e?.error_type ?? '';
-        if (e?.messages?.length) detail = `${e.messages.map((m) => m.default_message).join('; ')} (${errorType})`;
-      } catch {
-        /* not JSON */
-      }
+      const detail = errorDetail<VapiError>(res, (e) => (e?.messages?.length ? `${e.messages.map((m) => m.default_message).join('; ')} (${e.error_type ?? ''})` : undefined));
       if (res.status === 400 && /in progress|already running|feature_in_use/i.test(res.text)) {
         throw new BackupAlreadyRunningError(detail);
       }

@@ -1,12 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { NsxConfig, VcenterConfig } from '../src/config/schema.js';
-import { productProgressSignal, type ProductProgress } from '../src/temporal/progress.js';
-import { classify, nonRetryable } from './failures.js';
+import type { NsxConfig, VcenterConfig } from '../../src/config/schema.js';
+import { productProgressSignal, type ProductProgress } from '../../src/temporal/progress.js';
+import { classify, nonRetryable } from '../failures.js';
 import { getNsxBackupState, type NsxFinishedBackup } from './nsx-backup.js';
 import { backupStateOf, type VcenterBackupState } from './vcenter-backup.js';
-import { VcenterClient } from '../src/providers/vcenter/client.js';
-import { vcenterEndpoint } from './endpoints.js';
+import { VcenterClient } from '../../src/providers/vcenter/client.js';
+import { vcenterEndpoint } from '../endpoints.js';
 
 /** Heartbeats at least this often while waiting: a killed worker is noticed within the heartbeat timeout. */
 const HEARTBEAT_EVERY_MS = 3_000;

@@ -1,14 +1,14 @@
 import { Context } from '@temporalio/activity';
-import type { BackupTarget } from '../src/config/schema.js';
-import { withSftp } from '../src/providers/sftp/client.js';
-import { BadSetIdError, readManifest, recordVerification, SetNotFoundError } from '../src/catalog/catalog.js';
-import { reverifySet, type ReverifyProgress } from '../src/catalog/reverify.js';
-import { pruneTarget } from '../src/catalog/prune.js';
-import { SftpStore } from '../src/catalog/store.js';
-import { runLivenessFrom } from '../src/temporal/run-liveness.js';
-import { retentionPolicyOf } from '../src/domain/retention.js';
-import { sftpEndpoint } from './endpoints.js';
-import { guarded, nonRetryable } from './failures.js';
+import type { BackupTarget } from '../../src/config/schema.js';
+import { withSftp } from '../../src/providers/sftp/client.js';
+import { BadSetIdError, readManifest, recordVerification, SetNotFoundError } from '../../src/catalog/catalog.js';
+import { reverifySet, type ReverifyProgress } from '../../src/catalog/reverify.js';
+import { pruneTarget } from '../../src/catalog/prune.js';
+import { SftpStore } from '../../src/catalog/store.js';
+import { runLivenessFrom } from '../../src/temporal/run-liveness.js';
+import { retentionPolicyOf } from '../../src/domain/retention.js';
+import { sftpEndpoint } from '../endpoints.js';
+import { guarded, nonRetryable } from '../failures.js';
 
 export interface ReverifyOutcome {
   setId: string;

@@ -1,8 +1,8 @@
-import type { IbmCloudConfig, IksClusterConfig } from '../src/config/schema.js';
-import { resolveSecret } from '../src/config/secrets.js';
-import { IamTokenProvider } from '../src/providers/ibm/iam.js';
-import { IksClient } from '../src/providers/ibm/iks.js';
-import type { IksRecord } from '../src/domain/backup-set.js';
+import type { IbmCloudConfig, IksClusterConfig } from '../../src/config/schema.js';
+import { resolveSecret } from '../../src/config/secrets.js';
+import { IamTokenProvider } from '../../src/providers/ibm/iam.js';
+import { IksClient } from '../../src/providers/ibm/iks.js';
+import type { IksRecord } from '../../src/domain/backup-set.js';
 
 const HEALTHY_MASTER = new Set(['normal']);
 

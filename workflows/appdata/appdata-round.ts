@@ -1,8 +1,8 @@
 import { ParentClosePolicy, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { SiteConfig } from '../src/config/schema.js';
-import { loadSite } from './site-config.js';
-import { SddcOperation, SddcSite } from '../src/temporal/search-attributes.js';
+import type { SiteConfig } from '../../src/config/schema.js';
+import { loadSite } from '../site-config.js';
+import { SddcOperation, SddcSite } from '../../src/temporal/search-attributes.js';
 import { appDataReminder, appDataWorkflowId } from './appdata-reminder.js';
 
 export interface ReminderStart {

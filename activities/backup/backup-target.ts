@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { BackupTarget, NsxConfig, VcenterConfig } from '../src/config/schema.js';
-import { resolveSecret } from '../src/config/secrets.js';
-import { NsxClient } from '../src/providers/nsx/client.js';
-import { withVcenter } from '../src/providers/vcenter/client.js';
-import { withSftp } from '../src/providers/sftp/client.js';
-import { TargetDirectoryError } from '../src/providers/sftp/errors.js';
-import { targetLayout } from '../src/domain/backup-set.js';
-import { nsxEndpoint, sftpEndpoint, vcenterEndpoint } from './endpoints.js';
-import { guarded } from './failures.js';
+import type { BackupTarget, NsxConfig, VcenterConfig } from '../../src/config/schema.js';
+import { resolveSecret } from '../../src/config/secrets.js';
+import { NsxClient } from '../../src/providers/nsx/client.js';
+import { withVcenter } from '../../src/providers/vcenter/client.js';
+import { withSftp } from '../../src/providers/sftp/client.js';
+import { TargetDirectoryError } from '../../src/providers/sftp/errors.js';
+import { targetLayout } from '../../src/domain/backup-set.js';
+import { nsxEndpoint, sftpEndpoint, vcenterEndpoint } from '../endpoints.js';
+import { guarded } from '../failures.js';
 
 export interface PreflightResult {
   serverFingerprint: string;

@@ -1,9 +1,9 @@
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
-import type * as activities from '../activities/index.js';
-import { loadSite } from './site-config.js';
-import { NON_RETRYABLE_TYPES } from '../src/domain/failure-types.js';
-import { BackupSetId } from '../src/temporal/search-attributes.js';
-import type { ReverifyOutcome } from '../activities/catalog.js';
+import type * as activities from '../../activities/index.js';
+import { loadSite } from '../site-config.js';
+import { NON_RETRYABLE_TYPES } from '../../src/domain/failure-types.js';
+import { BackupSetId } from '../../src/temporal/search-attributes.js';
+import type { ReverifyOutcome } from '../../activities/backup/catalog.js';
 
 export interface VerifyBackupSetInput {
   /** The site, by name: its target comes from the worker's config when the run starts. */

@@ -12,21 +12,21 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type * as activities from '../activities/index.js';
-import type { IksRecord } from '../src/domain/backup-set.js';
-import { startAppDataReminders, type ReminderStart } from './appdata-round.js';
-import { loadSite } from './site-config.js';
-import { backupRunTimeoutMs, endpointResource, makeSetId, totalsOf, type BackupSetManifest } from '../src/domain/backup-set.js';
-import { lockReplySignal, lockWorkflowId, releaseSignal, type LockReply } from './endpoint-lock.js';
-import { parseDuration } from '../src/domain/duration.js';
-import { BackupSetId } from '../src/temporal/search-attributes.js';
-import { NON_RETRYABLE_TYPES } from '../src/domain/failure-types.js';
-import type { NsxStartResult } from '../activities/nsx-backup.js';
-import type { VcenterBackupState, VcenterStartResult } from '../activities/vcenter-backup.js';
-import type { NsxFinished, VcenterFinished } from '../activities/product-wait.js';
-import { productProgressSignal } from '../src/temporal/progress.js';
-import type { ProductFiles } from '../activities/backup-set.js';
-import type { PruneOutcome } from '../activities/catalog.js';
+import type * as activities from '../../activities/index.js';
+import type { IksRecord } from '../../src/domain/backup-set.js';
+import { startAppDataReminders, type ReminderStart } from '../appdata/appdata-round.js';
+import { loadSite } from '../site-config.js';
+import { backupRunTimeoutMs, endpointResource, makeSetId, totalsOf, type BackupSetManifest } from '../../src/domain/backup-set.js';
+import { lockReplySignal, lockWorkflowId, releaseSignal, type LockReply } from '../locks/endpoint-lock.js';
+import { parseDuration } from '../../src/domain/duration.js';
+import { BackupSetId } from '../../src/temporal/search-attributes.js';
+import { NON_RETRYABLE_TYPES } from '../../src/domain/failure-types.js';
+import type { NsxStartResult } from '../../activities/backup/nsx-backup.js';
+import type { VcenterBackupState, VcenterStartResult } from '../../activities/backup/vcenter-backup.js';
+import type { NsxFinished, VcenterFinished } from '../../activities/backup/product-wait.js';
+import { productProgressSignal } from '../../src/temporal/progress.js';
+import type { ProductFiles } from '../../activities/backup/backup-set.js';
+import type { PruneOutcome } from '../../activities/backup/catalog.js';
 
 export interface CoordinatedBackupInput {
   /** The site, by name: the run reads its config from the worker's config file when it starts. */

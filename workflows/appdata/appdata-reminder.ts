@@ -9,14 +9,14 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type * as activities from '../activities/index.js';
-import type { ContactConfig, IksClusterConfig } from '../src/config/schema.js';
+import type * as activities from '../../activities/index.js';
+import type { ContactConfig, IksClusterConfig } from '../../src/config/schema.js';
 import { ApplicationFailure } from '@temporalio/workflow';
-import { loadSite } from './site-config.js';
-import type { AppDataAck } from '../src/domain/backup-set.js';
-import { parseDuration } from '../src/domain/duration.js';
-import { NON_RETRYABLE_TYPES } from '../src/domain/failure-types.js';
-import type { Notification } from '../src/providers/notify/webhook.js';
+import { loadSite } from '../site-config.js';
+import type { AppDataAck } from '../../src/domain/backup-set.js';
+import { parseDuration } from '../../src/domain/duration.js';
+import { NON_RETRYABLE_TYPES } from '../../src/domain/failure-types.js';
+import type { Notification } from '../../src/providers/notify/webhook.js';
 
 export interface AppDataReminderInput {
   /** Site and cluster by name: contacts, webhooks, durations and target come from the worker's config, read by each run. */

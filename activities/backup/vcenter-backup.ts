@@ -1,12 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { BackupTarget, VcenterConfig } from '../src/config/schema.js';
-import { resolveSecret } from '../src/config/secrets.js';
-import { BackupAlreadyRunningError, withVcenter, type VcenterClient } from '../src/providers/vcenter/client.js';
-import type { BackupJobStatus } from '../src/providers/vcenter/types.js';
-import { targetLayout } from '../src/domain/backup-set.js';
-import { vcenterEndpoint } from './endpoints.js';
-import { guarded } from './failures.js';
+import type { BackupTarget, VcenterConfig } from '../../src/config/schema.js';
+import { resolveSecret } from '../../src/config/secrets.js';
+import { BackupAlreadyRunningError, withVcenter, type VcenterClient } from '../../src/providers/vcenter/client.js';
+import type { BackupJobStatus } from '../../src/providers/vcenter/types.js';
+import { targetLayout } from '../../src/domain/backup-set.js';
+import { vcenterEndpoint } from '../endpoints.js';
+import { guarded } from '../failures.js';
 
 export interface VcenterStartInput {
   vcenter: VcenterConfig;

@@ -1,8 +1,8 @@
-import type { WebhookConfig } from '../src/config/schema.js';
-import { resolveSecret } from '../src/config/secrets.js';
-import { postWebhook, type Notification } from '../src/providers/notify/webhook.js';
-import { guarded } from './failures.js';
-import { parseDuration } from '../src/domain/duration.js';
+import type { WebhookConfig } from '../../src/config/schema.js';
+import { resolveSecret } from '../../src/config/secrets.js';
+import { postWebhook, type Notification } from '../../src/providers/notify/webhook.js';
+import { guarded } from '../failures.js';
+import { parseDuration } from '../../src/domain/duration.js';
 
 export interface SendNotificationInput {
   webhookName: string;

@@ -1,17 +1,17 @@
 import { Context } from '@temporalio/activity';
-import type { BackupTarget } from '../src/config/schema.js';
-import { withSftp, type PinnedSftp } from '../src/providers/sftp/client.js';
+import type { BackupTarget } from '../../src/config/schema.js';
+import { withSftp, type PinnedSftp } from '../../src/providers/sftp/client.js';
 import {
   targetLayout,
   type BackupSetManifest,
   type FileRecord,
-} from '../src/domain/backup-set.js';
-import { checkedSetId, manifestOf, updateManifest } from '../src/catalog/catalog.js';
-import { SftpStore } from '../src/catalog/store.js';
-import { productFolders } from '../src/catalog/prune.js';
-import { sftpEndpoint } from './endpoints.js';
-import { guarded, nonRetryable } from './failures.js';
-import { mapLimit, throttled } from '../src/util/concurrency.js';
+} from '../../src/domain/backup-set.js';
+import { checkedSetId, manifestOf, updateManifest } from '../../src/catalog/catalog.js';
+import { SftpStore } from '../../src/catalog/store.js';
+import { productFolders } from '../../src/catalog/prune.js';
+import { sftpEndpoint } from '../endpoints.js';
+import { guarded, nonRetryable } from '../failures.js';
+import { mapLimit, throttled } from '../../src/util/concurrency.js';
 
 /** Folder names carry whole seconds; allow for that and a little clock skew. */
 const WINDOW_SLACK_MS = 2_000;

@@ -1,10 +1,10 @@
-import type { BackupTarget } from '../src/config/schema.js';
-import { withSftp } from '../src/providers/sftp/client.js';
-import { readCatalog, updateManifest } from '../src/catalog/catalog.js';
-import { SftpStore } from '../src/catalog/store.js';
-import { catalogStatus, isPlainSetId, type AppDataAck } from '../src/domain/backup-set.js';
-import { sftpEndpoint } from './endpoints.js';
-import { guarded, nonRetryable } from './failures.js';
+import type { BackupTarget } from '../../src/config/schema.js';
+import { withSftp } from '../../src/providers/sftp/client.js';
+import { readCatalog, updateManifest } from '../../src/catalog/catalog.js';
+import { SftpStore } from '../../src/catalog/store.js';
+import { catalogStatus, isPlainSetId, type AppDataAck } from '../../src/domain/backup-set.js';
+import { sftpEndpoint } from '../endpoints.js';
+import { guarded, nonRetryable } from '../failures.js';
 
 /**
  * Writes an app owner's acknowledgement into a backup set's manifest (the given set, or the newest

@@ -1,13 +1,13 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { BackupTarget, NsxConfig } from '../src/config/schema.js';
-import { resolveSecret } from '../src/config/secrets.js';
-import { HttpError } from '../src/providers/http.js';
-import { NsxClient } from '../src/providers/nsx/client.js';
-import type { BackupConfiguration, BackupOperationStatus, RemoteFileServer } from '../src/providers/nsx/types.js';
-import { targetLayout } from '../src/domain/backup-set.js';
-import { nsxEndpoint } from './endpoints.js';
-import { guarded } from './failures.js';
+import type { BackupTarget, NsxConfig } from '../../src/config/schema.js';
+import { resolveSecret } from '../../src/config/secrets.js';
+import { HttpError } from '../../src/providers/http.js';
+import { NsxClient } from '../../src/providers/nsx/client.js';
+import type { BackupConfiguration, BackupOperationStatus, RemoteFileServer } from '../../src/providers/nsx/types.js';
+import { targetLayout } from '../../src/domain/backup-set.js';
+import { nsxEndpoint } from '../endpoints.js';
+import { guarded } from '../failures.js';
 
 export interface NsxTargetInput {
   nsx: NsxConfig;

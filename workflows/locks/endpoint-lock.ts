@@ -8,7 +8,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type * as activities from '../activities/index.js';
+import type * as activities from '../../activities/index.js';
 
 /**
  * One product endpoint (an NSX Manager, a vCenter appliance) runs one backup at a time, whichever

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { acquireSignal, lockStateQuery, lockWorkflowId, type LockRequest, type LockState } from '../workflows/endpoint-lock.js';
-import { SddcOperation } from '../src/temporal/search-attributes.js';
+import { acquireSignal, lockStateQuery, lockWorkflowId, type LockRequest, type LockState } from '../../workflows/locks/endpoint-lock.js';
+import { SddcOperation } from '../../src/temporal/search-attributes.js';
 
 /**
  * Queues a run for an endpoint's lock: signal-with-start, so the lock workflow starts on the first

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface LabRequest {
@@ -16,9 +16,34 @@ export interface LabResponse {
 }
 export type LabHandler = (req: LabRequest) => Promise<LabResponse> | LabResponse;
 
+/** Requests under `prefix` go, untouched, to the server at `target()` (none: 503). */
+export interface LabPassThrough {
+  prefix: string;
+  target: () => string | undefined;
+}
+
+/** Streams the request to `target` and the answer back, headers and all (cookies, SOAP faults). */
+function passThrough(req: IncomingMessage, res: ServerResponse, target: string | undefined): void {
+  if (!target) {
+    res.writeHead(503, { 'content-type': 'text/plain' }).end('this lab runs without its SOAP peer (Go was not available to build it)');
+    return;
+  }
+  const to = new URL(req.url ?? '/', target);
+  const out = request(to, { method: req.method, headers: { ...req.headers, host: to.host } }, (answer) => {
+    res.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(res);
+  });
+  out.on('error', (err) => {
+    if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+    res.end(`lab SOAP peer: ${err.message}`);
+  });
+  req.pipe(out);
+}
+
 /** A loopback HTTP server whose handler sees parsed JSON; used by every simulator in the lab. */
-export async function listen(handler: LabHandler, port = 0, host = '127.0.0.1'): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
+export async function listen(handler: LabHandler, port = 0, host = '127.0.0.1', through?: LabPassThrough): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (through && (req.url === through.prefix || req.url?.startsWith(`${through.prefix}/`) || req.url?.startsWith(`${through.prefix}?`))) return passThrough(req, res, through.target());
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {

@@ -5,6 +5,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { startNsxSimulator } from './nsx.js';
 import { startVcenterSimulator } from './vcenter.js';
+import { startVsphereSimulator, type LabVsphere } from './vsphere.js';
+import { VcsimUnavailableError } from './vcsim-provision.js';
 import { findSshd, startOpenSshSftp, type LabSftp } from './sftp-server.js';
 import { startSsh2Sftp } from './ssh2-sftp-server.js';
 import { withSftp } from '../providers/sftp/client.js';
@@ -29,6 +31,11 @@ export interface LabOptions {
   /** More sites served by the same NSX Manager, each with a vCenter simulator and a target directory of its own. */
   sharedNsxSites?: string[];
   temporal?: { address?: string; namespace?: string; taskQueue?: string; uiUrl?: string };
+  /**
+   * The vSphere SOAP peer (govmomi's simulator, built with Go) under the lab vCenter's /sdk:
+   * true needs it, false goes without, unset starts it when Go can build it.
+   */
+  soap?: boolean;
 }
 
 export type Lab = Awaited<ReturnType<typeof startLab>>;
@@ -73,7 +80,16 @@ export async function startLab(opts: LabOptions) {
     const creds = { nsxUser: 'admin', nsxPassword: labSecret(), vcUser: 'administrator@vsphere.local', vcPassword: labSecret() };
     const nsx = await startNsxSimulator({ user: creds.nsxUser, password: creds.nsxPassword, port: opts.nsxPort, jobDurationMs: opts.nsxJobMs });
     started.push(nsx);
-    const vcenter = await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, port: opts.vcenterPort, jobDurationMs: opts.vcenterJobMs });
+    let vsphere: LabVsphere | undefined;
+    if (opts.soap !== false) {
+      try {
+        vsphere = await startVsphereSimulator({ user: creds.vcUser, password: creds.vcPassword });
+        started.push({ close: () => vsphere!.stop() });
+      } catch (err) {
+        if (opts.soap === true || !(err instanceof VcsimUnavailableError)) throw err;
+      }
+    }
+    const vcenter = await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, port: opts.vcenterPort, jobDurationMs: opts.vcenterJobMs, soapUrl: vsphere?.sdkUrl });
     started.push(vcenter);
     const withIks = opts.iks ?? true;
     const apiKey = labSecret();
@@ -165,12 +181,15 @@ export async function startLab(opts: LabOptions) {
       sftp,
       nsx,
       vcenter,
+      /** The SOAP peer behind `${vcenter.url}/sdk`, with its fault control; undefined when Go could not build it. */
+      vsphere,
       ibm,
       receiver,
       extraSites,
       stop: async () => {
         await nsx.close();
         await vcenter.close();
+        await vsphere?.stop();
         for (const x of extraSites) await x.vcenter.close();
         await ibm?.close();
         await receiver?.close();

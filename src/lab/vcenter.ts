@@ -20,6 +20,8 @@ export interface VcenterSimOptions {
   version?: string;
   build?: string;
   jobDurationMs?: number;
+  /** The SOAP peer (govmomi simulator) served under this vCenter's /sdk, as one real vCenter serves both. */
+  soapUrl?: string;
 }
 
 const BACKUP_PASSWORD_RE = /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)(?=.*[^A-Za-z0-9]).{8,20}$/;
@@ -174,7 +176,7 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
     return vapiError(404, 'NOT_FOUND', `Not found: ${req.method} ${req.path}`);
   };
 
-  const server = await listen(handle, opts.port);
+  const server = await listen(handle, opts.port, '127.0.0.1', { prefix: '/sdk', target: () => opts.soapUrl });
   return {
     url: server.url,
     faults,

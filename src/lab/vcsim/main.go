@@ -166,6 +166,17 @@ func (l *lab) handle(ctx *simulator.Context, m *simulator.Method) (mo.Reference,
 		l.pending[req.Name] = req.Spec
 		l.mu.Unlock()
 	case *types.Destroy_Task:
+		if h, isHost := ctx.Map.Get(m.This).(*simulator.HostSystem); isHost {
+			// vCenter removes a host from the inventory only in maintenance mode or disconnected;
+			// the simulator checks neither, and leaves the host listed in its cluster.
+			if h.Runtime.ConnectionState == types.HostSystemConnectionStateConnected && !h.Runtime.InMaintenanceMode {
+				return nil, &types.InvalidState{}
+			}
+			if c, inCluster := ctx.Map.Get(*h.Parent).(*simulator.ClusterComputeResource); inCluster && len(h.Vm) == 0 {
+				ctx.WithLock(c, func() { ctx.Map.RemoveReference(ctx, c, &c.Host, h.Self) })
+			}
+			break
+		}
 		c, ok := ctx.Map.Get(m.This).(*simulator.ClusterComputeResource)
 		if !ok {
 			break

@@ -183,6 +183,13 @@ export const siteSchema = z.strictObject({
   schedules: z.array(scheduleSchema).default([]).refine((l) => new Set(l.map((x) => x.purpose)).size === l.length, {
     error: 'one schedule per purpose per site',
   }),
+  scaleOut: z
+    .strictObject({
+      hostUser: z.string().min(1).default('root').describe('User vCenter logs in to new ESXi hosts with'),
+      hostPassword: secretRef.describe('Password of that user on the new hosts'),
+    })
+    .optional()
+    .describe('Scale-out on this site\'s vCenter (new hosts, new clusters); the vCenter login is vcenter.user / vcenter.password over SOAP (/sdk)'),
 });
 
 export const temporalSchema = z

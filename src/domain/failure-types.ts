@@ -13,6 +13,10 @@ export const NON_RETRYABLE_TYPES = [
   'BackupTimedOut',
   'EndpointBusy',
   'BadConfig',
+  'HostThumbprintMismatch',
+  'HostConnectFailed',
+  'ScaleOutPrecheckFailed',
+  'ScaleOutRolledBack',
 ] as const;
 
 export type NonRetryableType = (typeof NON_RETRYABLE_TYPES)[number];

@@ -1,0 +1,99 @@
+import { Context } from '@temporalio/activity';
+import type { SiteConfig, VcenterConfig } from '../../src/config/schema.js';
+import { resolveSecret } from '../../src/config/secrets.js';
+import { SslVerifyFaultError } from '../../src/providers/vsphere/errors.js';
+import type { HaSettings } from '../../src/domain/ha-admission.js';
+import { nonRetryable } from '../failures.js';
+import { dasSpecOf, readInventory, withVsphere, type Inventory } from './vsphere.js';
+
+/** The inventory a scale-out changes: clusters, their hosts and HA settings; hosts and their state. */
+export async function scaleOutInventory({ vcenter }: { vcenter: VcenterConfig }): Promise<Inventory> {
+  return withVsphere(vcenter, readInventory);
+}
+
+export interface HostRequest {
+  name: string;
+  /** Pinned SSL thumbprint (SHA-1, colon hex); absent: the pre-check asks vCenter. */
+  thumbprint?: string;
+}
+
+export interface AddHostsPrecheck {
+  cluster: string;
+  hostsBefore: number;
+  haBefore: HaSettings;
+  hosts: { name: string; thumbprint: string; source: 'pinned' | 'discovered' }[];
+}
+
+/**
+ * Before any change: the cluster exists, the names are unique and not in the inventory, and every
+ * host's thumbprint is known — asked of vCenter when not pinned (an AddHost_Task without one fails
+ * with SSLVerifyFault naming it, and changes nothing).
+ */
+export async function precheckAddHosts(i: { vcenter: VcenterConfig; scaleOut: NonNullable<SiteConfig['scaleOut']>; cluster: string; hosts: HostRequest[] }): Promise<AddHostsPrecheck> {
+  return withVsphere(i.vcenter, async (c) => {
+    const inv = await readInventory(c);
+    const cluster = inv.clusters.find((x) => x.name === i.cluster);
+    const problems: string[] = [];
+    if (!cluster) problems.push(`no cluster ${i.cluster} in vCenter (clusters: ${inv.clusters.map((x) => x.name).join(', ') || 'none'})`);
+    const names = i.hosts.map((h) => h.name.toLowerCase());
+    for (const [k, n] of names.entries()) if (names.indexOf(n) !== k) problems.push(`host ${i.hosts[k]!.name} is listed twice`);
+    for (const h of i.hosts) {
+      const there = inv.hosts.find((x) => x.name.toLowerCase() === h.name.toLowerCase());
+      if (there) problems.push(`host ${h.name} is already in vCenter's inventory${there.cluster ? ` (cluster ${there.cluster})` : ''}`);
+    }
+    if (problems.length || !cluster) throw nonRetryable('ScaleOutPrecheckFailed', `nothing was changed: ${problems.join('; ')}`, { problems });
+    const hosts: AddHostsPrecheck['hosts'] = [];
+    for (const h of i.hosts) {
+      if (h.thumbprint) {
+        hosts.push({ name: h.name, thumbprint: h.thumbprint.toUpperCase(), source: 'pinned' });
+        continue;
+      }
+      try {
+        await c.addHost(cluster.ref, { hostName: h.name, port: 443, userName: i.scaleOut.hostUser, password: await resolveSecret(i.scaleOut.hostPassword) });
+        throw nonRetryable('ScaleOutPrecheckFailed', `vCenter added ${h.name} without verifying its certificate: remove it and pin its thumbprint`);
+      } catch (err) {
+        if (!(err instanceof SslVerifyFaultError) || !err.thumbprint) throw err;
+        hosts.push({ name: h.name, thumbprint: err.thumbprint, source: 'discovered' });
+      }
+    }
+    return { cluster: cluster.name, hostsBefore: cluster.hosts.length, haBefore: cluster.ha, hosts };
+  });
+}
+
+/** Adds one host to the cluster; a host already there (a retry, a restarted worker) is left as it is. */
+export async function addHostToCluster(i: { vcenter: VcenterConfig; scaleOut: NonNullable<SiteConfig['scaleOut']>; cluster: string; host: string; thumbprint: string }): Promise<{ how: 'added' | 'already-there' }> {
+  return withVsphere(i.vcenter, async (c) => {
+    const inv = await readInventory(c);
+    const there = inv.hosts.find((h) => h.name.toLowerCase() === i.host.toLowerCase());
+    if (there?.cluster === i.cluster) return { how: 'already-there' as const };
+    if (there) throw nonRetryable('BadRequest', `host ${i.host} is in ${there.cluster ?? 'another place in the inventory'}, not in cluster ${i.cluster}`);
+    const cluster = inv.clusters.find((x) => x.name === i.cluster);
+    if (!cluster) throw nonRetryable('NotFound', `cluster ${i.cluster} is gone from vCenter`);
+    Context.current().heartbeat({ adding: i.host });
+    await c.addHost(cluster.ref, { hostName: i.host, port: 443, sslThumbprint: i.thumbprint, userName: i.scaleOut.hostUser, password: await resolveSecret(i.scaleOut.hostPassword) });
+    return { how: 'added' as const };
+  });
+}
+
+/** Removes a host from the inventory (maintenance mode, disconnect, remove); a host already gone is fine. */
+export async function removeHostFromCluster(i: { vcenter: VcenterConfig; host: string }): Promise<{ how: 'removed' | 'absent' }> {
+  return withVsphere(i.vcenter, async (c) => {
+    const there = (await readInventory(c)).hosts.find((h) => h.name.toLowerCase() === i.host.toLowerCase());
+    if (!there) return { how: 'absent' as const };
+    if (there.connectionState === 'connected' && !there.inMaintenanceMode) await c.enterMaintenanceMode(there.ref);
+    if (there.connectionState === 'connected') await c.disconnectHost(there.ref);
+    await c.destroy(there.ref);
+    return { how: 'removed' as const };
+  });
+}
+
+/** Sets the cluster's HA settings (the plan's, or in rollback the ones read before the run). */
+export async function setClusterHa(i: { vcenter: VcenterConfig; cluster: string; ha: HaSettings }): Promise<void> {
+  return withVsphere(i.vcenter, async (c) => {
+    const inv = await readInventory(c);
+    const cluster = inv.clusters.find((x) => x.name === i.cluster);
+    if (!cluster) throw nonRetryable('NotFound', `cluster ${i.cluster} is gone from vCenter`);
+    const failoverHosts = i.ha.policy.kind === 'failover-hosts' ? inv.hosts.filter((h) => (i.ha.policy as { failoverHosts: string[] }).failoverHosts.includes(h.ref.value)).map((h) => h.ref) : [];
+    await c.reconfigureCluster(cluster.ref, { dasConfig: dasSpecOf(i.ha, failoverHosts) });
+  });
+}

@@ -3,3 +3,4 @@ export { verifyBackupSet } from './backup/verify-backup-set.js';
 export { appDataReminder } from './appdata/appdata-reminder.js';
 export { appDataRound } from './appdata/appdata-round.js';
 export { endpointLock } from './locks/endpoint-lock.js';
+export { addHosts } from './scale-out/add-hosts.js';

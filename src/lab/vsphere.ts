@@ -4,8 +4,8 @@ import { ensureVcsim } from './vcsim-provision.js';
 
 /** What the lab's SOAP peer takes through PUT /lab/faults (src/lab/vcsim/main.go). */
 export interface VsphereFaults {
-  /** The Nth call of this SOAP method from now fails with a SystemError. */
-  failMethod?: { name: string; call: number };
+  /** The Nth call of this SOAP method from now fails: SystemError (a retry may pass) or InvalidState (no retry will). */
+  failMethod?: { name: string; call: number; fault?: 'SystemError' | 'InvalidState' };
   /** Every *_Task call answers this much later (to catch a run mid-step). */
   taskDelayMs?: number;
   /** AddHost_Task for these host names fails with HostConnectFault. */
@@ -33,7 +33,10 @@ export async function startVsphereSimulator(o: { user: string; password: string;
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  let stopping = false;
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // A crash of the simulator is a lab bug: say so where the test or the operator sees it.
+  void exited.then((code) => !stopping && process.stderr.write(`lab SOAP simulator exited (${code}):\n${stderr.slice(-3000)}\n`));
   const sdkUrl = await Promise.race([
     new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { url: string }).url))),
     exited.then((code): string => {
@@ -51,6 +54,7 @@ export async function startVsphereSimulator(o: { user: string; password: string;
     clearFaults: () => control('DELETE'),
     thumbprint: async (host) => ((await (await fetch(`${base}/lab/thumbprint?host=${encodeURIComponent(host)}`)).json()) as { thumbprint: string }).thumbprint,
     stop: async () => {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await exited;

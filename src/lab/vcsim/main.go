@@ -35,6 +35,8 @@ type failMethod struct {
 	Name string `json:"name"`
 	// The Nth call of the method from now fails (1 = the next one).
 	Call int `json:"call"`
+	// The fault it fails with: SystemError (default; a retry may pass) or InvalidState (none will).
+	Fault string `json:"fault,omitempty"`
 }
 
 type faults struct {
@@ -60,20 +62,23 @@ func thumbprint(host string) string {
 	return strings.Join(parts, ":")
 }
 
-func (l *lab) injected(name string) bool {
+func (l *lab) injected(name string) types.BaseMethodFault {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.calls[name]++
 	f := l.faults.FailMethod
 	if f == nil || f.Name != name {
-		return false
+		return nil
 	}
 	f.Call--
-	if f.Call <= 0 {
-		l.faults.FailMethod = nil
-		return true
+	if f.Call > 0 {
+		return nil
 	}
-	return false
+	l.faults.FailMethod = nil
+	if f.Fault == "InvalidState" {
+		return &types.InvalidState{}
+	}
+	return &types.SystemError{RuntimeFault: types.RuntimeFault{}, Reason: "fault injected by the lab at " + name}
 }
 
 func applyDas(cfg *types.ClusterConfigInfoEx, spec *types.ClusterDasConfigInfo) {
@@ -133,8 +138,8 @@ func destroyCluster(ctx *simulator.Context, c *simulator.ClusterComputeResource)
 
 func (l *lab) handle(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
 	l.applyPending(ctx)
-	if l.injected(m.Name) {
-		return nil, &types.SystemError{RuntimeFault: types.RuntimeFault{}, Reason: "fault injected by the lab at " + m.Name}
+	if fault := l.injected(m.Name); fault != nil {
+		return nil, fault
 	}
 	l.mu.Lock()
 	delay := time.Duration(l.faults.TaskDelayMs) * time.Millisecond
@@ -174,6 +179,23 @@ func (l *lab) handle(ctx *simulator.Context, m *simulator.Method) (mo.Reference,
 			}
 			if c, inCluster := ctx.Map.Get(*h.Parent).(*simulator.ClusterComputeResource); inCluster && len(h.Vm) == 0 {
 				ctx.WithLock(c, func() { ctx.Map.RemoveReference(ctx, c, &c.Host, h.Self) })
+				// The cluster's environment browser lists its hosts too; a stale entry crashes the next AddHost.
+				if c.EnvironmentBrowser != nil {
+					if b, ok := ctx.Map.Get(*c.EnvironmentBrowser).(*simulator.EnvironmentBrowser); ok {
+						ctx.WithLock(b, func() {
+							ds := b.QueryConfigOptionDescriptorResponse.Returnval
+							for i := range ds {
+								kept := ds[i].Host[:0]
+								for _, r := range ds[i].Host {
+									if r != h.Self {
+										kept = append(kept, r)
+									}
+								}
+								ds[i].Host = kept
+							}
+						})
+					}
+				}
 			}
 			break
 		}

@@ -4,3 +4,4 @@ export { appDataReminder } from './appdata/appdata-reminder.js';
 export { appDataRound } from './appdata/appdata-round.js';
 export { endpointLock } from './locks/endpoint-lock.js';
 export { addHosts } from './scale-out/add-hosts.js';
+export { addCluster } from './scale-out/add-cluster.js';

@@ -5,11 +5,15 @@ import { SslVerifyFaultError } from '../../src/providers/vsphere/errors.js';
 import type { HaSettings } from '../../src/domain/ha-admission.js';
 import { nonRetryable } from '../failures.js';
 import { dasSpecOf, readInventory, withVsphere, type Inventory } from './vsphere.js';
+import { text } from '../../src/providers/vsphere/xml.js';
 
 /** The inventory a scale-out changes: clusters, their hosts and HA settings; hosts and their state. */
 export async function scaleOutInventory({ vcenter }: { vcenter: VcenterConfig }): Promise<Inventory> {
   return withVsphere(vcenter, readInventory);
 }
+
+/** How vCenter logs in to new hosts: the user, and a secret reference to the password. */
+export type HostLogin = Pick<NonNullable<SiteConfig['scaleOut']>, 'hostUser' | 'hostPassword'>;
 
 export interface HostRequest {
   name: string;
@@ -29,7 +33,7 @@ export interface AddHostsPrecheck {
  * host's thumbprint is known — asked of vCenter when not pinned (an AddHost_Task without one fails
  * with SSLVerifyFault naming it, and changes nothing).
  */
-export async function precheckAddHosts(i: { vcenter: VcenterConfig; scaleOut: NonNullable<SiteConfig['scaleOut']>; cluster: string; hosts: HostRequest[] }): Promise<AddHostsPrecheck> {
+export async function precheckAddHosts(i: { vcenter: VcenterConfig; scaleOut: HostLogin; cluster: string; hosts: HostRequest[] }): Promise<AddHostsPrecheck> {
   return withVsphere(i.vcenter, async (c) => {
     const inv = await readInventory(c);
     const cluster = inv.clusters.find((x) => x.name === i.cluster);
@@ -61,7 +65,7 @@ export async function precheckAddHosts(i: { vcenter: VcenterConfig; scaleOut: No
 }
 
 /** Adds one host to the cluster; a host already there (a retry, a restarted worker) is left as it is. */
-export async function addHostToCluster(i: { vcenter: VcenterConfig; scaleOut: NonNullable<SiteConfig['scaleOut']>; cluster: string; host: string; thumbprint: string }): Promise<{ how: 'added' | 'already-there' }> {
+export async function addHostToCluster(i: { vcenter: VcenterConfig; scaleOut: HostLogin; cluster: string; host: string; thumbprint: string }): Promise<{ how: 'added' | 'already-there' }> {
   return withVsphere(i.vcenter, async (c) => {
     const inv = await readInventory(c);
     const there = inv.hosts.find((h) => h.name.toLowerCase() === i.host.toLowerCase());
@@ -95,5 +99,69 @@ export async function setClusterHa(i: { vcenter: VcenterConfig; cluster: string;
     if (!cluster) throw nonRetryable('NotFound', `cluster ${i.cluster} is gone from vCenter`);
     const failoverHosts = i.ha.policy.kind === 'failover-hosts' ? inv.hosts.filter((h) => (i.ha.policy as { failoverHosts: string[] }).failoverHosts.includes(h.ref.value)).map((h) => h.ref) : [];
     await c.reconfigureCluster(cluster.ref, { dasConfig: dasSpecOf(i.ha, failoverHosts) });
+  });
+}
+
+export interface AddClusterPrecheck {
+  /** The datacenter host folder the cluster goes in. */
+  folder: string;
+  hosts: { name: string; thumbprint: string; source: 'pinned' | 'discovered' }[];
+}
+
+/**
+ * Before a new cluster: its name is free, the hosts are new and named once, and every thumbprint
+ * is known (asked of vCenter through an existing cluster when not pinned: that changes nothing).
+ */
+export async function precheckAddCluster(i: { vcenter: VcenterConfig; scaleOut: HostLogin; name: string; hosts: HostRequest[] }): Promise<AddClusterPrecheck> {
+  return withVsphere(i.vcenter, async (c) => {
+    const inv = await readInventory(c);
+    const problems: string[] = [];
+    if (inv.clusters.some((x) => x.name === i.name)) problems.push(`a cluster named ${i.name} already exists`);
+    const names = i.hosts.map((h) => h.name.toLowerCase());
+    for (const [k, n] of names.entries()) if (names.indexOf(n) !== k) problems.push(`host ${i.hosts[k]!.name} is listed twice`);
+    for (const h of i.hosts) {
+      const there = inv.hosts.find((x) => x.name.toLowerCase() === h.name.toLowerCase());
+      if (there) problems.push(`host ${h.name} is already in vCenter's inventory${there.cluster ? ` (cluster ${there.cluster})` : ''}`);
+    }
+    const datacenters = await c.retrieve([{ type: 'Datacenter', paths: ['name', 'hostFolder'] }]);
+    if (datacenters.length !== 1) problems.push(`vCenter has ${datacenters.length} datacenters; one is supported so far`);
+    const probe = inv.clusters[0];
+    const unpinned = i.hosts.filter((h) => !h.thumbprint);
+    if (unpinned.length && !probe) problems.push(`no cluster to ask vCenter for thumbprints through: pin them (${unpinned.map((h) => `--host ${h.name}=THUMBPRINT`).join(' ')})`);
+    if (problems.length) throw nonRetryable('ScaleOutPrecheckFailed', `nothing was changed: ${problems.join('; ')}`, { problems });
+    const hosts: AddClusterPrecheck['hosts'] = [];
+    for (const h of i.hosts) {
+      if (h.thumbprint) {
+        hosts.push({ name: h.name, thumbprint: h.thumbprint.toUpperCase(), source: 'pinned' });
+        continue;
+      }
+      try {
+        await c.addHost(probe!.ref, { hostName: h.name, port: 443, userName: i.scaleOut.hostUser, password: await resolveSecret(i.scaleOut.hostPassword) });
+        throw nonRetryable('ScaleOutPrecheckFailed', `vCenter added ${h.name} without verifying its certificate: remove it and pin its thumbprint`);
+      } catch (err) {
+        if (!(err instanceof SslVerifyFaultError) || !err.thumbprint) throw err;
+        hosts.push({ name: h.name, thumbprint: err.thumbprint, source: 'discovered' });
+      }
+    }
+    return { folder: text(datacenters[0]!.props.hostFolder)!, hosts };
+  });
+}
+
+/** Creates the cluster with its HA and DRS settings; one already there by that name (a retry) is left as it is. */
+export async function createClusterIfAbsent(i: { vcenter: VcenterConfig; folder: string; name: string; ha: HaSettings; drs: { enabled: boolean; behavior: 'manual' | 'partiallyAutomated' | 'fullyAutomated' } }): Promise<{ how: 'created' | 'already-there' }> {
+  return withVsphere(i.vcenter, async (c) => {
+    if ((await readInventory(c)).clusters.some((x) => x.name === i.name)) return { how: 'already-there' as const };
+    await c.createCluster({ type: 'Folder', value: i.folder }, i.name, { dasConfig: dasSpecOf(i.ha), drsConfig: { enabled: i.drs.enabled, defaultVmBehavior: i.drs.behavior } });
+    return { how: 'created' as const };
+  });
+}
+
+/** Removes a cluster (and any host left in it); one already gone is fine. */
+export async function destroyClusterIfPresent(i: { vcenter: VcenterConfig; name: string }): Promise<{ how: 'removed' | 'absent' }> {
+  return withVsphere(i.vcenter, async (c) => {
+    const found = (await readInventory(c)).clusters.find((x) => x.name === i.name);
+    if (!found) return { how: 'absent' as const };
+    await c.destroy(found.ref);
+    return { how: 'removed' as const };
   });
 }

@@ -187,6 +187,15 @@ export const siteSchema = z.strictObject({
     .strictObject({
       hostUser: z.string().min(1).default('root').describe('User vCenter logs in to new ESXi hosts with'),
       hostPassword: secretRef.describe('Password of that user on the new hosts'),
+      newCluster: z
+        .strictObject({
+          haEnabled: z.boolean().default(true),
+          hostFailuresToTolerate: z.number().int().min(0).max(31).default(1).describe('HA reserves ceil(100 × this ÷ hosts) % of CPU and memory'),
+          drsEnabled: z.boolean().default(true),
+          drsBehavior: z.enum(['manual', 'partiallyAutomated', 'fullyAutomated']).default('fullyAutomated'),
+        })
+        .default({ haEnabled: true, hostFailuresToTolerate: 1, drsEnabled: true, drsBehavior: 'fullyAutomated' })
+        .describe('HA and DRS settings of clusters that `scale-out add-cluster` creates'),
     })
     .optional()
     .describe('Scale-out on this site\'s vCenter (new hosts, new clusters); the vCenter login is vcenter.user / vcenter.password over SOAP (/sdk)'),

@@ -9,6 +9,7 @@ import { until } from '../fixtures/wait.js';
 import { runActivity } from '../fixtures/activity.js';
 import { scaleOutInventory } from '../../activities/scale-out/hosts.js';
 import { approveUpdate, scaleOutProgressQuery, type AddHostsInput, type AddHostsResult } from '../../workflows/scale-out/add-hosts.js';
+import type { AddClusterInput, AddClusterResult } from '../../workflows/scale-out/add-cluster.js';
 import type { RollbackReport } from '../../src/domain/saga.js';
 import type { VsphereFaults } from '../../src/lab/vsphere.js';
 
@@ -33,10 +34,11 @@ const snapshot = async () => {
   return { clusters: inv.clusters.map(({ ref: _r, ...c }) => c), hosts: inv.hosts.map(({ ref: _r, ...h }) => h) };
 };
 let n = 0;
-const start = async (hosts: string[], o: Partial<AddHostsInput> = {}) => {
-  const pinned = await Promise.all(hosts.map(async (name) => ({ name, thumbprint: await lab.vsphere!.thumbprint(name) })));
-  return env.client.workflow.start('addHosts', { taskQueue, workflowId: `add-hosts-test-${++n}`, args: [{ site: lab.site, cluster: 'DC0_C0', hosts: pinned, skipBackup: true, ...o } satisfies AddHostsInput] });
-};
+const pin = (hosts: string[]) => Promise.all(hosts.map(async (name) => ({ name, thumbprint: await lab.vsphere!.thumbprint(name) })));
+const start = async (hosts: string[], o: Partial<AddHostsInput> = {}) =>
+  env.client.workflow.start('addHosts', { taskQueue, workflowId: `add-hosts-test-${++n}`, args: [{ site: lab.site, cluster: 'DC0_C0', hosts: await pin(hosts), skipBackup: true, ...o } satisfies AddHostsInput] });
+const startCluster = async (name: string, hosts: string[]) =>
+  env.client.workflow.start('addCluster', { taskQueue, workflowId: `add-cluster-test-${++n}`, args: [{ site: lab.site, name, hosts: await pin(hosts), skipBackup: true } satisfies AddClusterInput] });
 async function rolledBack(p: Promise<unknown>): Promise<{ failure: ApplicationFailure; report: RollbackReport }> {
   const err = await p.then(() => undefined, (e: unknown) => e);
   expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -71,26 +73,41 @@ describe('addHosts (saga) against the lab vCenter', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  // One table: a fault at each step k of the saga leaves the inventory as it was, and the report
-  // lists the compensations that ran (newest first).
-  const cases: { step: string; faults: VsphereFaults; undone: string[] }[] = [
-    { step: 'add the first host', faults: { failMethod: { name: 'AddHost_Task', call: 1, fault: 'InvalidState' } }, undone: ['add host esx-51.lab.local'] },
-    { step: 'add the second host', faults: { hostConnectFault: ['esx-52.lab.local'] }, undone: ['add host esx-52.lab.local', 'add host esx-51.lab.local'] },
-    {
-      step: 'rewrite the HA reservation',
-      faults: { failMethod: { name: 'ReconfigureComputeResource_Task', call: 1, fault: 'InvalidState' } },
-      undone: ['HA admission control: CPU 34% → 20%, memory 34% → 20%: 1 host failure(s) of 5 hosts', 'add host esx-52.lab.local', 'add host esx-51.lab.local'],
-    },
+  it('addCluster creates the cluster with its HA and DRS settings and adds its hosts', async () => {
+    const before = await snapshot();
+    const r = (await (await startCluster('C-new', ['esx-81.lab.local', 'esx-82.lab.local'])).result()) as AddClusterResult;
+    expect(r.added).toEqual(['esx-81.lab.local', 'esx-82.lab.local']);
+    const c = (await snapshot()).clusters.find((x) => x.name === 'C-new')!;
+    expect(c.hosts).toEqual(['esx-81.lab.local', 'esx-82.lab.local']);
+    expect(c.ha).toMatchObject({ enabled: true, admissionControlEnabled: true, policy: { kind: 'resources', cpuPercent: 50, memoryPercent: 50 } });
+    await runActivity(activities.destroyClusterIfPresent, { vcenter: lab.config.vcenter, name: 'C-new' });
+    expect(await snapshot()).toEqual(before);
+  });
+
+  // One table for both workflows: a fault at each step k leaves the inventory as it was, and the
+  // report lists the compensations that ran (newest first).
+  const HA_STEP = 'HA admission control: CPU 34% → 20%, memory 34% → 20%: 1 host failure(s) of 5 hosts';
+  const cases: { workflow: 'addHosts' | 'addCluster'; step: string; faults: VsphereFaults; undone: string[] }[] = [
+    { workflow: 'addHosts', step: 'add the first host', faults: { failMethod: { name: 'AddHost_Task', call: 1, fault: 'InvalidState' } }, undone: ['add host esx-51.lab.local'] },
+    { workflow: 'addHosts', step: 'add the second host', faults: { hostConnectFault: ['esx-52.lab.local'] }, undone: ['add host esx-52.lab.local', 'add host esx-51.lab.local'] },
+    { workflow: 'addHosts', step: 'rewrite the HA reservation', faults: { failMethod: { name: 'ReconfigureComputeResource_Task', call: 1, fault: 'InvalidState' } }, undone: [HA_STEP, 'add host esx-52.lab.local', 'add host esx-51.lab.local'] },
+    { workflow: 'addCluster', step: 'create the cluster', faults: { failMethod: { name: 'CreateClusterEx', call: 1, fault: 'InvalidState' } }, undone: ['create cluster C-fail'] },
+    { workflow: 'addCluster', step: 'add its first host', faults: { failMethod: { name: 'AddHost_Task', call: 1, fault: 'InvalidState' } }, undone: ['add host esx-51.lab.local', 'create cluster C-fail'] },
+    { workflow: 'addCluster', step: 'add its second host', faults: { hostConnectFault: ['esx-52.lab.local'] }, undone: ['add host esx-52.lab.local', 'add host esx-51.lab.local', 'create cluster C-fail'] },
   ];
   for (const c of cases) {
-    it(`a fault when it comes to ${c.step} rolls everything back`, async () => {
+    it(`${c.workflow}: a fault when it comes to ${c.step} rolls everything back`, async () => {
       const before = await snapshot();
       await lab.vsphere!.setFaults(c.faults);
       try {
-        const { failure, report } = await rolledBack((await start(['esx-51.lab.local', 'esx-52.lab.local'])).result());
+        const run = c.workflow === 'addHosts' ? await start(['esx-51.lab.local', 'esx-52.lab.local']) : await startCluster('C-fail', ['esx-51.lab.local', 'esx-52.lab.local']);
+        const { failure, report } = await rolledBack(run.result());
         expect(report.undone.map((u) => u.step)).toEqual(c.undone);
         expect(report.failed).toEqual([]);
         expect(failure.message).toMatch(/rolled back \((vCenter|the run)/); // the step's own words, not "Activity task failed"
+        const progress = await run.query(scaleOutProgressQuery);
+        expect(progress.state).toBe('rolled-back');
+        expect(progress.steps.filter((s) => s.status === 'undone').map((s) => s.name).sort()).toEqual([...c.undone].sort());
       } finally {
         await lab.vsphere!.clearFaults();
       }

@@ -1,0 +1,195 @@
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineUpdate,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import type * as activities from '../../activities/index.js';
+import type { HostLogin, HostRequest } from '../../activities/scale-out/hosts.js';
+import type { VcenterConfig } from '../../src/config/schema.js';
+import { NON_RETRYABLE_TYPES } from '../../src/domain/failure-types.js';
+import { Saga, type RollbackReport } from '../../src/domain/saga.js';
+import type { HaPlan, HaSettings } from '../../src/domain/ha-admission.js';
+import type { coordinatedBackup } from '../backup/coordinated-backup.js';
+
+/** What every scale-out run takes besides its own target. */
+export interface ScaleOutCommon {
+  site: string;
+  hosts: HostRequest[];
+  /** Skip the pre-change coordinated backup (recorded in the result). */
+  skipBackup?: boolean;
+  /** Wait for `approve` (with the plan and the thumbprints) before changing anything. */
+  requireApproval?: boolean;
+}
+
+export type ScaleOutStepStatus = 'pending' | 'running' | 'done' | 'failed' | 'undone' | 'not-undone';
+export interface ScaleOutProgress {
+  state: 'checking' | 'awaiting-approval' | 'backing-up' | 'changing' | 'checking-result' | 'rolling-back' | 'complete' | 'rolled-back';
+  steps: { name: string; undo: string; status: ScaleOutStepStatus; detail?: string }[];
+  plan?: { hosts: { name: string; thumbprint: string; source: 'pinned' | 'discovered' }[]; ha: HaPlan };
+  rollback?: RollbackReport;
+}
+
+export const scaleOutProgressQuery = defineQuery<ScaleOutProgress>('scaleOutProgress');
+export const approveUpdate = defineUpdate<{ approvedBy: string }, [{ by: string }]>('approve');
+
+const nonRetryableErrorTypes = [...NON_RETRYABLE_TYPES];
+/**
+ * Forward steps: a fault no retry fixes rolls the run back at once. On a cancel the run waits for
+ * the step in flight to end: its undo must not run before the change it undoes has landed.
+ */
+export const steps = proxyActivities<typeof activities>({
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  startToCloseTimeout: '30m',
+  heartbeatTimeout: '2m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5, nonRetryableErrorTypes },
+});
+/** Compensations: retried harder, since what they leave undone an operator must fix by hand. */
+export const undo = proxyActivities<typeof activities>({
+  startToCloseTimeout: '30m',
+  heartbeatTimeout: '2m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 10, nonRetryableErrorTypes },
+});
+
+/** The run's checklist (a query) and its approval (an update with a validator). */
+export function scaleOutState() {
+  const progress: ScaleOutProgress = { state: 'checking', steps: [] };
+  let approvedBy: string | undefined;
+  setHandler(scaleOutProgressQuery, () => progress);
+  setHandler(
+    approveUpdate,
+    ({ by }) => {
+      approvedBy = by.trim();
+      return { approvedBy };
+    },
+    {
+      validator: ({ by }) => {
+        if (!by?.trim()) throw new Error('say who approves: --by NAME');
+        if (progress.state !== 'awaiting-approval') throw new Error(`this run is not waiting for approval (it is ${progress.state})`);
+      },
+    },
+  );
+  return { progress, approvedBy: () => approvedBy };
+}
+
+/** With --require-approval: wait for it. Without: a thumbprint not pinned stops the run here, before any change. */
+export async function approvalGate(input: ScaleOutCommon, state: ReturnType<typeof scaleOutState>): Promise<void> {
+  const discovered = state.progress.plan?.hosts.filter((h) => h.source === 'discovered') ?? [];
+  if (input.requireApproval) {
+    state.progress.state = 'awaiting-approval';
+    await condition(() => state.approvedBy() !== undefined);
+  } else if (discovered.length) {
+    throw ApplicationFailure.create({
+      type: 'ScaleOutPrecheckFailed',
+      nonRetryable: true,
+      message: `nothing was changed: vCenter reports thumbprints for hosts not pinned; check them, then pin them (${discovered.map((h) => `--host ${h.name}=${h.thumbprint}`).join(' ')}) or run with --require-approval`,
+      details: [{ thumbprints: discovered }],
+    });
+  }
+}
+
+/** The site's coordinated backup, as a child run, before anything changes (unless skipped). */
+export async function preChangeBackup(input: ScaleOutCommon, state: ReturnType<typeof scaleOutState>): Promise<{ setId: string } | { skipped: true }> {
+  if (input.skipBackup) return { skipped: true };
+  state.progress.state = 'backing-up';
+  const r = await executeChild<typeof coordinatedBackup>('coordinatedBackup', { workflowId: `coordinated-backup-${input.site}`, args: [{ site: input.site }] });
+  return { setId: r.setId };
+}
+
+export interface SagaStep {
+  name: string;
+  undo: string;
+  /** Registered before `run`: it must be safe when the step did nothing (look up, then act). */
+  compensate: () => Promise<unknown>;
+  run: () => Promise<string | void>;
+}
+
+/**
+ * Runs the steps in order, each undo registered before its step acts, then `check`. On a failure
+ * or a cancel: the undos run newest first in a non-cancellable scope, the checklist says what was
+ * undone and what was not, and the run fails ScaleOutRolledBack with the report.
+ */
+export async function runSaga(what: string, state: ReturnType<typeof scaleOutState>, list: SagaStep[], check: () => Promise<void>): Promise<void> {
+  const { progress } = state;
+  const mark = (i: number, status: ScaleOutStepStatus, detail?: string) => {
+    progress.steps[i] = { ...progress.steps[i]!, status, ...(detail ? { detail } : {}) };
+  };
+  const saga = new Saga();
+  let current = -1;
+  try {
+    progress.state = 'changing';
+    for (const [i, s] of list.entries()) {
+      current = i;
+      saga.push({ step: s.name, undo: s.undo, run: async () => void (await s.compensate()) });
+      mark(i, 'running');
+      mark(i, 'done', (await s.run()) ?? undefined);
+    }
+    current = -1;
+    progress.state = 'checking-result';
+    await check();
+  } catch (err) {
+    if (current >= 0) mark(current, 'failed', err instanceof Error ? err.message : String(err));
+    progress.state = 'rolling-back';
+    const report = await CancellationScope.nonCancellable(() => saga.unwind());
+    progress.rollback = report;
+    for (const u of report.undone) progress.steps.forEach((s, i) => s.name === u.step && mark(i, 'undone'));
+    for (const f of report.failed) progress.steps.forEach((s, i) => s.name === f.step && mark(i, 'not-undone', f.error));
+    progress.state = 'rolled-back';
+    const cause = err instanceof ActivityFailure && err.cause ? err.cause : (err as Error);
+    const why = isCancellation(err) ? 'the run was cancelled' : cause.message;
+    throw ApplicationFailure.create({
+      type: 'ScaleOutRolledBack',
+      nonRetryable: true,
+      message: `${what} was rolled back (${why}): undone ${report.undone.length}${report.failed.length ? `; NOT undone — fix by hand: ${report.failed.map((f) => `${f.undo} (${f.error})`).join('; ')}` : ''}`,
+      details: [report],
+    });
+  }
+  progress.state = 'complete';
+}
+
+/** The host steps both workflows share: add each host (undo: remove it), then the HA plan (undo: the settings before). */
+export function hostSteps(o: { vcenter: VcenterConfig; login: HostLogin; cluster: string; hosts: { name: string; thumbprint: string }[]; ha: HaPlan }): SagaStep[] {
+  const { vcenter, login: scaleOut } = o;
+  const list: SagaStep[] = o.hosts.map((h) => ({
+    name: `add host ${h.name}`,
+    undo: `remove ${h.name} (maintenance mode, disconnect, remove)`,
+    compensate: () => undo.removeHostFromCluster.executeWithOptions({ summary: `Undo: remove host ${h.name}` }, [{ vcenter, host: h.name }]),
+    run: async () => (await steps.addHostToCluster.executeWithOptions({ summary: `Add host ${h.name} to ${o.cluster}` }, [{ vcenter, scaleOut, cluster: o.cluster, host: h.name, thumbprint: h.thumbprint }])).how,
+  }));
+  if (o.ha.change === 'recomputed') {
+    const restore: HaSettings = o.ha.before;
+    list.push({
+      name: `HA admission control: ${o.ha.reason}`,
+      undo: 'restore the HA settings read before the run',
+      compensate: () => undo.setClusterHa.executeWithOptions({ summary: `Undo: restore HA settings of ${o.cluster}` }, [{ vcenter, cluster: o.cluster, ha: restore }]),
+      run: () => steps.setClusterHa.executeWithOptions({ summary: `HA admission control of ${o.cluster}: ${o.ha.reason}` }, [{ vcenter, cluster: o.cluster, ha: o.ha.after }]),
+    });
+  }
+  return list;
+}
+
+/** Every new host in the cluster, connected and out of maintenance mode; the cluster's HA as planned. */
+export async function postCheck(vcenter: VcenterConfig, cluster: string, hosts: { name: string }[], ha: HaSettings): Promise<void> {
+  const inv = await steps.scaleOutInventory.executeWithOptions({ summary: 'Post-check: hosts connected, out of maintenance mode, HA as planned' }, [{ vcenter }]);
+  const problems: string[] = [];
+  for (const h of hosts) {
+    const seen = inv.hosts.find((x) => x.name.toLowerCase() === h.name.toLowerCase());
+    if (!seen || seen.cluster !== cluster) problems.push(`${h.name} is not in ${cluster}`);
+    else if (seen.connectionState !== 'connected' || seen.inMaintenanceMode) problems.push(`${h.name} is ${seen.connectionState}${seen.inMaintenanceMode ? ', in maintenance mode' : ''}`);
+  }
+  const found = inv.clusters.find((c) => c.name === cluster);
+  if (!found || !sameHa(found.ha, ha)) problems.push(`HA settings of ${cluster} are not as planned`);
+  if (problems.length) throw ApplicationFailure.create({ type: 'ScaleOutPostcheckFailed', nonRetryable: true, message: `post-check: ${problems.join('; ')}` });
+}
+
+function sameHa(a: HaSettings, b: HaSettings): boolean {
+  const norm = (h: HaSettings) => JSON.stringify({ ...h, policy: Object.fromEntries(Object.entries(h.policy).filter(([, v]) => v !== undefined).sort()) });
+  return norm(a) === norm(b);
+}

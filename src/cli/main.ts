@@ -16,6 +16,9 @@ const LOADERS: Record<CommandName, () => Promise<Command>> = {
   worker: async () => (await import('./worker.js')).workerCommand(),
   dev: async () => (await import('./dev.js')).devCommand(),
   lab: async () => (await import('./lab.js')).labCommand(),
+  'scale-out': async () => (await import('./scale-out.js')).scaleOutCommand(),
+  approve: async () => (await import('./scale-out.js')).approveCommand(),
+  cancel: async () => (await import('./scale-out.js')).cancelCommand(),
   'temporal-cli': async () =>
     new Command('temporal-cli').description(COMMAND_SUMMARIES['temporal-cli']).action(async () => {
       const { ensureTemporalCli } = await import('../temporal/cli-provision.js');

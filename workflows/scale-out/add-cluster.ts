@@ -2,7 +2,7 @@ import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow
 import { loadSite } from '../site-config.js';
 import { planHa, reservePercent, type HaPlan, type HaSettings } from '../../src/domain/ha-admission.js';
 import { SddcOperation, SddcSite } from '../../src/temporal/search-attributes.js';
-import { approvalGate, hostSteps, postCheck, preChangeBackup, runSaga, scaleOutState, steps, undo, type ScaleOutCommon } from './common.js';
+import { approvalGate, hostSteps, postCheck, preChangeBackup, planResult, runSaga, scaleOutState, steps, type ScaleOutPlanResult, undo, type ScaleOutCommon } from './common.js';
 
 export interface AddClusterInput extends ScaleOutCommon {
   /** The new cluster's name. */
@@ -23,7 +23,7 @@ export interface AddClusterResult {
  * through the same steps as addHosts — one saga: on a failure or a cancel the hosts leave and the
  * cluster is removed, and the run fails ScaleOutRolledBack with what was undone.
  */
-export async function addCluster(input: AddClusterInput): Promise<AddClusterResult> {
+export async function addCluster(input: AddClusterInput): Promise<AddClusterResult | ScaleOutPlanResult> {
   upsertSearchAttributes([
     { key: SddcSite, value: input.site },
     { key: SddcOperation, value: 'scale-out-add-cluster' },
@@ -63,6 +63,7 @@ export async function addCluster(input: AddClusterInput): Promise<AddClusterResu
   state.progress.plan = { hosts: pre.hosts, ha };
   state.progress.steps = list.map((s) => ({ name: s.name, undo: s.undo, status: 'pending' }));
 
+  if (input.planOnly) return planResult(state);
   await approvalGate(input, state);
   const backup = await preChangeBackup(input, state);
   await runSaga(`adding cluster ${input.name}`, state, list, () => postCheck(config.vcenter, input.name, pre.hosts, ha.after));

@@ -2,7 +2,7 @@ import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow
 import { loadSite } from '../site-config.js';
 import { planHa, type HaPlan } from '../../src/domain/ha-admission.js';
 import { SddcOperation, SddcSite } from '../../src/temporal/search-attributes.js';
-import { approvalGate, hostSteps, postCheck, preChangeBackup, runSaga, scaleOutState, steps, type ScaleOutCommon } from './common.js';
+import { approvalGate, hostSteps, postCheck, preChangeBackup, planResult, runSaga, scaleOutState, steps, type ScaleOutPlanResult, type ScaleOutCommon } from './common.js';
 
 export { approveUpdate, scaleOutProgressQuery, type ScaleOutProgress } from './common.js';
 
@@ -24,7 +24,7 @@ export interface AddHostsResult {
  * saga: every step registers its undo before it acts; on a failure or a cancel the undos run in
  * reverse, not cancellable, and the run fails ScaleOutRolledBack with what was undone.
  */
-export async function addHosts(input: AddHostsInput): Promise<AddHostsResult> {
+export async function addHosts(input: AddHostsInput): Promise<AddHostsResult | ScaleOutPlanResult> {
   upsertSearchAttributes([
     { key: SddcSite, value: input.site },
     { key: SddcOperation, value: 'scale-out-add-hosts' },
@@ -43,6 +43,7 @@ export async function addHosts(input: AddHostsInput): Promise<AddHostsResult> {
   state.progress.plan = { hosts: pre.hosts, ha };
   state.progress.steps = list.map((s) => ({ name: s.name, undo: s.undo, status: 'pending' }));
 
+  if (input.planOnly) return planResult(state);
   await approvalGate(input, state);
   const backup = await preChangeBackup(input, state);
   await runSaga(`adding hosts to ${input.cluster}`, state, list, () => postCheck(config.vcenter, input.cluster, pre.hosts, ha.after));

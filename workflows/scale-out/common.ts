@@ -27,11 +27,25 @@ export interface ScaleOutCommon {
   skipBackup?: boolean;
   /** Wait for `approve` (with the plan and the thumbprints) before changing anything. */
   requireApproval?: boolean;
+  /** Only plan: pre-check (read-only), then return the steps a run would take, changing nothing. */
+  planOnly?: boolean;
+}
+
+/** What `--plan` shows: the steps a run takes (each with its undo), the thumbprints, HA before → after. */
+export interface ScaleOutPlanResult {
+  status: 'planned';
+  plan: NonNullable<ScaleOutProgress['plan']>;
+  steps: { name: string; undo: string }[];
+}
+
+export function planResult(state: ReturnType<typeof scaleOutState>): ScaleOutPlanResult {
+  state.progress.state = 'planned';
+  return { status: 'planned', plan: state.progress.plan!, steps: state.progress.steps.map(({ name, undo }) => ({ name, undo })) };
 }
 
 export type ScaleOutStepStatus = 'pending' | 'running' | 'done' | 'failed' | 'undone' | 'not-undone';
 export interface ScaleOutProgress {
-  state: 'checking' | 'awaiting-approval' | 'backing-up' | 'changing' | 'checking-result' | 'rolling-back' | 'complete' | 'rolled-back';
+  state: 'checking' | 'planned' | 'awaiting-approval' | 'backing-up' | 'changing' | 'checking-result' | 'rolling-back' | 'complete' | 'rolled-back';
   steps: { name: string; undo: string; status: ScaleOutStepStatus; detail?: string }[];
   plan?: { hosts: { name: string; thumbprint: string; source: 'pinned' | 'discovered' }[]; ha: HaPlan };
   rollback?: RollbackReport;

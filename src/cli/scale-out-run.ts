@@ -1,0 +1,178 @@
+/** What the scale-out commands do (loaded when they run). */
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
+import { loadConfig, siteOf } from '../config/load.js';
+import { uiLink } from '../temporal/backup-runs.js';
+import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
+import { approveUpdate, scaleOutProgressQuery, type ScaleOutPlanResult, type ScaleOutProgress } from '../../workflows/scale-out/common.js';
+import type { AddHostsInput, AddHostsResult } from '../../workflows/scale-out/add-hosts.js';
+import type { AddClusterInput } from '../../workflows/scale-out/add-cluster.js';
+import { connectOrExplain, failureReason, runEnd } from './backup-run.js';
+import type { ConnectionOpts } from './common.js';
+import { CliError, EXIT, info, isTty, printJson } from './output.js';
+import type { ScaleOutOpts } from './scale-out.js';
+import { outcomeOf } from './wait.js';
+
+const THUMBPRINT_RE = /^([0-9A-Fa-f]{2}:){19}[0-9A-Fa-f]{2}$/;
+
+/** `--host NAME[=THUMBPRINT]`, checked here: a malformed one is bad input (exit 2). */
+export function parseHosts(values: string[]): { name: string; thumbprint?: string }[] {
+  if (!values.length) throw new CliError('give at least one --host NAME[=THUMBPRINT]', EXIT.BAD_INPUT);
+  return values.map((v) => {
+    const [name, thumbprint, extra] = v.split('=');
+    if (!name || extra !== undefined || !/^[A-Za-z0-9.-]+$/.test(name)) throw new CliError(`--host ${v}: expected a host name, optionally =THUMBPRINT`, EXIT.BAD_INPUT);
+    if (thumbprint !== undefined && !THUMBPRINT_RE.test(thumbprint)) throw new CliError(`--host ${v}: the thumbprint must be SHA-1 as 20 colon-separated hex pairs (AA:BB:…)`, EXIT.BAD_INPUT);
+    return thumbprint ? { name, thumbprint: thumbprint.toUpperCase() } : { name };
+  });
+}
+
+const ICON: Record<string, string> = { pending: '·', running: '…', done: '✔', failed: '✘', undone: '↺', 'not-undone': '!' };
+
+export function renderScaleOut(p: { steps: { name: string; undo: string; status?: string; detail?: string }[]; plan?: ScaleOutProgress['plan']; rollback?: ScaleOutProgress['rollback']; state?: string }): string {
+  const lines: string[] = [];
+  if (p.state) lines.push(`state: ${p.state}`);
+  for (const h of p.plan?.hosts ?? []) lines.push(`  host ${h.name}  thumbprint ${h.thumbprint} (${h.source})`);
+  if (p.plan) lines.push(`  HA: ${p.plan.ha.change === 'recomputed' ? p.plan.ha.reason : `unchanged — ${p.plan.ha.reason}`}`);
+  for (const s of p.steps) lines.push(`  ${ICON[s.status ?? 'pending'] ?? '·'} ${s.name}   [undo: ${s.undo}]${s.detail ? ` — ${s.detail}` : ''}`);
+  if (p.rollback) {
+    lines.push(`  rollback: undone ${p.rollback.undone.length}${p.rollback.failed.length ? `, NOT undone ${p.rollback.failed.length}` : ''}`);
+    for (const f of p.rollback.failed) lines.push(`    ! ${f.undo}: ${f.error}`);
+  }
+  return lines.join('\n');
+}
+
+async function connect(o: ConnectionOpts & { config?: string }) {
+  const { config } = loadConfig(o.config);
+  const conn = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  return { config, ...conn };
+}
+
+export async function startScaleOut(kind: 'addHosts' | 'addCluster', o: ScaleOutOpts & { cluster?: string; name?: string }): Promise<void> {
+  const hosts = parseHosts(o.host ?? []);
+  const { config, file } = loadConfig(o.config);
+  siteOf(config, file, o.site);
+  const { client, connection, namespace } = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  try {
+    const target = kind === 'addHosts' ? o.cluster! : o.name!;
+    const input = { site: o.site, hosts, skipBackup: !!o.skipBackup, requireApproval: !!o.requireApproval, planOnly: !!o.plan, ...(kind === 'addHosts' ? { cluster: target } : { name: target }) } as AddHostsInput | AddClusterInput;
+    // One change per cluster at a time; a plan changes nothing and gets an id of its own.
+    const workflowId = o.plan ? `scale-out-plan-${o.site}-${target}-${randomBytes(3).toString('hex')}` : `scale-out-${kind === 'addHosts' ? 'add-hosts' : 'add-cluster'}-${o.site}-${target}`;
+    let handle: WorkflowHandle;
+    try {
+      handle = await client.workflow.start(kind, {
+        taskQueue: o.taskQueue ?? config.temporal.taskQueue,
+        workflowId,
+        args: [input],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+        typedSearchAttributes: [
+          { key: SddcSite, value: o.site },
+          { key: SddcOperation, value: kind === 'addHosts' ? 'scale-out-add-hosts' : 'scale-out-add-cluster' },
+        ],
+        staticSummary: `${o.plan ? 'Plan: ' : ''}${kind === 'addHosts' ? `add ${hosts.length} host(s) to cluster ${target}` : `new cluster ${target} with ${hosts.length} host(s)`} on site ${o.site}`,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`${workflowId} is already running: see \`sddc-ops scale-out status ${workflowId}\``, EXIT.RUN_FAILED);
+      throw err;
+    }
+    const link = uiLink(o.uiUrl ?? config.temporal.uiUrl, namespace, handle.workflowId, (handle as { firstExecutionRunId?: string }).firstExecutionRunId ?? '');
+    if (!o.json) info(`started ${handle.workflowId}${link ? `\n  Web UI: ${link}` : ''}`);
+    if (!o.wait) {
+      if (o.json) printJson({ status: 'started', workflowId: handle.workflowId, ui: link });
+      return;
+    }
+    process.exitCode = await follow(client, handle, o);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Follows a run to its end, printing the checklist as it changes; the exit code. */
+async function follow(_client: Client, handle: WorkflowHandle, o: { json?: boolean; requireApproval?: boolean }): Promise<number> {
+  let shown = '';
+  let askedApproval = false;
+  const show = async () => {
+    try {
+      const p = await handle.query(scaleOutProgressQuery);
+      if (p.state === 'awaiting-approval' && !askedApproval) {
+        askedApproval = true;
+        info(`waiting for approval: read the plan, then  sddc-ops approve ${handle.workflowId} --by NAME  (or  sddc-ops cancel ${handle.workflowId})`);
+      }
+      const text = renderScaleOut(p);
+      if (text !== shown && !o.json) {
+        if (isTty() && shown) process.stderr.write(`\x1b[${shown.split('\n').length}A\x1b[J`);
+        info(text);
+        shown = text;
+      }
+    } catch {
+      /* not started yet */
+    }
+  };
+  const timer = setInterval(() => void show(), 1000);
+  try {
+    const r = (await outcomeOf(() => handle.result())) as AddHostsResult | ScaleOutPlanResult;
+    clearInterval(timer);
+    if (o.json) printJson({ ...r, workflowId: handle.workflowId });
+    else if (r.status === 'planned') info(`PLAN (nothing changed):\n${renderScaleOut({ plan: r.plan, steps: r.steps })}`);
+    else {
+      await show();
+      info(`done: ${r.added.length} host(s) in ${r.cluster}; HA ${r.ha.change === 'recomputed' ? r.ha.reason : 'unchanged'}; ${'setId' in r.backup ? `pre-change backup ${r.backup.setId}` : 'pre-change backup SKIPPED'}`);
+    }
+    return EXIT.OK;
+  } catch (err) {
+    clearInterval(timer);
+    await show();
+    const reason = failureReason(err);
+    const end = runEnd(err);
+    const rolledBack = /was rolled back/.test(reason);
+    if (o.json) printJson({ status: rolledBack ? 'rolled-back' : end, workflowId: handle.workflowId, reason });
+    else info(`${rolledBack ? 'ROLLED BACK' : end.toUpperCase()}: ${reason}`);
+    return EXIT.RUN_FAILED;
+  }
+}
+
+export async function status(run: string, o: ConnectionOpts & { config?: string; json?: boolean }): Promise<void> {
+  const { client, connection } = await connect(o);
+  try {
+    const h = client.workflow.getHandle(run);
+    const [p, d] = await Promise.all([h.query(scaleOutProgressQuery), h.describe()]).catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) throw new CliError(`no run ${run}`, EXIT.BAD_INPUT);
+      throw err;
+    });
+    if (o.json) printJson({ workflowId: run, runStatus: d.status.name, ...p });
+    else process.stdout.write(`${run} (${d.status.name})\n${renderScaleOut(p)}\n`);
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function approve(run: string, o: ConnectionOpts & { by: string; config?: string; json?: boolean }): Promise<void> {
+  const { client, connection } = await connect(o);
+  try {
+    const r = await client.workflow
+      .getHandle(run)
+      .executeUpdate(approveUpdate, { args: [{ by: o.by }] })
+      .catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) throw new CliError(`no run ${run}`, EXIT.BAD_INPUT);
+        const why = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
+        throw new CliError(`approval refused: ${why}`, EXIT.BAD_INPUT);
+      });
+    if (o.json) printJson({ workflowId: run, ...r });
+    else info(`${run} approved by ${r.approvedBy}`);
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function cancel(run: string, o: ConnectionOpts & { config?: string; json?: boolean }): Promise<void> {
+  const { client, connection } = await connect(o);
+  try {
+    await client.workflow.getHandle(run).cancel().catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) throw new CliError(`no run ${run}`, EXIT.BAD_INPUT);
+      throw err;
+    });
+    if (o.json) printJson({ workflowId: run, status: 'cancel-requested' });
+    else info(`cancel requested: ${run} undoes what it changed, in reverse (follow with: sddc-ops scale-out status ${run})`);
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,68 @@
+import { Command } from 'commander';
+import { addConnectionOptions, type ConnectionOpts } from './common.js';
+import { COMMAND_SUMMARIES } from './summaries.js';
+
+// Definitions only; what the commands do is loaded when they run (scale-out-run.ts).
+export type ScaleOutOpts = ConnectionOpts & {
+  site: string;
+  config?: string;
+  host?: string[];
+  plan?: boolean;
+  requireApproval?: boolean;
+  skipBackup?: boolean;
+  wait: boolean;
+  json?: boolean;
+};
+
+const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
+
+function common(cmd: Command): Command {
+  return addConnectionOptions(
+    cmd
+      .requiredOption('--site <name>', 'site name from the config file')
+      .option('--host <name[=thumbprint]>', 'a new ESXi host, with its SSL thumbprint (SHA-1, colon hex) when known; repeat for each host (at least one)', collect)
+      .option('--config <file>', 'config file')
+      .option('--plan', 'print the steps (each with its undo), the thumbprints and HA before → after, and change nothing')
+      .option('--require-approval', 'wait for `sddc-ops approve RUN --by NAME` (with the plan and thumbprints) before changing anything')
+      .option('--skip-backup', 'do not take the pre-change coordinated backup of the site (recorded in the result)')
+      .option('--no-wait', 'start the run and return (prints its id)')
+      .option('--json', 'machine-readable result'),
+  ).addHelpText(
+    'after',
+    '\nA host without a thumbprint: vCenter is asked for it and the run stops before any change, printing it to pin — or,\n' +
+      'with --require-approval, shows it with the plan for approval. A failure at any step, or `sddc-ops cancel RUN`, undoes\n' +
+      'the steps done so far in reverse; the run then fails ScaleOutRolledBack with what was undone.\n' +
+      'Exit codes: 0 done (or planned, or started with --no-wait); 1 the run failed or was rolled back; 2 bad input.\n',
+  );
+}
+
+export function scaleOutCommand(): Command {
+  const cmd = new Command('scale-out').description(COMMAND_SUMMARIES['scale-out']);
+  common(cmd.command('add-hosts').description('Add ESXi hosts to an existing cluster, then recompute its HA admission-control reservation').requiredOption('--cluster <name>', 'the cluster')).action(
+    async (o: ScaleOutOpts & { cluster: string }) => (await import('./scale-out-run.js')).startScaleOut('addHosts', o),
+  );
+  common(cmd.command('add-cluster').description('Create a cluster (HA/DRS from sites.<site>.scaleOut.newCluster) and add its hosts').requiredOption('--name <name>', 'the new cluster\'s name')).action(
+    async (o: ScaleOutOpts & { name: string }) => (await import('./scale-out-run.js')).startScaleOut('addCluster', o),
+  );
+  addConnectionOptions(cmd.command('status <run>').description('The checklist of a scale-out run: steps, undos, rollback').option('--config <file>', 'config file').option('--json', 'machine-readable')).action(
+    async (run: string, o: ConnectionOpts & { config?: string; json?: boolean }) => (await import('./scale-out-run.js')).status(run, o),
+  );
+  return cmd;
+}
+
+export function approveCommand(): Command {
+  return addConnectionOptions(
+    new Command('approve')
+      .description(COMMAND_SUMMARIES.approve)
+      .argument('<run>', 'the run\'s workflow id (printed when it started)')
+      .requiredOption('--by <name>', 'who approves (recorded in the run)')
+      .option('--config <file>', 'config file')
+      .option('--json', 'machine-readable'),
+  ).action(async (run: string, o: ConnectionOpts & { by: string; config?: string; json?: boolean }) => (await import('./scale-out-run.js')).approve(run, o));
+}
+
+export function cancelCommand(): Command {
+  return addConnectionOptions(
+    new Command('cancel').description(COMMAND_SUMMARIES.cancel).argument('<run>', 'the run\'s workflow id').option('--config <file>', 'config file').option('--json', 'machine-readable'),
+  ).action(async (run: string, o: ConnectionOpts & { config?: string; json?: boolean }) => (await import('./scale-out-run.js')).cancel(run, o));
+}

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, startStack, type Stack } from '../fixtures/stack.js';
+import { editLabConfig } from '../fixtures/lab.js';
+import { runActivity } from '../fixtures/activity.js';
+import { until } from '../fixtures/wait.js';
+import { removeHostFromCluster, scaleOutInventory, setClusterHa } from '../../activities/scale-out/hosts.js';
+
+let stack: Stack;
+process.env.SDDC_TEST_ESXI_PASSWORD = 'lab-esxi-password';
+const HA = { enabled: true, admissionControlEnabled: true, failoverLevel: 1, policy: { kind: 'resources' as const, cpuPercent: 34, memoryPercent: 34, failoverLevel: 1, autoCompute: false } };
+
+beforeAll(async () => {
+  stack = await startStack('cli-grow');
+  editLabConfig(stack.lab.configPath, (doc) => (doc.sites[stack.lab.site]!.scaleOut = { hostUser: 'root', hostPassword: 'env:SDDC_TEST_ESXI_PASSWORD' }));
+  await runActivity(setClusterHa, { vcenter: stack.lab.config.vcenter, cluster: 'DC0_C0', ha: HA });
+});
+afterAll(async () => stack?.stop());
+
+const conn = () => ['--config', stack.lab.configPath, '--address', stack.server.address];
+const snapshot = async () => {
+  const inv = await runActivity(scaleOutInventory, { vcenter: stack.lab.config.vcenter });
+  return { clusters: inv.clusters.map(({ ref: _r, ...c }) => c), hosts: inv.hosts.map(({ ref: _r, ...h }) => h) };
+};
+
+describe('sddc-ops scale-out', () => {
+  it('--plan changes nothing and lists exactly the steps the run then takes', async () => {
+    const before = await snapshot();
+    const tp = await stack.lab.vsphere!.thumbprint('esx-91.lab.local');
+    const plan = await cli(['scale-out', 'add-hosts', '--site', 'cli-grow', '--cluster', 'DC0_C0', '--host', 'esx-91.lab.local', '--plan', '--json', ...conn()]);
+    expect(plan.code, plan.stderr).toBe(0);
+    const p = JSON.parse(plan.stdout);
+    expect(p.status).toBe('planned');
+    expect(p.plan.hosts).toEqual([{ name: 'esx-91.lab.local', thumbprint: tp, source: 'discovered' }]);
+    expect(p.plan.ha.change).toBe('recomputed');
+    expect(await snapshot()).toEqual(before);
+
+    const run = await cli(['scale-out', 'add-hosts', '--site', 'cli-grow', '--cluster', 'DC0_C0', '--host', `esx-91.lab.local=${tp}`, '--skip-backup', '--json', ...conn()]);
+    expect(run.code, run.stderr).toBe(0);
+    const r = JSON.parse(run.stdout);
+    expect(r).toMatchObject({ status: 'complete', added: ['esx-91.lab.local'], backup: { skipped: true } });
+    const status = await cli(['scale-out', 'status', r.workflowId, '--json', ...conn()]);
+    expect(JSON.parse(status.stdout).steps.map((s: { name: string }) => s.name)).toEqual(p.steps.map((s: { name: string }) => s.name));
+    await runActivity(removeHostFromCluster, { vcenter: stack.lab.config.vcenter, host: 'esx-91.lab.local' });
+    await runActivity(setClusterHa, { vcenter: stack.lab.config.vcenter, cluster: 'DC0_C0', ha: HA });
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('an unpinned host without approval stops before any change and prints the thumbprint to pin (exit 1)', async () => {
+    const before = await snapshot();
+    const r = await cli(['scale-out', 'add-hosts', '--site', 'cli-grow', '--cluster', 'DC0_C0', '--host', 'esx-92.lab.local', '--skip-backup', ...conn()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`--host esx-92.lab.local=${await stack.lab.vsphere!.thumbprint('esx-92.lab.local')}`);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('bad input exits 2: a malformed thumbprint, no host, an empty approver, an unknown run', async () => {
+    expect((await cli(['scale-out', 'add-hosts', '--site', 'cli-grow', '--cluster', 'DC0_C0', '--host', 'esx-93=zz', ...conn()])).code).toBe(2);
+    expect((await cli(['scale-out', 'add-cluster', '--site', 'cli-grow', '--name', 'C9', ...conn()])).code).toBe(2);
+    expect((await cli(['approve', 'no-such-run', '--by', 'me', ...conn()])).code).toBe(2);
+    expect((await cli(['cancel', 'no-such-run', ...conn()])).code).toBe(2);
+  });
+
+  it('--require-approval waits; approve refuses an empty name, then the run adds the cluster; cancel of another run rolls it back', async () => {
+    const before = await snapshot();
+    const started = await cli(['scale-out', 'add-cluster', '--site', 'cli-grow', '--name', 'C-cli', '--host', 'esx-94.lab.local', '--require-approval', '--skip-backup', '--no-wait', '--json', ...conn()]);
+    expect(started.code, started.stderr).toBe(0);
+    const id = JSON.parse(started.stdout).workflowId as string;
+    await until('the run waits for approval', async () => (JSON.parse((await cli(['scale-out', 'status', id, '--json', ...conn()])).stdout || '{}').state === 'awaiting-approval' ? true : undefined), 30_000);
+    const empty = await cli(['approve', id, '--by', ' ', ...conn()]);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('say who approves');
+    expect((await cli(['approve', id, '--by', 'ops-lead', ...conn()])).code).toBe(0);
+    await until('the run completes', async () => (JSON.parse((await cli(['scale-out', 'status', id, '--json', ...conn()])).stdout || '{}').state === 'complete' ? true : undefined), 60_000);
+    expect((await snapshot()).clusters.find((c) => c.name === 'C-cli')?.hosts).toEqual(['esx-94.lab.local']);
+
+    // Undo that one through a cancelled run's twin: a second cluster, cancelled while it waits for a slow host add.
+    await stack.lab.vsphere!.setFaults({ taskDelayMs: 1500 });
+    try {
+      const tp = await stack.lab.vsphere!.thumbprint('esx-95.lab.local');
+      const second = await cli(['scale-out', 'add-cluster', '--site', 'cli-grow', '--name', 'C-cli2', '--host', `esx-95.lab.local=${tp}`, '--skip-backup', '--no-wait', '--json', ...conn()]);
+      const id2 = JSON.parse(second.stdout).workflowId as string;
+      await until('the cluster is created', async () => (JSON.parse((await cli(['scale-out', 'status', id2, '--json', ...conn()])).stdout || '{}').steps?.[0]?.status === 'done' ? true : undefined), 30_000);
+      expect((await cli(['cancel', id2, ...conn()])).code).toBe(0);
+      await until('the run is rolled back', async () => (JSON.parse((await cli(['scale-out', 'status', id2, '--json', ...conn()])).stdout || '{}').state === 'rolled-back' ? true : undefined), 60_000);
+    } finally {
+      await stack.lab.vsphere!.clearFaults();
+    }
+    const after = await snapshot();
+    expect(after.clusters.map((c) => c.name)).not.toContain('C-cli2');
+    expect(after.hosts.map((h) => h.name)).not.toContain('esx-95.lab.local');
+    expect(before.clusters.map((c) => c.name)).not.toContain('C-cli');
+  });
+});

@@ -6,6 +6,8 @@ import type { HaSettings } from '../../src/domain/ha-admission.js';
 import { nonRetryable } from '../failures.js';
 import { dasSpecOf, readInventory, withVsphere, type Inventory } from './vsphere.js';
 import { text } from '../../src/providers/vsphere/xml.js';
+import type { VsphereClient } from '../../src/providers/vsphere/client.js';
+import type { MoRef } from '../../src/providers/vsphere/types.js';
 
 /** The inventory a scale-out changes: clusters, their hosts and HA settings; hosts and their state. */
 export async function scaleOutInventory({ vcenter }: { vcenter: VcenterConfig }): Promise<Inventory> {
@@ -21,11 +23,51 @@ export interface HostRequest {
   thumbprint?: string;
 }
 
+export interface PlannedHost {
+  name: string;
+  thumbprint: string;
+  source: 'pinned' | 'discovered';
+}
+
 export interface AddHostsPrecheck {
   cluster: string;
   hostsBefore: number;
   haBefore: HaSettings;
-  hosts: { name: string; thumbprint: string; source: 'pinned' | 'discovered' }[];
+  hosts: PlannedHost[];
+}
+
+/** Names given twice, and hosts vCenter already has: what no new-host run may go on with. */
+function newHostProblems(inv: Inventory, hosts: HostRequest[]): string[] {
+  const problems: string[] = [];
+  const names = hosts.map((h) => h.name.toLowerCase());
+  for (const [k, n] of names.entries()) if (names.indexOf(n) !== k) problems.push(`host ${hosts[k]!.name} is listed twice`);
+  for (const h of hosts) {
+    const there = inv.hosts.find((x) => x.name.toLowerCase() === h.name.toLowerCase());
+    if (there) problems.push(`host ${h.name} is already in vCenter's inventory${there.cluster ? ` (cluster ${there.cluster})` : ''}`);
+  }
+  return problems;
+}
+
+/**
+ * Each host's thumbprint: the pinned one, or the one vCenter reports — an AddHost_Task without a
+ * thumbprint (on `probe`, an existing cluster) fails with SSLVerifyFault naming it, and changes nothing.
+ */
+async function thumbprintsOf(c: VsphereClient, probe: MoRef | undefined, hosts: HostRequest[], login: HostLogin): Promise<PlannedHost[]> {
+  const out: PlannedHost[] = [];
+  for (const h of hosts) {
+    if (h.thumbprint) {
+      out.push({ name: h.name, thumbprint: h.thumbprint.toUpperCase(), source: 'pinned' });
+      continue;
+    }
+    try {
+      await c.addHost(probe!, { hostName: h.name, port: 443, userName: login.hostUser, password: await resolveSecret(login.hostPassword) });
+      throw nonRetryable('ScaleOutPrecheckFailed', `vCenter added ${h.name} without verifying its certificate: remove it and pin its thumbprint`);
+    } catch (err) {
+      if (!(err instanceof SslVerifyFaultError) || !err.thumbprint) throw err;
+      out.push({ name: h.name, thumbprint: err.thumbprint, source: 'discovered' });
+    }
+  }
+  return out;
 }
 
 /**
@@ -39,27 +81,9 @@ export async function precheckAddHosts(i: { vcenter: VcenterConfig; scaleOut: Ho
     const cluster = inv.clusters.find((x) => x.name === i.cluster);
     const problems: string[] = [];
     if (!cluster) problems.push(`no cluster ${i.cluster} in vCenter (clusters: ${inv.clusters.map((x) => x.name).join(', ') || 'none'})`);
-    const names = i.hosts.map((h) => h.name.toLowerCase());
-    for (const [k, n] of names.entries()) if (names.indexOf(n) !== k) problems.push(`host ${i.hosts[k]!.name} is listed twice`);
-    for (const h of i.hosts) {
-      const there = inv.hosts.find((x) => x.name.toLowerCase() === h.name.toLowerCase());
-      if (there) problems.push(`host ${h.name} is already in vCenter's inventory${there.cluster ? ` (cluster ${there.cluster})` : ''}`);
-    }
+    problems.push(...newHostProblems(inv, i.hosts));
     if (problems.length || !cluster) throw nonRetryable('ScaleOutPrecheckFailed', `nothing was changed: ${problems.join('; ')}`, { problems });
-    const hosts: AddHostsPrecheck['hosts'] = [];
-    for (const h of i.hosts) {
-      if (h.thumbprint) {
-        hosts.push({ name: h.name, thumbprint: h.thumbprint.toUpperCase(), source: 'pinned' });
-        continue;
-      }
-      try {
-        await c.addHost(cluster.ref, { hostName: h.name, port: 443, userName: i.scaleOut.hostUser, password: await resolveSecret(i.scaleOut.hostPassword) });
-        throw nonRetryable('ScaleOutPrecheckFailed', `vCenter added ${h.name} without verifying its certificate: remove it and pin its thumbprint`);
-      } catch (err) {
-        if (!(err instanceof SslVerifyFaultError) || !err.thumbprint) throw err;
-        hosts.push({ name: h.name, thumbprint: err.thumbprint, source: 'discovered' });
-      }
-    }
+    const hosts = await thumbprintsOf(c, cluster.ref, i.hosts, i.scaleOut);
     return { cluster: cluster.name, hostsBefore: cluster.hosts.length, haBefore: cluster.ha, hosts };
   });
 }
@@ -105,7 +129,7 @@ export async function setClusterHa(i: { vcenter: VcenterConfig; cluster: string;
 export interface AddClusterPrecheck {
   /** The datacenter host folder the cluster goes in. */
   folder: string;
-  hosts: { name: string; thumbprint: string; source: 'pinned' | 'discovered' }[];
+  hosts: PlannedHost[];
 }
 
 /**
@@ -117,32 +141,14 @@ export async function precheckAddCluster(i: { vcenter: VcenterConfig; scaleOut: 
     const inv = await readInventory(c);
     const problems: string[] = [];
     if (inv.clusters.some((x) => x.name === i.name)) problems.push(`a cluster named ${i.name} already exists`);
-    const names = i.hosts.map((h) => h.name.toLowerCase());
-    for (const [k, n] of names.entries()) if (names.indexOf(n) !== k) problems.push(`host ${i.hosts[k]!.name} is listed twice`);
-    for (const h of i.hosts) {
-      const there = inv.hosts.find((x) => x.name.toLowerCase() === h.name.toLowerCase());
-      if (there) problems.push(`host ${h.name} is already in vCenter's inventory${there.cluster ? ` (cluster ${there.cluster})` : ''}`);
-    }
+    problems.push(...newHostProblems(inv, i.hosts));
     const datacenters = await c.retrieve([{ type: 'Datacenter', paths: ['name', 'hostFolder'] }]);
     if (datacenters.length !== 1) problems.push(`vCenter has ${datacenters.length} datacenters; one is supported so far`);
-    const probe = inv.clusters[0];
+    const probe = inv.clusters[0]?.ref;
     const unpinned = i.hosts.filter((h) => !h.thumbprint);
     if (unpinned.length && !probe) problems.push(`no cluster to ask vCenter for thumbprints through: pin them (${unpinned.map((h) => `--host ${h.name}=THUMBPRINT`).join(' ')})`);
     if (problems.length) throw nonRetryable('ScaleOutPrecheckFailed', `nothing was changed: ${problems.join('; ')}`, { problems });
-    const hosts: AddClusterPrecheck['hosts'] = [];
-    for (const h of i.hosts) {
-      if (h.thumbprint) {
-        hosts.push({ name: h.name, thumbprint: h.thumbprint.toUpperCase(), source: 'pinned' });
-        continue;
-      }
-      try {
-        await c.addHost(probe!.ref, { hostName: h.name, port: 443, userName: i.scaleOut.hostUser, password: await resolveSecret(i.scaleOut.hostPassword) });
-        throw nonRetryable('ScaleOutPrecheckFailed', `vCenter added ${h.name} without verifying its certificate: remove it and pin its thumbprint`);
-      } catch (err) {
-        if (!(err instanceof SslVerifyFaultError) || !err.thumbprint) throw err;
-        hosts.push({ name: h.name, thumbprint: err.thumbprint, source: 'discovered' });
-      }
-    }
+    const hosts = await thumbprintsOf(c, probe, i.hosts, i.scaleOut);
     return { folder: text(datacenters[0]!.props.hostFolder)!, hosts };
   });
 }

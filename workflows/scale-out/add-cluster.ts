@@ -1,22 +1,14 @@
 import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
-import { loadSite } from '../site-config.js';
-import { planHa, reservePercent, type HaPlan, type HaSettings } from '../../src/domain/ha-admission.js';
+import { planHa, reservePercent, type HaSettings } from '../../src/domain/ha-admission.js';
 import { SddcOperation, SddcSite } from '../../src/temporal/search-attributes.js';
-import { approvalGate, hostSteps, postCheck, preChangeBackup, planResult, runSaga, scaleOutState, steps, type ScaleOutPlanResult, undo, type ScaleOutCommon } from './common.js';
+import { approvalGate, hostSteps, postCheck, preChangeBackup, planResult, runSaga, scaleOutState, steps, type ScaleOutPlanResult, scaleOutSite, type ScaleOutResult, undo, type ScaleOutCommon } from './common.js';
 
 export interface AddClusterInput extends ScaleOutCommon {
   /** The new cluster's name. */
   name: string;
 }
 
-export interface AddClusterResult {
-  status: 'complete';
-  cluster: string;
-  added: string[];
-  ha: HaPlan;
-  backup: { setId: string } | { skipped: true };
-  approvedBy?: string;
-}
+export type AddClusterResult = ScaleOutResult;
 
 /**
  * A new cluster with the HA and DRS settings of sites.<site>.scaleOut.newCluster, then its hosts
@@ -29,13 +21,9 @@ export async function addCluster(input: AddClusterInput): Promise<AddClusterResu
     { key: SddcOperation, value: 'scale-out-add-cluster' },
   ]);
   const state = scaleOutState();
-  const { config } = await loadSite(input.site, 'Scale-out');
-  if (!config.scaleOut) {
-    throw ApplicationFailure.create({ type: 'BadConfig', nonRetryable: true, message: `sites.${input.site}.scaleOut is not set: give hostUser and hostPassword (a secret reference) for the new hosts` });
-  }
+  const { config, scaleOut, login } = await scaleOutSite(input.site);
   if (!input.hosts.length) throw ApplicationFailure.create({ type: 'BadRequest', nonRetryable: true, message: 'a new cluster needs at least one host (--host NAME[=THUMBPRINT])' });
-  const login = { hostUser: config.scaleOut.hostUser, hostPassword: config.scaleOut.hostPassword };
-  const nc = config.scaleOut.newCluster;
+  const nc = scaleOut.newCluster;
   const pre = await steps.precheckAddCluster.executeWithOptions({ summary: `Pre-check: new cluster ${input.name}, ${input.hosts.length} host(s), thumbprints` }, [
     { vcenter: config.vcenter, scaleOut: login, name: input.name, hosts: input.hosts },
   ]);

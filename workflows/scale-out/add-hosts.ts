@@ -1,8 +1,7 @@
-import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
-import { loadSite } from '../site-config.js';
-import { planHa, type HaPlan } from '../../src/domain/ha-admission.js';
+import { upsertSearchAttributes } from '@temporalio/workflow';
+import { planHa } from '../../src/domain/ha-admission.js';
 import { SddcOperation, SddcSite } from '../../src/temporal/search-attributes.js';
-import { approvalGate, hostSteps, postCheck, preChangeBackup, planResult, runSaga, scaleOutState, steps, type ScaleOutPlanResult, type ScaleOutCommon } from './common.js';
+import { approvalGate, hostSteps, postCheck, preChangeBackup, planResult, runSaga, scaleOutState, steps, type ScaleOutPlanResult, scaleOutSite, type ScaleOutResult, type ScaleOutCommon } from './common.js';
 
 export { approveUpdate, scaleOutProgressQuery, type ScaleOutProgress } from './common.js';
 
@@ -10,14 +9,7 @@ export interface AddHostsInput extends ScaleOutCommon {
   cluster: string;
 }
 
-export interface AddHostsResult {
-  status: 'complete';
-  cluster: string;
-  added: string[];
-  ha: HaPlan;
-  backup: { setId: string } | { skipped: true };
-  approvedBy?: string;
-}
+export type AddHostsResult = ScaleOutResult;
 
 /**
  * New hosts in an existing cluster, then the HA admission-control reservation recomputed — as a
@@ -30,11 +22,7 @@ export async function addHosts(input: AddHostsInput): Promise<AddHostsResult | S
     { key: SddcOperation, value: 'scale-out-add-hosts' },
   ]);
   const state = scaleOutState();
-  const { config } = await loadSite(input.site, 'Scale-out');
-  if (!config.scaleOut) {
-    throw ApplicationFailure.create({ type: 'BadConfig', nonRetryable: true, message: `sites.${input.site}.scaleOut is not set: give hostUser and hostPassword (a secret reference) for the new hosts` });
-  }
-  const login = { hostUser: config.scaleOut.hostUser, hostPassword: config.scaleOut.hostPassword };
+  const { config, login } = await scaleOutSite(input.site);
   const pre = await steps.precheckAddHosts.executeWithOptions({ summary: `Pre-check: cluster ${input.cluster}, ${input.hosts.length} new host(s), thumbprints` }, [
     { vcenter: config.vcenter, scaleOut: login, cluster: input.cluster, hosts: input.hosts },
   ]);

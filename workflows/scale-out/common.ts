@@ -18,6 +18,7 @@ import { NON_RETRYABLE_TYPES } from '../../src/domain/failure-types.js';
 import { Saga, type RollbackReport } from '../../src/domain/saga.js';
 import type { HaPlan, HaSettings } from '../../src/domain/ha-admission.js';
 import type { coordinatedBackup } from '../backup/coordinated-backup.js';
+import { loadSite } from '../site-config.js';
 
 /** What every scale-out run takes besides its own target. */
 export interface ScaleOutCommon {
@@ -29,6 +30,25 @@ export interface ScaleOutCommon {
   requireApproval?: boolean;
   /** Only plan: pre-check (read-only), then return the steps a run would take, changing nothing. */
   planOnly?: boolean;
+}
+
+/** What a scale-out run that went through reports. */
+export interface ScaleOutResult {
+  status: 'complete';
+  cluster: string;
+  added: string[];
+  ha: HaPlan;
+  backup: { setId: string } | { skipped: true };
+  approvedBy?: string;
+}
+
+/** The site as the worker's config has it now, with the scale-out settings it must have. */
+export async function scaleOutSite(site: string) {
+  const { config } = await loadSite(site, 'Scale-out');
+  if (!config.scaleOut) {
+    throw ApplicationFailure.create({ type: 'BadConfig', nonRetryable: true, message: `sites.${site}.scaleOut is not set: give hostUser and hostPassword (a secret reference) for the new hosts` });
+  }
+  return { config, scaleOut: config.scaleOut, login: { hostUser: config.scaleOut.hostUser, hostPassword: config.scaleOut.hostPassword } };
 }
 
 /** What `--plan` shows: the steps a run takes (each with its undo), the thumbprints, HA before → after. */

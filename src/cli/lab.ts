@@ -15,6 +15,11 @@ export function labCommand(): Command {
     .action(async (o: { dir: string; sftp: SftpKind; nsxPort?: string; vcenterPort?: string }) => {
       const lab = await startLab({ dir: resolve(o.dir), sftp: o.sftp, nsxPort: o.nsxPort ? Number(o.nsxPort) : undefined, vcenterPort: o.vcenterPort ? Number(o.vcenterPort) : undefined });
       info(`NSX Manager simulator: ${lab.nsx.url}\nvCenter appliance simulator: ${lab.vcenter.url}`);
+      info(
+        lab.vsphere
+          ? `vCenter SOAP (govmomi simulator, datacenter DC0, cluster DC0_C0): ${lab.vcenter.url}/sdk — faults: PUT ${lab.vsphere.sdkUrl.replace(/\/sdk$/, '')}/lab/faults`
+          : 'vCenter SOAP (/sdk): not available — Go is needed to build the simulator',
+      );
       info(`SFTP (${lab.sftp.kind}): ${lab.sftp.host}:${lab.sftp.port}, host key ${lab.sftp.fingerprint}`);
       info(`config: ${lab.configPath}\nCtrl-C to stop.`);
       await new Promise<void>((r) => {

@@ -128,3 +128,12 @@ describe('gzip integrity check', () => {
     expect(await feed(good.subarray(0, good.length - 100))).toMatch(/unexpected end/i);
   });
 });
+
+describe('gzip integrity check, aborted', () => {
+  it('frees the inflater and settles at once when the read fails half-way', async () => {
+    const check = new GzipCheck();
+    await check.write(gzipSync(randomBytes(1024 * 1024), { level: 1 }).subarray(0, 200_000));
+    check.abort();
+    expect(await check.end()).toBe('aborted');
+  });
+});

@@ -180,18 +180,23 @@ export class PinnedSftp {
     const hash = createHash('sha256');
     const gz = path.endsWith('.gz') ? new GzipCheck() : undefined;
     let size = 0;
-    await readPipelined(
-      this.raw,
-      path,
-      (chunk, release) => {
-        hash.update(chunk);
-        size += chunk.length;
-        onProgress?.(size);
-        if (!gz) return release();
-        return gz.write(chunk, release);
-      },
-      o,
-    );
+    try {
+      await readPipelined(
+        this.raw,
+        path,
+        (chunk, release) => {
+          hash.update(chunk);
+          size += chunk.length;
+          onProgress?.(size);
+          if (!gz) return release();
+          return gz.write(chunk, release);
+        },
+        o,
+      );
+    } catch (err) {
+      gz?.abort(); // a connection lost mid-file must not leave an inflater behind
+      throw err;
+    }
     const result: FileDigest = { size, sha256: hash.digest('hex') };
     if (gz) {
       const error = await gz.end();

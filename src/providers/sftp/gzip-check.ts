@@ -20,6 +20,7 @@ export class GzipCheck {
     this.finished = new Promise<void>((resolve) => {
       this.gz.on('data', () => undefined);
       this.gz.on('end', () => resolve());
+      this.gz.on('close', () => resolve()); // destroyed (abort): neither 'end' nor 'error' comes
       this.gz.on('error', (e) => {
         this.error ??= e.message;
         resolve();
@@ -44,6 +45,12 @@ export class GzipCheck {
       this.gz.on('drain', done);
       this.gz.on('error', done);
     });
+  }
+
+  /** Frees the inflater when the read failed half-way (its verdict is of no use then). */
+  abort(): void {
+    this.error ??= 'aborted';
+    this.gz.destroy();
   }
 
   /** Ends the stream; resolves to the first error, or undefined for an intact archive. */

@@ -8,8 +8,12 @@ export interface VsphereFaults {
   failMethod?: { name: string; call: number; fault?: 'SystemError' | 'InvalidState' };
   /** Every *_Task call answers this much later (to catch a run mid-step). */
   taskDelayMs?: number;
+  /** Every task reads `running` this long before it acts; the call returns at once (a slow vCenter task). */
+  taskRunMs?: number;
   /** AddHost_Task for these host names fails with HostConnectFault. */
   hostConnectFault?: string[];
+  /** AddHost_Task for these host names succeeds, but the host lands disconnected. */
+  addDisconnected?: string[];
 }
 
 export interface LabVsphere {

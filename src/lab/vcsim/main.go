@@ -7,7 +7,10 @@
 //     and raises SSLVerifyFault carrying it, as vCenter does;
 //   - Destroy_Task on a cluster removes it (and its hosts);
 //   - faults from a control endpoint: PUT /lab/faults {"failMethod":{"name":"AddHost_Task","call":2},
-//     "taskDelayMs":500,"hostConnectFault":["esx-9.lab.local"]}; DELETE clears; GET /lab/thumbprint?host=H.
+//     "taskDelayMs":500,"taskRunMs":20000,"hostConnectFault":["esx-9.lab.local"],
+//     "addDisconnected":["esx-8.lab.local"]}; DELETE clears;
+//     GET /lab/thumbprint?host=H.
+//
 // It prints one JSON line {"url": ".../sdk"} when it listens.
 package main
 
@@ -40,9 +43,14 @@ type failMethod struct {
 }
 
 type faults struct {
-	FailMethod       *failMethod `json:"failMethod,omitempty"`
-	TaskDelayMs      int         `json:"taskDelayMs,omitempty"`
-	HostConnectFault []string    `json:"hostConnectFault,omitempty"`
+	FailMethod  *failMethod `json:"failMethod,omitempty"`
+	TaskDelayMs int         `json:"taskDelayMs,omitempty"`
+	// Every task reads "running" this long before it acts (the call itself returns at once), as a
+	// slow vCenter task does: what a worker killed mid-task leaves behind.
+	TaskRunMs        int      `json:"taskRunMs,omitempty"`
+	HostConnectFault []string `json:"hostConnectFault,omitempty"`
+	// AddHost_Task for these names succeeds, but the host lands disconnected (what a post-check must catch).
+	AddDisconnected []string `json:"addDisconnected,omitempty"`
 }
 
 type lab struct {
@@ -144,6 +152,7 @@ func (l *lab) handle(ctx *simulator.Context, m *simulator.Method) (mo.Reference,
 	l.mu.Lock()
 	delay := time.Duration(l.faults.TaskDelayMs) * time.Millisecond
 	refuse := append([]string(nil), l.faults.HostConnectFault...)
+	disconnected := append([]string(nil), l.faults.AddDisconnected...)
 	l.mu.Unlock()
 	if delay > 0 && strings.HasSuffix(m.Name, "_Task") {
 		time.Sleep(delay)
@@ -159,6 +168,11 @@ func (l *lab) handle(ctx *simulator.Context, m *simulator.Method) (mo.Reference,
 		}
 		if want := thumbprint(host); !strings.EqualFold(req.Spec.SslThumbprint, want) {
 			return nil, &types.SSLVerifyFault{SelfSigned: true, Thumbprint: want}
+		}
+		for _, d := range disconnected {
+			if strings.EqualFold(d, host) {
+				req.AsConnected = false
+			}
 		}
 	case *types.ReconfigureComputeResource_Task:
 		c, ok := ctx.Map.Get(m.This).(*simulator.ClusterComputeResource)
@@ -219,6 +233,17 @@ func (l *lab) handle(ctx *simulator.Context, m *simulator.Method) (mo.Reference,
 	return nil, nil
 }
 
+// setTaskRun makes tasks run for ms before they act, through the library's own task delay. The
+// entity's lock is not handed to the delayed task (LockHandoff 0), so the inventory stays readable
+// meanwhile. The config is replaced whole, never mutated: running tasks may be reading it.
+func setTaskRun(ms int) {
+	if ms <= 0 {
+		simulator.TaskDelay = simulator.DelayConfig{}
+		return
+	}
+	simulator.TaskDelay = simulator.DelayConfig{Delay: ms, MethodDelay: map[string]int{"LockHandoff": 0}}
+}
+
 func main() {
 	listen := flag.String("l", "127.0.0.1:0", "listen address")
 	user := flag.String("username", "administrator@vsphere.local", "login user")
@@ -260,6 +285,7 @@ func main() {
 		case http.MethodDelete:
 			l.faults = faults{}
 		}
+		setTaskRun(l.faults.TaskRunMs)
 		_ = json.NewEncoder(w).Encode(map[string]any{"faults": l.faults, "calls": l.calls})
 	})
 	model.Service.ServeMux.HandleFunc("/lab/thumbprint", func(w http.ResponseWriter, r *http.Request) {

@@ -1,10 +1,9 @@
-import { Context } from '@temporalio/activity';
 import type { SiteConfig, VcenterConfig } from '../../src/config/schema.js';
 import { resolveSecret } from '../../src/config/secrets.js';
 import { SslVerifyFaultError } from '../../src/providers/vsphere/errors.js';
 import type { HaSettings } from '../../src/domain/ha-admission.js';
 import { nonRetryable } from '../failures.js';
-import { dasSpecOf, readInventory, withVsphere, type Inventory } from './vsphere.js';
+import { dasSpecOf, readInventory, settleTask, withVsphere, type Inventory } from './vsphere.js';
 import { text } from '../../src/providers/vsphere/xml.js';
 import type { VsphereClient } from '../../src/providers/vsphere/client.js';
 import type { MoRef } from '../../src/providers/vsphere/types.js';
@@ -91,13 +90,17 @@ export async function precheckAddHosts(i: { vcenter: VcenterConfig; scaleOut: Ho
 /** Adds one host to the cluster; a host already there (a retry, a restarted worker) is left as it is. */
 export async function addHostToCluster(i: { vcenter: VcenterConfig; scaleOut: HostLogin; cluster: string; host: string; thumbprint: string }): Promise<{ how: 'added' | 'already-there' }> {
   return withVsphere(i.vcenter, async (c) => {
+    const found = (await readInventory(c)).clusters.find((x) => x.name === i.cluster);
+    if (!found) throw nonRetryable('NotFound', `cluster ${i.cluster} is gone from vCenter`);
+    // An add still running on the cluster may be this host's, from an attempt whose worker died
+    // before its heartbeat named the task: let it land before looking.
+    for (const t of await c.runningTasks(found.ref, 'ClusterComputeResource.addHost')) await settleTask(c, t, 'AddHost_Task');
     const inv = await readInventory(c);
     const there = inv.hosts.find((h) => h.name.toLowerCase() === i.host.toLowerCase());
     if (there?.cluster === i.cluster) return { how: 'already-there' as const };
     if (there) throw nonRetryable('BadRequest', `host ${i.host} is in ${there.cluster ?? 'another place in the inventory'}, not in cluster ${i.cluster}`);
     const cluster = inv.clusters.find((x) => x.name === i.cluster);
     if (!cluster) throw nonRetryable('NotFound', `cluster ${i.cluster} is gone from vCenter`);
-    Context.current().heartbeat({ adding: i.host });
     await c.addHost(cluster.ref, { hostName: i.host, port: 443, sslThumbprint: i.thumbprint, userName: i.scaleOut.hostUser, password: await resolveSecret(i.scaleOut.hostPassword) });
     return { how: 'added' as const };
   });

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { VcenterConfig } from '../../src/config/schema.js';
 import { resolveSecret } from '../../src/config/secrets.js';
@@ -8,16 +9,51 @@ import type { AdmissionControlPolicySpec, MoRef } from '../../src/providers/vsph
 import type { AdmissionPolicy, HaSettings } from '../../src/domain/ha-admission.js';
 import { classify, nonRetryable } from '../failures.js';
 
-/** One vCenter SOAP session for the activity; secrets resolved here. */
+/** What the activity heartbeats while a vCenter task runs: the task, so that a retry can find it. */
+interface TaskBeat {
+  task: string;
+  method: string;
+}
+
+/** The activity's context, or none (a call from outside a worker). */
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One vCenter SOAP session for the activity; secrets resolved here. The task in flight is
+ * heartbeated; a retry first waits for the task its previous attempt left running (a killed worker's
+ * task goes on in vCenter), so that it never acts on top of it.
+ */
 export async function withVsphere<T>(v: VcenterConfig, fn: (c: VsphereClient) => Promise<T>): Promise<T> {
-  const c = new VsphereClient({ url: v.url, user: v.user, password: await resolveSecret(v.password), caFile: v.caFile });
+  const ctx = activityContext();
+  const c = new VsphereClient(
+    { url: v.url, user: v.user, password: await resolveSecret(v.password), caFile: v.caFile },
+    { onTask: (task, method) => ctx?.heartbeat({ task: task.value, method } satisfies TaskBeat) },
+  );
   try {
     await c.login();
+    const left = ctx?.info.heartbeatDetails as Partial<TaskBeat> | undefined;
+    if (left?.task && left.method) await settleTask(c, { type: 'Task', value: left.task }, left.method);
     return await fn(c);
   } catch (err) {
     throw classifyVsphere(err);
   } finally {
     await c.logout();
+  }
+}
+
+/** Waits for a task to end, however it ends (the caller looks, then acts): a fault of the task's own is no error here. */
+export async function settleTask(c: VsphereClient, task: MoRef, method: string): Promise<void> {
+  try {
+    await c.waitTask(task, method);
+  } catch (err) {
+    if (err instanceof VsphereFault) return; // it failed, or vCenter has forgotten it
+    throw err;
   }
 }
 

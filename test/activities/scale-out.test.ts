@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { runActivity as run } from '../fixtures/activity.js';
 import { startTestLab, type TestLab } from '../fixtures/lab.js';
 import { addHostToCluster, precheckAddHosts, removeHostFromCluster, scaleOutInventory, setClusterHa } from '../../activities/scale-out/hosts.js';
 import { planHa } from '../../src/domain/ha-admission.js';
+import { VsphereClient } from '../../src/providers/vsphere/client.js';
+import { resolveSecret } from '../../src/config/secrets.js';
+import { hostConnectSpec, toMoRef } from '../../src/providers/vsphere/xml.js';
 
 let lab: TestLab;
 const scaleOut = { hostUser: 'root', hostPassword: 'env:SDDC_TEST_ESXI_PASSWORD' };
@@ -83,5 +87,60 @@ describe('scale-out activities against the lab vCenter (SOAP)', () => {
     await run(setClusterHa, { vcenter: lab.config.vcenter, cluster: 'DC0_C0', ha: plan.before });
     expect(await snapshot()).toEqual(set);
     expect(before.clusters[0]!.name).toBe('DC0_C0');
+  });
+
+  describe('an attempt whose worker died mid-task (the vCenter task goes on)', () => {
+    /** What a killed worker leaves: an AddHost_Task started, still running, and no one waiting for it. */
+    async function orphanedAdd(host: string) {
+      const c = new VsphereClient({ url: lab.config.vcenter.url, user: lab.config.vcenter.user, password: await resolveSecret(lab.config.vcenter.password) });
+      await c.login();
+      const cluster = (await inventory()).clusters.find((x) => x.name === 'DC0_C0')!.ref;
+      const spec = hostConnectSpec({ hostName: host, port: 443, sslThumbprint: await lab.vsphere!.thumbprint(host), userName: 'root', password: 'x' });
+      const task = toMoRef((await c.call('AddHost_Task', cluster, [['spec', spec], ['asConnected', true]])).returnval);
+      return { c, task };
+    }
+    const named = async (host: string) => (await inventory()).hosts.filter((h) => h.name === host).length;
+
+    it('a retry that never saw the task (no heartbeat) waits for the add in flight, and adds no second host', async () => {
+      await lab.vsphere!.setFaults({ taskRunMs: 2500 });
+      try {
+        const { c } = await orphanedAdd('esx-35.lab.local');
+        expect(await named('esx-35.lab.local'), 'the add has not landed yet').toBe(0);
+        const add = { vcenter: lab.config.vcenter, scaleOut, cluster: 'DC0_C0', host: 'esx-35.lab.local', thumbprint: await lab.vsphere!.thumbprint('esx-35.lab.local') };
+        expect(await new MockActivityEnvironment({ attempt: 2 }).run(addHostToCluster, add)).toEqual({ how: 'already-there' });
+        expect(await named('esx-35.lab.local')).toBe(1);
+        await c.logout();
+      } finally {
+        await lab.vsphere!.clearFaults();
+        await run(removeHostFromCluster, { vcenter: lab.config.vcenter, host: 'esx-35.lab.local' });
+      }
+    });
+
+    it('a retry waits for the task its previous attempt heartbeated before it looks', async () => {
+      await lab.vsphere!.setFaults({ taskRunMs: 2500 });
+      try {
+        const { c, task } = await orphanedAdd('esx-36.lab.local');
+        const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { task: task.value, method: 'AddHost_Task' } });
+        const inv = (await env.run(scaleOutInventory, { vcenter: lab.config.vcenter })) as Awaited<ReturnType<typeof scaleOutInventory>>;
+        expect(inv.hosts.filter((h) => h.name === 'esx-36.lab.local'), 'the inventory read after the task landed').toHaveLength(1);
+        await c.logout();
+      } finally {
+        await lab.vsphere!.clearFaults();
+        await run(removeHostFromCluster, { vcenter: lab.config.vcenter, host: 'esx-36.lab.local' });
+      }
+    });
+
+    it('the task in flight is heartbeated, so that a retry can find it', async () => {
+      const env = new MockActivityEnvironment();
+      const beats: unknown[] = [];
+      env.on('heartbeat', (d: unknown) => beats.push(d));
+      const add = { vcenter: lab.config.vcenter, scaleOut, cluster: 'DC0_C0', host: 'esx-37.lab.local', thumbprint: await lab.vsphere!.thumbprint('esx-37.lab.local') };
+      try {
+        expect(await env.run(addHostToCluster, add)).toEqual({ how: 'added' });
+        expect(beats[0]).toMatchObject({ method: 'AddHost_Task', task: expect.any(String) });
+      } finally {
+        await run(removeHostFromCluster, { vcenter: lab.config.vcenter, host: 'esx-37.lab.local' });
+      }
+    });
   });
 });

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, startStack, type Stack } from '../fixtures/stack.js';
+import { spawn } from 'node:child_process';
+import { CLI, cli, startStack, type Stack } from '../fixtures/stack.js';
 import { editLabConfig } from '../fixtures/lab.js';
 import { runActivity } from '../fixtures/activity.js';
 import { until } from '../fixtures/wait.js';
 import { removeHostFromCluster, scaleOutInventory, setClusterHa } from '../../activities/scale-out/hosts.js';
 import { scaleOutProgressQuery } from '../../workflows/scale-out/common.js';
+import { VsphereClient } from '../../src/providers/vsphere/client.js';
+import { resolveSecret } from '../../src/config/secrets.js';
 
 let stack: Stack;
 process.env.SDDC_TEST_ESXI_PASSWORD = 'lab-esxi-password';
@@ -18,6 +21,16 @@ beforeAll(async () => {
 afterAll(async () => stack?.stop());
 
 const conn = () => ['--config', stack.lab.configPath, '--address', stack.server.address];
+/** AddHost tasks vCenter is still running on DC0_C0. */
+const addsInFlight = async () => {
+  const c = new VsphereClient({ url: stack.lab.config.vcenter.url, user: stack.lab.config.vcenter.user, password: await resolveSecret(stack.lab.config.vcenter.password) });
+  try {
+    const cluster = (await runActivity(scaleOutInventory, { vcenter: stack.lab.config.vcenter })).clusters.find((x) => x.name === 'DC0_C0')!.ref;
+    return (await c.runningTasks(cluster, 'ClusterComputeResource.addHost')).length;
+  } finally {
+    await c.logout();
+  }
+};
 const snapshot = async () => {
   const inv = await runActivity(scaleOutInventory, { vcenter: stack.lab.config.vcenter });
   return { clusters: inv.clusters.map(({ ref: _r, ...c }) => c), hosts: inv.hosts.map(({ ref: _r, ...h }) => h) };
@@ -93,4 +106,50 @@ describe('sddc-ops scale-out', () => {
     }
     expect(await snapshot()).toEqual(before);
   }, 180_000);
+
+  it('a worker killed (-9) while a host is being added: another worker finishes the run, and the host is added once', async () => {
+    const q = 'grow-kill-q';
+    const startWorker = async () => {
+      const child = spawn(process.execPath, [CLI, 'worker', '--config', stack.lab.configPath, '--address', stack.server.address, '--task-queue', q], { env: { ...process.env, TEMPORAL_ADDRESS: '' } });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      await until('the worker to poll', () => new RegExp(`polling task queue ${q}`).test(stderr) || undefined);
+      return child;
+    };
+    const host = 'esx-96.lab.local';
+    const before = await snapshot();
+    const first = await startWorker();
+    let second: ReturnType<typeof spawn> | undefined;
+    // The AddHost_Task outlives the worker: it reads `running` for 40 s, well beyond the step's heartbeat timeout.
+    await stack.lab.vsphere!.setFaults({ taskRunMs: 40_000 });
+    try {
+      const tp = await stack.lab.vsphere!.thumbprint(host);
+      const started = await cli(['scale-out', 'add-hosts', '--site', 'cli-grow', '--cluster', 'DC0_C0', '--host', `${host}=${tp}`, '--skip-backup', '--no-wait', '--json', '--task-queue', q, ...conn()]);
+      expect(started.code, started.stderr).toBe(0);
+      const id = JSON.parse(started.stdout).workflowId as string;
+      const handle = stack.client.workflow.getHandle(id);
+      await until('the add to be in flight, its task heartbeated', async () =>
+        (await handle.describe()).raw.pendingActivities?.some((a) => a.activityType?.name === 'addHostToCluster' && a.heartbeatDetails?.payloads?.length) || undefined,
+      );
+      first.kill('SIGKILL');
+      await stack.lab.vsphere!.clearFaults(); // the task in flight keeps its 40 s; what comes after runs at once
+      expect((await snapshot()).hosts.some((h) => h.name === host), 'the add has not landed when the worker dies').toBe(false);
+      second = await startWorker();
+      await until('the run completes', async () => ((await state(id)).state === 'complete' ? true : undefined), 120_000);
+      const attempts = (await handle.fetchHistory()).events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
+      expect(Math.max(...attempts), 'the add was retried on the second worker').toBeGreaterThanOrEqual(2);
+      // Whatever the dead worker started has landed by now, or lands now: then count.
+      await until('no add in flight on the cluster', async () => ((await addsInFlight()) === 0 ? true : undefined), 60_000);
+      const after = await snapshot();
+      expect(after.hosts.filter((h) => h.name === host)).toEqual([expect.objectContaining({ cluster: 'DC0_C0', connectionState: 'connected', inMaintenanceMode: false })]);
+      expect(after.clusters.find((c) => c.name === 'DC0_C0')!.hosts.filter((h) => h === host)).toHaveLength(1);
+    } finally {
+      first.kill('SIGKILL');
+      second?.kill('SIGTERM');
+      await stack.lab.vsphere!.clearFaults();
+    }
+    await runActivity(removeHostFromCluster, { vcenter: stack.lab.config.vcenter, host });
+    await runActivity(setClusterHa, { vcenter: stack.lab.config.vcenter, cluster: 'DC0_C0', ha: HA });
+    expect(await snapshot()).toEqual(before);
+  }, 240_000);
 });

@@ -15,6 +15,13 @@ export interface VsphereEndpoint {
 const VIM_VERSION = '8.0.3.0';
 const SERVICE_INSTANCE: MoRef = { type: 'ServiceInstance', value: 'ServiceInstance' };
 
+export interface VsphereClientOptions {
+  /** Told of the task in flight, when it starts and at every poll: an activity heartbeats it, so a retry can find it. */
+  onTask?: (task: MoRef, method: string) => void;
+  /** How often a task's state is read. */
+  taskPollMs?: number;
+}
+
 export interface ObjectContent {
   ref: MoRef;
   props: Record<string, unknown>;
@@ -35,7 +42,10 @@ const INVENTORY: Traversal[] = [
 export class VsphereClient {
   private cookie?: string;
   private content?: { rootFolder: MoRef; propertyCollector: MoRef; sessionManager: MoRef };
-  constructor(private readonly ep: VsphereEndpoint) {}
+  constructor(
+    private readonly ep: VsphereEndpoint,
+    private readonly opts: VsphereClientOptions = {},
+  ) {}
 
   private get sdkUrl(): string {
     return `${this.ep.url.replace(/\/+$/, '')}/sdk`;
@@ -86,10 +96,14 @@ export class VsphereClient {
     return this.content!;
   }
 
-  /** RetrievePropertiesEx, then ContinueRetrievePropertiesEx until the token runs out. */
-  async retrieve(types: { type: string; paths: string[] }[], from?: MoRef, traversals: Traversal[] = INVENTORY): Promise<ObjectContent[]> {
+  /**
+   * RetrievePropertiesEx, then ContinueRetrievePropertiesEx until the token runs out. Without `from`:
+   * the inventory from the root folder; with `from` alone: that object; with both: what the
+   * traversals reach from it.
+   */
+  async retrieve(types: { type: string; paths: string[] }[], from?: MoRef, traversals?: Traversal[]): Promise<ObjectContent[]> {
     const sc = await this.sc();
-    const spec = propertyFilterSpec({ types, from: from ?? sc.rootFolder, skip: !from, traversals: from ? [] : traversals });
+    const spec = propertyFilterSpec({ types, from: from ?? sc.rootFolder, skip: !from || !!traversals, traversals: traversals ?? (from ? [] : INVENTORY) });
     const out: ObjectContent[] = [];
     let r = (await this.call('RetrievePropertiesEx', sc.propertyCollector, [['specSet', spec], ['options', {}]])).returnval as Record<string, unknown> | undefined;
     for (;;) {
@@ -133,11 +147,23 @@ export class VsphereClient {
     return this.runTask('ReconfigureComputeResource_Task', cluster, [['spec', clusterConfigSpecEx(spec)], ['modify', true]], { obj: cluster.value });
   }
 
+  /** The entity's recent tasks that are still queued or running, of one kind (a TaskInfo.descriptionId such as `ClusterComputeResource.addHost`). */
+  async runningTasks(entity: MoRef, descriptionId: string): Promise<MoRef[]> {
+    const tasks = await this.retrieve([{ type: 'Task', paths: ['info.state', 'info.descriptionId'] }], entity, [{ name: 'recentTasks', type: 'ManagedEntity', path: 'recentTask', next: [] }]);
+    return tasks.filter((t) => text(t.props['info.descriptionId']) === descriptionId && ['queued', 'running'].includes(text(t.props['info.state']) ?? '')).map((t) => t.ref);
+  }
+
   /** Starts a *_Task method and waits for its task; a task that ends in error throws its fault. */
-  async runTask(method: string, self: MoRef, args: [string, unknown][], context: Parameters<typeof faultError>[3], o: { pollMs?: number; timeoutMs?: number } = {}): Promise<TaskInfo> {
+  async runTask(method: string, self: MoRef, args: [string, unknown][], context: Parameters<typeof faultError>[3], o: { timeoutMs?: number } = {}): Promise<TaskInfo> {
     const task = toMoRef((await this.call(method, self, args, context)).returnval);
+    return this.waitTask(task, method, context, o);
+  }
+
+  /** Polls a task to its end (telling `onTask` each time); one that ends in error throws its fault. */
+  async waitTask(task: MoRef, method: string, context: Parameters<typeof faultError>[3] = {}, o: { timeoutMs?: number } = {}): Promise<TaskInfo> {
     const deadline = Date.now() + (o.timeoutMs ?? 30 * 60_000);
     for (;;) {
+      this.opts.onTask?.(task, method);
       const props = await this.properties(task, ['info.state', 'info.error', 'info.result']);
       const state = text(props['info.state']) as TaskInfo['state'];
       if (state === 'success') return { state, result: props['info.result'] };
@@ -147,7 +173,7 @@ export class VsphereClient {
         throw faultError(String(fault['@_type'] ?? 'SystemError'), text(e?.localizedMessage) ?? '', fault, context);
       }
       if (Date.now() > deadline) throw new VsphereFault('TaskTimedOut', `vCenter task ${task.value} (${method}) did not finish in time`);
-      await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
+      await new Promise((r) => setTimeout(r, this.opts.taskPollMs ?? 500));
     }
   }
 }

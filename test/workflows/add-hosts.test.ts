@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import * as activities from '../../activities/index.js';
 import { startWorkerEnv } from '../fixtures/temporal.js';
-import { editLabConfig, type TestLab } from '../fixtures/lab.js';
+import { editLabConfig, setFaults, type TestLab } from '../fixtures/lab.js';
 import { until } from '../fixtures/wait.js';
 import { runActivity } from '../fixtures/activity.js';
 import { scaleOutInventory } from '../../activities/scale-out/hosts.js';
@@ -94,6 +94,9 @@ describe('addHosts (saga) against the lab vCenter', () => {
     { workflow: 'addCluster', step: 'create the cluster', faults: { failMethod: { name: 'CreateClusterEx', call: 1, fault: 'InvalidState' } }, undone: ['create cluster C-fail'] },
     { workflow: 'addCluster', step: 'add its first host', faults: { failMethod: { name: 'AddHost_Task', call: 1, fault: 'InvalidState' } }, undone: ['add host esx-51.lab.local', 'create cluster C-fail'] },
     { workflow: 'addCluster', step: 'add its second host', faults: { hostConnectFault: ['esx-52.lab.local'] }, undone: ['add host esx-52.lab.local', 'add host esx-51.lab.local', 'create cluster C-fail'] },
+    // Every step passes, but a host lands disconnected: the post-check fails and everything is undone.
+    { workflow: 'addHosts', step: 'the post-check', faults: { addDisconnected: ['esx-52.lab.local'] }, undone: [HA_STEP, 'add host esx-52.lab.local', 'add host esx-51.lab.local'] },
+    { workflow: 'addCluster', step: 'the post-check', faults: { addDisconnected: ['esx-52.lab.local'] }, undone: ['add host esx-52.lab.local', 'add host esx-51.lab.local', 'create cluster C-fail'] },
   ];
   for (const c of cases) {
     it(`${c.workflow}: a fault when it comes to ${c.step} rolls everything back`, async () => {
@@ -104,10 +107,16 @@ describe('addHosts (saga) against the lab vCenter', () => {
         const { failure, report } = await rolledBack(run.result());
         expect(report.undone.map((u) => u.step)).toEqual(c.undone);
         expect(report.failed).toEqual([]);
-        expect(failure.message).toMatch(/rolled back \((vCenter|the run)/); // the step's own words, not "Activity task failed"
+        expect(failure.message).toMatch(/rolled back \((vCenter|the run|post-check)/); // the step's own words, not "Activity task failed"
+        if (c.step === 'the post-check') expect(failure.message).toContain('esx-52.lab.local is disconnected');
         const progress = await run.query(scaleOutProgressQuery);
         expect(progress.state).toBe('rolled-back');
         expect(progress.steps.filter((s) => s.status === 'undone').map((s) => s.name).sort()).toEqual([...c.undone].sort());
+        // The run's page in the Web UI: the checklist with each undo, and the rollback section.
+        const { currentDetails } = await run.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+        expect(currentDetails).toContain(`**Rollback** — ${c.undone.length} undone`);
+        for (const u of report.undone) expect(currentDetails).toContain(`- ↺ ${u.undo}`);
+        for (const step of c.undone) expect(currentDetails).toContain(`${step} — ↺ undone`);
       } finally {
         await lab.vsphere!.clearFaults();
       }
@@ -150,5 +159,33 @@ describe('addHosts (saga) against the lab vCenter', () => {
     await runActivity(activities.removeHostFromCluster, { vcenter: lab.config.vcenter, host: 'esx-71.lab.local' });
     await runActivity(activities.setClusterHa, { vcenter: lab.config.vcenter, cluster: 'DC0_C0', ha: PERCENT_POLICY });
     expect(await snapshot()).toEqual(before);
+  });
+
+  it('a pre-change backup that fails stops the run before any change, and says so', async () => {
+    const before = await snapshot();
+    await setFaults(lab.vcenter.url, { failJob: { message: 'Location is not accessible. Check the path and the permissions of the backup user.' } });
+    try {
+      const h = await start(['esx-75.lab.local'], { skipBackup: false });
+      const err = (await h.result().then(() => undefined, (e: unknown) => e)) as WorkflowFailedError;
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const f = err.cause as ApplicationFailure;
+      expect(f.type).toBe('PreChangeBackupFailed');
+      expect(f.message).toMatch(/^nothing was changed: the pre-change backup of site grow failed \(.*Location is not accessible.*\); .*--skip-backup/);
+      expect((await h.query(scaleOutProgressQuery)).steps.every((s) => s.status === 'pending')).toBe(true);
+    } finally {
+      await setFaults(lab.vcenter.url, {});
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('the run\'s page shows the plan and a checklist of steps with their undos while it waits for approval', async () => {
+    const h = await start(['esx-76.lab.local'], { requireApproval: true });
+    await until('the plan awaits approval', async () => ((await h.query(scaleOutProgressQuery)).state === 'awaiting-approval' ? true : undefined), 30_000);
+    const { currentDetails } = await h.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    expect(currentDetails).toContain('**Add 1 host(s) to cluster DC0_C0** — awaiting-approval');
+    expect(currentDetails).toContain(`- \`esx-76.lab.local\` thumbprint \`${await lab.vsphere!.thumbprint('esx-76.lab.local')}\` (pinned)`);
+    expect(currentDetails).toMatch(/\*\*HA admission control\*\*: CPU 34% → 25%/);
+    expect(currentDetails).toContain('- [ ] add host esx-76.lab.local — pending _(undo: remove esx-76.lab.local (maintenance mode, disconnect, remove))_');
+    await h.terminate('test done');
   });
 });

@@ -20,7 +20,7 @@ export async function addCluster(input: AddClusterInput): Promise<AddClusterResu
     { key: SddcSite, value: input.site },
     { key: SddcOperation, value: 'scale-out-add-cluster' },
   ]);
-  const state = scaleOutState();
+  const state = scaleOutState(`New cluster ${input.name} with ${input.hosts.length} host(s)`);
   const { config, scaleOut, login } = await scaleOutSite(input.site);
   if (!input.hosts.length) throw ApplicationFailure.create({ type: 'BadRequest', nonRetryable: true, message: 'a new cluster needs at least one host (--host NAME[=THUMBPRINT])' });
   const nc = scaleOut.newCluster;
@@ -48,8 +48,7 @@ export async function addCluster(input: AddClusterInput): Promise<AddClusterResu
     },
     ...hostSteps({ vcenter: config.vcenter, login, cluster: input.name, hosts: pre.hosts, ha }),
   ];
-  state.progress.plan = { hosts: pre.hosts, ha };
-  state.progress.steps = list.map((s) => ({ name: s.name, undo: s.undo, status: 'pending' }));
+  state.update({ plan: { hosts: pre.hosts, ha }, steps: list.map((s) => ({ name: s.name, undo: s.undo, status: 'pending' })) });
 
   if (input.planOnly) return planResult(state);
   await approvalGate(input, state);

@@ -21,15 +21,14 @@ export async function addHosts(input: AddHostsInput): Promise<AddHostsResult | S
     { key: SddcSite, value: input.site },
     { key: SddcOperation, value: 'scale-out-add-hosts' },
   ]);
-  const state = scaleOutState();
+  const state = scaleOutState(`Add ${input.hosts.length} host(s) to cluster ${input.cluster}`);
   const { config, login } = await scaleOutSite(input.site);
   const pre = await steps.precheckAddHosts.executeWithOptions({ summary: `Pre-check: cluster ${input.cluster}, ${input.hosts.length} new host(s), thumbprints` }, [
     { vcenter: config.vcenter, scaleOut: login, cluster: input.cluster, hosts: input.hosts },
   ]);
   const ha = planHa(pre.haBefore, pre.hostsBefore + pre.hosts.length);
   const list = hostSteps({ vcenter: config.vcenter, login, cluster: input.cluster, hosts: pre.hosts, ha });
-  state.progress.plan = { hosts: pre.hosts, ha };
-  state.progress.steps = list.map((s) => ({ name: s.name, undo: s.undo, status: 'pending' }));
+  state.update({ plan: { hosts: pre.hosts, ha }, steps: list.map((s) => ({ name: s.name, undo: s.undo, status: 'pending' })) });
 
   if (input.planOnly) return planResult(state);
   await approvalGate(input, state);

@@ -3,12 +3,14 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  ChildWorkflowFailure,
   condition,
   defineQuery,
   defineUpdate,
   executeChild,
   isCancellation,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
 } from '@temporalio/workflow';
 import type * as activities from '../../activities/index.js';
@@ -19,6 +21,7 @@ import { Saga, type RollbackReport } from '../../src/domain/saga.js';
 import type { HaPlan, HaSettings } from '../../src/domain/ha-admission.js';
 import type { coordinatedBackup } from '../backup/coordinated-backup.js';
 import { loadSite } from '../site-config.js';
+import { scaleOutDetails } from './details.js';
 
 /** What every scale-out run takes besides its own target. */
 export interface ScaleOutCommon {
@@ -58,8 +61,8 @@ export interface ScaleOutPlanResult {
   steps: { name: string; undo: string }[];
 }
 
-export function planResult(state: ReturnType<typeof scaleOutState>): ScaleOutPlanResult {
-  state.progress.state = 'planned';
+export function planResult(state: ScaleOutState): ScaleOutPlanResult {
+  state.update({ state: 'planned' });
   return { status: 'planned', plan: state.progress.plan!, steps: state.progress.steps.map(({ name, undo }) => ({ name, undo })) };
 }
 
@@ -82,20 +85,34 @@ const nonRetryableErrorTypes = [...NON_RETRYABLE_TYPES];
 export const steps = proxyActivities<typeof activities>({
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   startToCloseTimeout: '30m',
-  heartbeatTimeout: '2m',
+  // vCenter tasks are polled and heartbeated every 500 ms: a dead worker shows within seconds.
+  heartbeatTimeout: '20s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5, nonRetryableErrorTypes },
 });
 /** Compensations: retried harder, since what they leave undone an operator must fix by hand. */
 export const undo = proxyActivities<typeof activities>({
   startToCloseTimeout: '30m',
-  heartbeatTimeout: '2m',
+  heartbeatTimeout: '20s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 10, nonRetryableErrorTypes },
 });
 
-/** The run's checklist (a query) and its approval (an update with a validator). */
-export function scaleOutState() {
+/**
+ * The run's checklist — a query for the CLI, and the current details on the run's page in the Web
+ * UI (steps, undos, a rollback section) — and its approval (an update with a validator).
+ */
+export function scaleOutState(what: string) {
   const progress: ScaleOutProgress = { state: 'checking', steps: [] };
   let approvedBy: string | undefined;
+  const publish = () => setCurrentDetails(scaleOutDetails(what, progress));
+  /** Every change of the checklist goes through here, so the UI shows what the query answers. */
+  const update = (patch: Partial<ScaleOutProgress>) => {
+    Object.assign(progress, patch);
+    publish();
+  };
+  const mark = (i: number, status: ScaleOutStepStatus, detail?: string) => {
+    progress.steps[i] = { ...progress.steps[i]!, status, ...(detail ? { detail } : {}) };
+    publish();
+  };
   setHandler(scaleOutProgressQuery, () => progress);
   setHandler(
     approveUpdate,
@@ -110,14 +127,16 @@ export function scaleOutState() {
       },
     },
   );
-  return { progress, approvedBy: () => approvedBy };
+  publish();
+  return { progress, update, mark, approvedBy: () => approvedBy };
 }
+export type ScaleOutState = ReturnType<typeof scaleOutState>;
 
 /** With --require-approval: wait for it. Without: a thumbprint not pinned stops the run here, before any change. */
-export async function approvalGate(input: ScaleOutCommon, state: ReturnType<typeof scaleOutState>): Promise<void> {
+export async function approvalGate(input: ScaleOutCommon, state: ScaleOutState): Promise<void> {
   const discovered = state.progress.plan?.hosts.filter((h) => h.source === 'discovered') ?? [];
   if (input.requireApproval) {
-    state.progress.state = 'awaiting-approval';
+    state.update({ state: 'awaiting-approval' });
     await condition(() => state.approvedBy() !== undefined);
   } else if (discovered.length) {
     throw ApplicationFailure.create({
@@ -130,11 +149,21 @@ export async function approvalGate(input: ScaleOutCommon, state: ReturnType<type
 }
 
 /** The site's coordinated backup, as a child run, before anything changes (unless skipped). */
-export async function preChangeBackup(input: ScaleOutCommon, state: ReturnType<typeof scaleOutState>): Promise<{ setId: string } | { skipped: true }> {
+export async function preChangeBackup(input: ScaleOutCommon, state: ScaleOutState): Promise<{ setId: string } | { skipped: true }> {
   if (input.skipBackup) return { skipped: true };
-  state.progress.state = 'backing-up';
-  const r = await executeChild<typeof coordinatedBackup>('coordinatedBackup', { workflowId: `coordinated-backup-${input.site}`, args: [{ site: input.site }] });
-  return { setId: r.setId };
+  state.update({ state: 'backing-up' });
+  try {
+    const r = await executeChild<typeof coordinatedBackup>('coordinatedBackup', { workflowId: `coordinated-backup-${input.site}`, args: [{ site: input.site }] });
+    return { setId: r.setId };
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const cause = err instanceof ChildWorkflowFailure && err.cause ? err.cause : (err as Error);
+    throw ApplicationFailure.create({
+      type: 'PreChangeBackupFailed',
+      nonRetryable: true,
+      message: `nothing was changed: the pre-change backup of site ${input.site} failed (${cause.message}); fix it and run again, or run with --skip-backup to go on without one`,
+    });
+  }
 }
 
 export interface SagaStep {
@@ -150,15 +179,12 @@ export interface SagaStep {
  * or a cancel: the undos run newest first in a non-cancellable scope, the checklist says what was
  * undone and what was not, and the run fails ScaleOutRolledBack with the report.
  */
-export async function runSaga(what: string, state: ReturnType<typeof scaleOutState>, list: SagaStep[], check: () => Promise<void>): Promise<void> {
-  const { progress } = state;
-  const mark = (i: number, status: ScaleOutStepStatus, detail?: string) => {
-    progress.steps[i] = { ...progress.steps[i]!, status, ...(detail ? { detail } : {}) };
-  };
+export async function runSaga(what: string, state: ScaleOutState, list: SagaStep[], check: () => Promise<void>): Promise<void> {
+  const { progress, mark, update } = state;
   const saga = new Saga();
   let current = -1;
   try {
-    progress.state = 'changing';
+    update({ state: 'changing' });
     for (const [i, s] of list.entries()) {
       current = i;
       saga.push({ step: s.name, undo: s.undo, run: async () => void (await s.compensate()) });
@@ -166,16 +192,15 @@ export async function runSaga(what: string, state: ReturnType<typeof scaleOutSta
       mark(i, 'done', (await s.run()) ?? undefined);
     }
     current = -1;
-    progress.state = 'checking-result';
+    update({ state: 'checking-result' });
     await check();
   } catch (err) {
     if (current >= 0) mark(current, 'failed', err instanceof Error ? err.message : String(err));
-    progress.state = 'rolling-back';
+    update({ state: 'rolling-back' });
     const report = await CancellationScope.nonCancellable(() => saga.unwind());
-    progress.rollback = report;
     for (const u of report.undone) progress.steps.forEach((s, i) => s.name === u.step && mark(i, 'undone'));
     for (const f of report.failed) progress.steps.forEach((s, i) => s.name === f.step && mark(i, 'not-undone', f.error));
-    progress.state = 'rolled-back';
+    update({ state: 'rolled-back', rollback: report });
     const cause = err instanceof ActivityFailure && err.cause ? err.cause : (err as Error);
     const why = isCancellation(err) ? 'the run was cancelled' : cause.message;
     throw ApplicationFailure.create({
@@ -185,7 +210,7 @@ export async function runSaga(what: string, state: ReturnType<typeof scaleOutSta
       details: [report],
     });
   }
-  progress.state = 'complete';
+  update({ state: 'complete' });
 }
 
 /** The host steps both workflows share: add each host (undo: remove it), then the HA plan (undo: the settings before). */

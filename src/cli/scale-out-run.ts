@@ -1,5 +1,5 @@
 /** What the scale-out commands do (loaded when they run). */
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, siteOf } from '../config/load.js';
 import { uiLink } from '../temporal/backup-runs.js';
@@ -39,6 +39,19 @@ export function renderScaleOut(p: { steps: { name: string; undo: string; status?
     for (const f of p.rollback.failed) lines.push(`    ! ${f.undo}: ${f.error}`);
   }
   return lines.join('\n');
+}
+
+/** What changed between two readings of a run's checklist, as log lines (the whole checklist the first time it has steps). */
+export function changeLines(prev: ScaleOutProgress | undefined, p: ScaleOutProgress): string[] {
+  if (!prev?.steps.length) return p.steps.length ? [renderScaleOut(p)] : prev?.state === p.state ? [] : [`state: ${p.state}`];
+  const out: string[] = [];
+  if (prev.state !== p.state) out.push(`state: ${p.state}`);
+  for (const [i, s] of p.steps.entries()) {
+    const was = prev.steps[i];
+    if (was?.status !== s.status || was.detail !== s.detail) out.push(`  ${ICON[s.status] ?? '·'} ${s.name} — ${s.status}${s.detail ? `: ${s.detail}` : ''}`);
+  }
+  if (p.rollback && !prev.rollback) out.push(...renderScaleOut({ steps: [], rollback: p.rollback }).split('\n'));
+  return out;
 }
 
 async function connect(o: ConnectionOpts & { config?: string }) {
@@ -89,6 +102,7 @@ export async function startScaleOut(kind: 'addHosts' | 'addCluster', o: ScaleOut
 /** Follows a run to its end, printing the checklist as it changes; the exit code. */
 async function follow(_client: Client, handle: WorkflowHandle, o: { json?: boolean; requireApproval?: boolean }): Promise<number> {
   let shown = '';
+  let last: ScaleOutProgress | undefined;
   let askedApproval = false;
   const show = async () => {
     try {
@@ -97,11 +111,18 @@ async function follow(_client: Client, handle: WorkflowHandle, o: { json?: boole
         askedApproval = true;
         info(`waiting for approval: read the plan, then  sddc-ops approve ${handle.workflowId} --by NAME  (or  sddc-ops cancel ${handle.workflowId})`);
       }
-      const text = renderScaleOut(p);
-      if (text !== shown && !o.json) {
-        if (isTty() && shown) process.stderr.write(`\x1b[${shown.split('\n').length}A\x1b[J`);
+      if (o.json) return;
+      if (isTty()) {
+        // On a terminal the checklist is redrawn in place.
+        const text = renderScaleOut(p);
+        if (text === shown) return;
+        if (shown) process.stderr.write(`\x1b[${shown.split('\n').length}A\x1b[J`);
         info(text);
         shown = text;
+      } else {
+        // In a log: the checklist once, then a line for each change.
+        for (const line of changeLines(last, p)) info(line);
+        last = p;
       }
     } catch {
       /* not started yet */
@@ -123,8 +144,10 @@ async function follow(_client: Client, handle: WorkflowHandle, o: { json?: boole
     await show();
     const reason = failureReason(err);
     const end = runEnd(err);
-    const rolledBack = /was rolled back/.test(reason);
-    if (o.json) printJson({ status: rolledBack ? 'rolled-back' : end, workflowId: handle.workflowId, reason });
+    const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
+    const rolledBack = cause instanceof ApplicationFailure && cause.type === 'ScaleOutRolledBack';
+    const rollback = rolledBack ? (cause.details?.[0] as ScaleOutProgress['rollback']) : undefined;
+    if (o.json) printJson({ status: rolledBack ? 'rolled-back' : end, workflowId: handle.workflowId, reason, ...(cause instanceof ApplicationFailure && cause.type ? { type: cause.type } : {}), ...(rollback ? { rollback } : {}) });
     else info(`${rolledBack ? 'ROLLED BACK' : end.toUpperCase()}: ${reason}`);
     return EXIT.RUN_FAILED;
   }
@@ -166,10 +189,14 @@ export async function approve(run: string, o: ConnectionOpts & { by: string; con
 export async function cancel(run: string, o: ConnectionOpts & { config?: string; json?: boolean }): Promise<void> {
   const { client, connection } = await connect(o);
   try {
-    await client.workflow.getHandle(run).cancel().catch((err: unknown) => {
+    const h = client.workflow.getHandle(run);
+    const d = await h.describe().catch((err: unknown) => {
       if (err instanceof WorkflowNotFoundError) throw new CliError(`no run ${run}`, EXIT.BAD_INPUT);
       throw err;
     });
+    // Temporal takes a cancel of a closed run without a word; the operator must hear it did nothing.
+    if (d.status.name !== 'RUNNING') throw new CliError(`${run} has already ended (${d.status.name}): nothing to cancel (what a finished run changed stays as it is)`, EXIT.BAD_INPUT);
+    await h.cancel();
     if (o.json) printJson({ workflowId: run, status: 'cancel-requested' });
     else info(`cancel requested: ${run} undoes what it changed, in reverse (follow with: sddc-ops scale-out status ${run})`);
   } finally {

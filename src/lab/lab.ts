@@ -141,6 +141,8 @@ export async function startLab(opts: LabOptions) {
         : [],
       appData: opts.appData ?? { runWithBackup: true, remindEvery: '24h', escalateAfter: '72h' },
       backup: { pollInterval: opts.pollInterval ?? '1s', timeout: '30m' },
+      // The SOAP peer takes any host password; the lab still gives it as a secret reference.
+      ...(vsphere ? { scaleOut: { hostUser: 'root', hostPassword: secret('esxi-root-password', labSecret()) } } : {}),
     };
     const extraSites: { site: string; vcenter: Awaited<ReturnType<typeof startVcenterSimulator>>; directory: string }[] = [];
     const sites: Record<string, typeof siteConfig> = { [site]: siteConfig };

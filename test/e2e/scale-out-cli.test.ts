@@ -52,6 +52,9 @@ describe('sddc-ops scale-out', () => {
     expect(run.code, run.stderr).toBe(0);
     const r = JSON.parse(run.stdout);
     expect(r).toMatchObject({ status: 'complete', added: ['esx-91.lab.local'], backup: { skipped: true } });
+    const late = await cli(['cancel', r.workflowId, ...conn()]);
+    expect(late.code, 'a cancel of a finished run is refused, not silently taken').toBe(2);
+    expect(late.stderr).toContain('has already ended (COMPLETED): nothing to cancel');
     const status = await cli(['scale-out', 'status', r.workflowId, '--json', ...conn()]);
     expect(JSON.parse(status.stdout).steps.map((s: { name: string }) => s.name)).toEqual(p.steps.map((s: { name: string }) => s.name));
     await runActivity(removeHostFromCluster, { vcenter: stack.lab.config.vcenter, host: 'esx-91.lab.local' });
@@ -64,6 +67,22 @@ describe('sddc-ops scale-out', () => {
     const r = await cli(['scale-out', 'add-hosts', '--site', 'cli-grow', '--cluster', 'DC0_C0', '--host', 'esx-92.lab.local', '--skip-backup', ...conn()]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`--host esx-92.lab.local=${await stack.lab.vsphere!.thumbprint('esx-92.lab.local')}`);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('a rolled-back run exits 1; --json gives its type and what was undone', async () => {
+    const before = await snapshot();
+    await stack.lab.vsphere!.setFaults({ hostConnectFault: ['esx-98.lab.local'] });
+    try {
+      const hosts = await Promise.all(['esx-97.lab.local', 'esx-98.lab.local'].map(async (h) => `${h}=${await stack.lab.vsphere!.thumbprint(h)}`));
+      const r = await cli(['scale-out', 'add-hosts', '--site', 'cli-grow', '--cluster', 'DC0_C0', ...hosts.flatMap((h) => ['--host', h]), '--skip-backup', '--json', ...conn()]);
+      expect(r.code).toBe(1);
+      const out = JSON.parse(r.stdout);
+      expect(out).toMatchObject({ status: 'rolled-back', type: 'ScaleOutRolledBack', reason: expect.stringContaining('could not connect to host esx-98.lab.local') });
+      expect(out.rollback).toEqual({ undone: [expect.objectContaining({ step: 'add host esx-98.lab.local' }), expect.objectContaining({ step: 'add host esx-97.lab.local' })], failed: [] });
+    } finally {
+      await stack.lab.vsphere!.clearFaults();
+    }
     expect(await snapshot()).toEqual(before);
   });
 

@@ -124,6 +124,29 @@ describe('addHosts (saga) against the lab vCenter', () => {
     });
   }
 
+  it('an undo that cannot be done is reported, with why, and the other undos still run', async () => {
+    const before = await snapshot();
+    // The second host fails to connect; then the removal of the first is refused by vCenter.
+    await lab.vsphere!.setFaults({ hostConnectFault: ['esx-54.lab.local'], failMethod: { name: 'Destroy_Task', call: 1, fault: 'InvalidState' } });
+    try {
+      const h = await start(['esx-53.lab.local', 'esx-54.lab.local']);
+      const { failure, report } = await rolledBack(h.result());
+      expect(report.undone.map((u) => u.step)).toEqual(['add host esx-54.lab.local']);
+      expect(report.failed).toEqual([{ step: 'add host esx-53.lab.local', undo: 'remove esx-53.lab.local (maintenance mode, disconnect, remove)', error: expect.stringMatching(/InvalidState|state/i) }]);
+      expect(failure.message).toMatch(/NOT undone — fix by hand: remove esx-53\.lab\.local/);
+      const progress = await h.query(scaleOutProgressQuery);
+      expect(progress.steps.find((s) => s.name === 'add host esx-53.lab.local')).toMatchObject({ status: 'not-undone' });
+      const { currentDetails } = await h.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+      expect(currentDetails).toMatch(/\*\*Rollback\*\* — 1 undone, 1 NOT undone: fix by hand[\s\S]*- ⚠ remove esx-53\.lab\.local/);
+      // What the run could not undo is left as the report says: the first host, still in the cluster.
+      expect((await snapshot()).hosts.find((x) => x.name === 'esx-53.lab.local')).toMatchObject({ cluster: 'DC0_C0' });
+    } finally {
+      await lab.vsphere!.clearFaults();
+      await runActivity(activities.removeHostFromCluster, { vcenter: lab.config.vcenter, host: 'esx-53.lab.local' });
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('a cancel mid-run rolls back what was done', async () => {
     const before = await snapshot();
     await lab.vsphere!.setFaults({ taskDelayMs: 1500 });

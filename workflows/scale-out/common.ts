@@ -110,7 +110,8 @@ export function scaleOutState(what: string) {
     publish();
   };
   const mark = (i: number, status: ScaleOutStepStatus, detail?: string) => {
-    progress.steps[i] = { ...progress.steps[i]!, status, ...(detail ? { detail } : {}) };
+    const { detail: _was, ...step } = progress.steps[i]!;
+    progress.steps[i] = { ...step, status, ...(detail ? { detail } : {}) };
     publish();
   };
   setHandler(scaleOutProgressQuery, () => progress);
@@ -187,7 +188,7 @@ export async function runSaga(what: string, state: ScaleOutState, list: SagaStep
     update({ state: 'changing' });
     for (const [i, s] of list.entries()) {
       current = i;
-      saga.push({ step: s.name, undo: s.undo, run: async () => void (await s.compensate()) });
+      saga.push({ step: s.name, undo: s.undo, run: () => s.compensate().then(() => undefined, (e: unknown) => Promise.reject(ownWords(e))) });
       mark(i, 'running');
       mark(i, 'done', (await s.run()) ?? undefined);
     }
@@ -195,14 +196,14 @@ export async function runSaga(what: string, state: ScaleOutState, list: SagaStep
     update({ state: 'checking-result' });
     await check();
   } catch (err) {
-    if (current >= 0) mark(current, 'failed', err instanceof Error ? err.message : String(err));
+    if (current >= 0) mark(current, 'failed', isCancellation(err) ? 'cancelled' : ownWords(err).message);
     update({ state: 'rolling-back' });
     const report = await CancellationScope.nonCancellable(() => saga.unwind());
-    for (const u of report.undone) progress.steps.forEach((s, i) => s.name === u.step && mark(i, 'undone'));
+    // An undone step keeps the reason it failed, if it did.
+    for (const u of report.undone) progress.steps.forEach((s, i) => s.name === u.step && mark(i, 'undone', s.status === 'failed' ? `it failed: ${s.detail}` : undefined));
     for (const f of report.failed) progress.steps.forEach((s, i) => s.name === f.step && mark(i, 'not-undone', f.error));
     update({ state: 'rolled-back', rollback: report });
-    const cause = err instanceof ActivityFailure && err.cause ? err.cause : (err as Error);
-    const why = isCancellation(err) ? 'the run was cancelled' : cause.message;
+    const why = isCancellation(err) ? 'the run was cancelled' : ownWords(err).message;
     throw ApplicationFailure.create({
       type: 'ScaleOutRolledBack',
       nonRetryable: true,
@@ -211,6 +212,12 @@ export async function runSaga(what: string, state: ScaleOutState, list: SagaStep
     });
   }
   update({ state: 'complete' });
+}
+
+/** An activity's failure in the step's own words (its cause), not "Activity task failed". */
+function ownWords(err: unknown): Error {
+  if (err instanceof ActivityFailure && err.cause) return err.cause;
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /** The host steps both workflows share: add each host (undo: remove it), then the HA plan (undo: the settings before). */

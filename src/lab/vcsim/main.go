@@ -267,6 +267,23 @@ func main() {
 		model.Service.Listen.User = nil
 	}
 
+	// A production-like start: HA on, with a percentage reservation for one host failure.
+	for _, e := range model.Map().All("ClusterComputeResource") {
+		c := e.(*simulator.ClusterComputeResource)
+		if len(c.Host) == 0 {
+			continue
+		}
+		pct := int32((100*1 + len(c.Host) - 1) / len(c.Host))
+		applyDas(c.ConfigurationEx.(*types.ClusterConfigInfoEx), &types.ClusterDasConfigInfo{
+			Enabled:                 types.NewBool(true),
+			AdmissionControlEnabled: types.NewBool(true),
+			FailoverLevel:           1,
+			AdmissionControlPolicy: &types.ClusterFailoverResourcesAdmissionControlPolicy{
+				CpuFailoverResourcesPercent: pct, MemoryFailoverResourcesPercent: pct, FailoverLevel: 1, AutoComputePercentages: types.NewBool(false),
+			},
+		})
+	}
+
 	l := &lab{calls: map[string]int{}, pending: map[string]types.ClusterConfigSpecEx{}}
 	model.Map().Handler = l.handle
 

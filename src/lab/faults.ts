@@ -22,6 +22,12 @@ export const faultsSchema = z.strictObject({
   upload: z.enum(['ok', 'truncate', 'corrupt']).optional(),
   /** The product sees a host key other than the one pinned, and refuses as the product does. */
   badFingerprint: z.boolean().optional(),
+  /** IKS: how long a new worker provisions, and a removed one takes to go. */
+  workerMs: z.number().int().min(0).optional(),
+  /** IKS: the next N workers that provision end `provision_failed`. */
+  failWorkers: z.number().int().min(0).optional(),
+  /** IKS: the next worker-pool change (resize, zone add or remove) is refused with this status and IBM error. */
+  refusePoolChange: z.strictObject({ status: z.number().int().min(400).max(599), code: z.string(), description: z.string() }).optional(),
 });
 export type Faults = z.infer<typeof faultsSchema>;
 

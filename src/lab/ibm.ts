@@ -45,6 +45,49 @@ export async function startIbmSimulators(o: IbmSimOptions) {
     pools.set(c.id, [{ id: poolId, name: 'default', sizePerZone: 1, machineType: 'b3c.4x16', state: 'active', zones: ['tok02', 'tok04', 'tok05'].map((z) => ({ id: z, workerCount: 1 })) }]);
     workers.set(c.id, ['tok02', 'tok04', 'tok05'].map((z, i) => ({ id: `kube-${c.id}-w${i + 1}`, poolid: poolId, location: z, state: 'normal', status: 'Ready' })));
   }
+  const later = new Set<NodeJS.Timeout>();
+  const after = (ms: number, fn: () => void) => {
+    const t = setTimeout(() => {
+      later.delete(t);
+      fn();
+    }, ms);
+    later.add(t);
+  };
+  let workerSeq = 100;
+  /**
+   * Brings a zone of a pool to `size` workers, as IKS does over time: new ones provision (or, with
+   * `failWorkers`, end provision_failed); surplus ones go through deleting and disappear. The
+   * pool's state is `resizing` until every worker has settled.
+   */
+  const fitZone = (clusterId: string, pool: IksWorkerPool, zone: string, size = pool.sizePerZone) => {
+    const all = workers.get(clusterId)!;
+    const live = all.filter((w) => w.poolid === pool.id && w.location === zone && !['deleting', 'deleted'].includes(w.state));
+    const ms = iksFaults.get().workerMs ?? 1000;
+    const settle = () => {
+      const mine = all.filter((w) => w.poolid === pool.id);
+      if (mine.every((w) => !['provision_pending', 'provisioning', 'deleting'].includes(w.state))) pool.state = 'active';
+      for (const z of pool.zones) z.workerCount = mine.filter((w) => w.location === z.id && w.state !== 'deleting').length;
+    };
+    pool.state = 'resizing';
+    for (let i = live.length; i < size; i++) {
+      const fails = (iksFaults.get().failWorkers ?? 0) > 0;
+      if (fails) iksFaults.set({ failWorkers: (iksFaults.get().failWorkers ?? 1) - 1 });
+      const w: IksWorker = { id: `kube-${clusterId}-w${++workerSeq}`, poolid: pool.id, location: zone, state: 'provisioning', status: 'Provisioning the machine' };
+      all.push(w);
+      after(ms, () => {
+        Object.assign(w, fails ? { state: 'provision_failed', status: 'Infrastructure exception: the machine could not be ordered (lab fault)' } : { state: 'normal', status: 'Ready' });
+        settle();
+      });
+    }
+    for (const w of live.slice(size)) {
+      Object.assign(w, { state: 'deleting', status: 'Deleting' });
+      after(ms, () => {
+        all.splice(all.indexOf(w), 1);
+        settle();
+      });
+    }
+    settle();
+  };
   const find = (idOrName: string) => clusters.get(idOrName) ?? [...clusters.values()].find((c) => c.name === idOrName);
 
   const iam = async (req: LabRequest): Promise<LabResponse> => {
@@ -94,6 +137,41 @@ export async function startIbmSimulators(o: IbmSimOptions) {
       if (!c) return ibmError(404, 'G0004', 'The specified cluster could not be found.');
       return { status: 200, body: m[2] === 'workerpools' ? pools.get(c.id) : workers.get(c.id) };
     }
+    if ((m = /^\/v1\/clusters\/([^/]+)\/workerpools\/([^/]+)(?:\/zones(?:\/([^/]+))?)?$/.exec(req.path))) {
+      const c = find(decodeURIComponent(m[1]!));
+      if (!c) return ibmError(404, 'G0004', 'The specified cluster could not be found.');
+      const pool = pools.get(c.id)!.find((p) => p.id === decodeURIComponent(m![2]!) || p.name === decodeURIComponent(m![2]!));
+      if (!pool) return ibmError(404, 'G0005', 'The specified worker pool could not be found.');
+      const zonesPath = req.path.includes('/zones');
+      if (req.method === 'GET' && !zonesPath) return { status: 200, body: pool };
+      const refused = iksFaults.get().refusePoolChange;
+      if (refused && req.method !== 'GET') {
+        iksFaults.set({ refusePoolChange: undefined });
+        return ibmError(refused.status, refused.code, refused.description);
+      }
+      if (req.method === 'PATCH' && !zonesPath) {
+        const b = req.body as { state?: string; sizePerZone?: number };
+        if (b.state !== 'resizing' || !Number.isInteger(b.sizePerZone) || b.sizePerZone! < 1) return ibmError(400, 'E0034', 'The request body is not valid: state must be "resizing" and sizePerZone a positive integer.');
+        pool.sizePerZone = b.sizePerZone!;
+        for (const z of pool.zones) fitZone(c.id, pool, z.id);
+        return { status: 204 };
+      }
+      if (req.method === 'POST' && zonesPath && !m[3]) {
+        const b = req.body as { id?: string };
+        if (!b.id) return ibmError(400, 'E0034', 'The request body is not valid: id (the zone) is required.');
+        if (pool.zones.some((z) => z.id === b.id)) return ibmError(409, 'E0092', `The zone ${b.id} is already part of the worker pool.`);
+        pool.zones.push({ id: b.id, workerCount: 0 });
+        fitZone(c.id, pool, b.id);
+        return { status: 201 };
+      }
+      if (req.method === 'DELETE' && zonesPath && m[3]) {
+        const zone = decodeURIComponent(m[3]);
+        if (!pool.zones.some((z) => z.id === zone)) return ibmError(404, 'E0093', `The zone ${zone} is not part of the worker pool.`);
+        pool.zones = pool.zones.filter((z) => z.id !== zone);
+        fitZone(c.id, pool, zone, 0);
+        return { status: 204 };
+      }
+    }
     return ibmError(404, 'E0001', `Not found: ${req.method} ${req.path}`);
   };
 
@@ -105,6 +183,7 @@ export async function startIbmSimulators(o: IbmSimOptions) {
     iksFaults,
     tokensIssued: () => issued,
     close: async () => {
+      for (const t of later) clearTimeout(t);
       await iamServer.close();
       await iksServer.close();
     },

@@ -3,6 +3,7 @@ import { IamTokenProvider } from '../../src/providers/ibm/iam.js';
 import { IksClient, RateLimitedError, retryAfterMs } from '../../src/providers/ibm/iks.js';
 import { HttpError } from '../../src/providers/http.js';
 import { startIbmSimulators } from '../../src/lab/ibm.js';
+import { poolReadiness } from '../../src/domain/iks-pool.js';
 import { runActivity } from '../fixtures/activity.js';
 import { recordIksClusters } from '../../activities/backup/iks.js';
 import { writeFileSync, mkdtempSync } from 'node:fs';
@@ -106,7 +107,7 @@ describe('IKS client', () => {
 describe('recordIksClusters activity', () => {
   const keyFile = join(mkdtempSync(join(tmpdir(), 'ibm-')), 'key');
   writeFileSync(keyFile, API_KEY);
-  const ibm = () => ({ apiKey: `file:${keyFile}`, iamUrl: sim.iamUrl, iksUrl: sim.iksUrl, etcdBackupPolicy: 'provider policy text' });
+  const ibm = () => ({ apiKey: `file:${keyFile}`, iamUrl: sim.iamUrl, iksUrl: sim.iksUrl, etcdBackupPolicy: 'provider policy text', workerPool: { timeout: '5m', pollInterval: '1s' } });
   const clusters = [{ id: 'c1', name: 'apps', appOwners: [], escalation: [], appData: { namespaces: [], volumes: [] } }];
 
   it('records the cluster and the provider-managed etcd backups; an unhealthy master is a warning', async () => {
@@ -127,5 +128,50 @@ describe('recordIksClusters activity', () => {
     const r = await runActivity(recordIksClusters, { ibm: ibm(), clusters: [{ ...clusters[0]!, id: 'missing' }] });
     expect(r.records).toEqual([]);
     expect(r.warnings[0]).toMatch(/missing.*not recorded.*404/);
+  });
+});
+
+describe('IKS worker pools (client and lab)', () => {
+  const set = (f: object) => fetch(`${sim.iksUrl}/lab/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(f) });
+  const readiness = async (c: IksClient) => poolReadiness(await c.getWorkerPool('c1', 'default'), await c.listWorkers('c1'));
+
+  it('a resize provisions workers over time; the pool is ready only when every zone has its size, all Ready', async () => {
+    const c = iks();
+    await set({ workerMs: 300 });
+    await c.resizeWorkerPool('c1', 'default', 2);
+    const during = await readiness(c);
+    expect(during.ready).toBe(false);
+    expect(during.waiting).toContain('tok02: 1/2 ready, 1 provisioning');
+    expect((await c.getWorkerPool('c1', 'default')).state).toBe('resizing');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await readiness(c)).toEqual({ ready: true, waiting: [], failed: [] });
+    expect((await c.getWorkerPool('c1', 'default')).state).toBe('active');
+    await c.resizeWorkerPool('c1', 'default', 1);
+    expect((await readiness(c)).waiting).toContain('tok02: 1/1 ready, 1 leaving');
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await c.listWorkers('c1')).filter((w) => w.location === 'tok02')).toHaveLength(1);
+  });
+
+  it('a zone is added and removed; a worker made to fail shows as failed, with IKS\'s words', async () => {
+    const c = iks();
+    await set({ workerMs: 200, failWorkers: 1 });
+    await c.addWorkerPoolZone('c1', 'default', { id: 'tok06', privateVlan: '2323' });
+    await new Promise((r) => setTimeout(r, 400));
+    const r = await readiness(c);
+    expect(r.ready).toBe(false);
+    expect(r.failed).toEqual([{ id: expect.any(String), zone: 'tok06', why: expect.stringMatching(/^Infrastructure exception/) }]);
+    await c.removeWorkerPoolZone('c1', 'default', 'tok06');
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await c.getWorkerPool('c1', 'default')).zones.map((z) => z.id)).toEqual(['tok02', 'tok04', 'tok05']);
+    expect(await readiness(c)).toEqual({ ready: true, waiting: [], failed: [] });
+  });
+
+  it('bad requests and refusals come back in IBM\'s words, not retried', async () => {
+    const c = iks();
+    await expect(c.addWorkerPoolZone('c1', 'default', { id: 'tok04' })).rejects.toThrow(/409.*already part of the worker pool/);
+    await expect(c.resizeWorkerPool('c1', 'nope', 2)).rejects.toThrow(/404.*worker pool could not be found/);
+    await set({ refusePoolChange: { status: 409, code: 'E0093', description: 'The worker pool is being modified.' } });
+    await expect(c.resizeWorkerPool('c1', 'default', 3)).rejects.toThrow(/409.*being modified/);
+    expect((await c.getWorkerPool('c1', 'default')).sizePerZone, 'the refused resize changed nothing').toBe(1);
   });
 });

@@ -28,7 +28,9 @@ export interface IksWorker {
   id: string;
   poolid: string;
   location: string;
+  /** Classic: provision_pending, provisioning, provision_failed, deploying, deployed, normal, deleting, deleted, critical, warning. */
   state: string;
+  /** Classic: `Ready` once the node joined; otherwise what it is doing or why it failed. */
   status: string;
 }
 
@@ -64,7 +66,11 @@ export class IksClient {
     private readonly o: { iksUrl: string; iam: IamTokenProvider; resourceGroup?: string; caFile?: string; retry?: RetryOptions },
   ) {}
 
-  private async get<T>(path: string): Promise<T> {
+  private get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+
+  private async request<T>(method: 'GET' | 'PATCH' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
     const url = `${this.o.iksUrl.replace(/\/$/, '')}${path}`;
     const max = this.o.retry?.maxAttempts ?? 4;
     const maxWait = this.o.retry?.maxWaitMs ?? 30_000;
@@ -73,8 +79,9 @@ export class IksClient {
     for (let attempt = 1; ; attempt++) {
       const headers: Record<string, string> = { authorization: await this.o.iam.bearer() };
       if (this.o.resourceGroup) headers['x-auth-resource-group'] = this.o.resourceGroup;
-      const res = await send({ method: 'GET', url, headers, caFile: this.o.caFile });
-      if (res.status < 400) return parseJson<T>(res.text);
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await send({ method, url, headers, caFile: this.o.caFile, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      if (res.status < 400) return (res.text.trim() ? parseJson<T>(res.text) : undefined) as T;
       const detail = errorDetail<{ description?: string; code?: string }>(res, (e) => e?.description && `${e.description}${e.code ? ` (${e.code})` : ''}`, 300);
       if (res.status === 401 && !reauthed) {
         reauthed = true;
@@ -87,8 +94,9 @@ export class IksClient {
           await sleep(wait ?? 1000 * 2 ** attempt);
           continue;
         }
-        throw new RateLimitedError('GET', url, detail, wait);
+        throw new RateLimitedError(method, url, detail, wait);
       }
+      // A write is retried on 5xx too: each is idempotent here (a size, a zone id), and the callers check first.
       if (res.status >= 500 && attempt < max) {
         await sleep(500 * 2 ** (attempt - 1));
         continue;
@@ -97,9 +105,9 @@ export class IksClient {
         res.status === 401 || res.status === 403
           ? ' — check that the API key\'s identity has access to this cluster (and the resource group)'
           : res.status === 404
-            ? ' — check the cluster id in sites.<site>.iksClusters and the region'
+            ? ' — check the cluster id in sites.<site>.iksClusters and the region (and the worker pool or zone, for a pool call)'
             : '';
-      throw new HttpError('IBM Cloud Kubernetes Service', 'GET', url, res.status, detail + hint);
+      throw new HttpError('IBM Cloud Kubernetes Service', method, url, res.status, detail + hint);
     }
   }
 
@@ -113,6 +121,24 @@ export class IksClient {
 
   listWorkers(cluster: string): Promise<IksWorker[]> {
     return this.get(`/v1/clusters/${encodeURIComponent(cluster)}/workers`);
+  }
+
+  getWorkerPool(cluster: string, pool: string): Promise<IksWorkerPool> {
+    return this.get(`/v1/clusters/${encodeURIComponent(cluster)}/workerpools/${encodeURIComponent(pool)}`);
+  }
+
+  /** Resize: every zone of the pool gets `sizePerZone` workers. */
+  async resizeWorkerPool(cluster: string, pool: string, sizePerZone: number): Promise<void> {
+    await this.request('PATCH', `/v1/clusters/${encodeURIComponent(cluster)}/workerpools/${encodeURIComponent(pool)}`, { state: 'resizing', sizePerZone });
+  }
+
+  /** Adds a zone to the pool (classic: with its VLANs); it gets `sizePerZone` workers. */
+  async addWorkerPoolZone(cluster: string, pool: string, zone: { id: string; privateVlan?: string; publicVlan?: string }): Promise<void> {
+    await this.request('POST', `/v1/clusters/${encodeURIComponent(cluster)}/workerpools/${encodeURIComponent(pool)}/zones`, zone);
+  }
+
+  async removeWorkerPoolZone(cluster: string, pool: string, zone: string): Promise<void> {
+    await this.request('DELETE', `/v1/clusters/${encodeURIComponent(cluster)}/workerpools/${encodeURIComponent(pool)}/zones/${encodeURIComponent(zone)}`);
   }
 }
 

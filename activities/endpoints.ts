@@ -1,5 +1,7 @@
 import { resolveSecret } from '../src/config/secrets.js';
-import type { BackupTarget, NsxConfig, VcenterConfig } from '../src/config/schema.js';
+import type { BackupTarget, IbmCloudConfig, IksClusterConfig, NsxConfig, VcenterConfig } from '../src/config/schema.js';
+import { IamTokenProvider } from '../src/providers/ibm/iam.js';
+import { IksClient } from '../src/providers/ibm/iks.js';
 import type { SftpEndpoint } from '../src/providers/sftp/client.js';
 import type { NsxEndpoint } from '../src/providers/nsx/client.js';
 import type { VcenterEndpoint } from '../src/providers/vcenter/client.js';
@@ -22,4 +24,18 @@ export async function nsxEndpoint(n: NsxConfig): Promise<NsxEndpoint> {
 
 export async function vcenterEndpoint(v: VcenterConfig): Promise<VcenterEndpoint> {
   return { url: v.url, user: v.user, password: await resolveSecret(v.password), caFile: v.caFile };
+}
+
+/** One token provider per API key and IAM URL for the worker's lifetime: tokens are reused until 80 % of their life. */
+const iamProviders = new Map<string, IamTokenProvider>();
+export async function iamFor(ibm: IbmCloudConfig): Promise<IamTokenProvider> {
+  const apiKey = await resolveSecret(ibm.apiKey);
+  const key = `${ibm.iamUrl}\n${apiKey}`;
+  let p = iamProviders.get(key);
+  if (!p) iamProviders.set(key, (p = new IamTokenProvider({ iamUrl: ibm.iamUrl, apiKey, caFile: ibm.caFile })));
+  return p;
+}
+
+export async function iksClient(ibm: IbmCloudConfig, cluster: Pick<IksClusterConfig, 'resourceGroup'>): Promise<IksClient> {
+  return new IksClient({ iksUrl: ibm.iksUrl, iam: await iamFor(ibm), resourceGroup: cluster.resourceGroup, caFile: ibm.caFile });
 }

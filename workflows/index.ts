@@ -5,3 +5,4 @@ export { appDataRound } from './appdata/appdata-round.js';
 export { endpointLock } from './locks/endpoint-lock.js';
 export { addHosts } from './scale-out/add-hosts.js';
 export { addCluster } from './scale-out/add-cluster.js';
+export { expandIks } from './scale-out/expand-iks.js';

@@ -1,19 +1,24 @@
 import type { IbmCloudConfig, IksClusterConfig } from '../../src/config/schema.js';
-import { resolveSecret } from '../../src/config/secrets.js';
-import { IamTokenProvider } from '../../src/providers/ibm/iam.js';
-import { IksClient } from '../../src/providers/ibm/iks.js';
+import type { IamTokenProvider } from '../../src/providers/ibm/iam.js';
+import { IksClient, type IksCluster } from '../../src/providers/ibm/iks.js';
 import type { IksRecord } from '../../src/domain/backup-set.js';
+import { iamFor } from '../endpoints.js';
 
 const HEALTHY_MASTER = new Set(['normal']);
 
-/** One token provider per API key and IAM URL for the worker's lifetime: tokens are reused until 80 % of their life. */
-const providers = new Map<string, IamTokenProvider>();
-async function iamFor(ibm: IbmCloudConfig): Promise<IamTokenProvider> {
-  const apiKey = await resolveSecret(ibm.apiKey);
-  const key = `${ibm.iamUrl}\n${apiKey}`;
-  let p = providers.get(key);
-  if (!p) providers.set(key, (p = new IamTokenProvider({ iamUrl: ibm.iamUrl, apiKey, caFile: ibm.caFile })));
-  return p;
+/** What a backup set (or a scale-out run, before and after) records of an IKS cluster: a record, not a backup we hold. */
+export function iksRecordOf(k: IksCluster, ibm: IbmCloudConfig): IksRecord {
+  return {
+    clusterId: k.id,
+    name: k.name,
+    region: k.region,
+    state: k.state,
+    masterVersion: k.masterKubeVersion,
+    masterStatus: k.lifecycle?.masterStatus ?? k.masterStatus,
+    masterHealth: k.lifecycle?.masterHealth ?? k.masterHealth,
+    recordedAt: new Date().toISOString(),
+    etcdBackup: { managedBy: 'provider', provider: 'IBM Cloud Kubernetes Service', policy: ibm.etcdBackupPolicy },
+  };
 }
 
 export interface IksRecordResult {
@@ -38,19 +43,9 @@ export async function recordIksClusters({ ibm, clusters }: { ibm: IbmCloudConfig
     try {
       const iks = new IksClient({ iksUrl: ibm.iksUrl, iam, resourceGroup: c.resourceGroup, caFile: ibm.caFile });
       const k = await iks.getCluster(c.id);
-      const health = k.lifecycle?.masterHealth ?? k.masterHealth;
-      const status = k.lifecycle?.masterStatus ?? k.masterStatus;
-      records.push({
-        clusterId: k.id,
-        name: k.name,
-        region: k.region,
-        state: k.state,
-        masterVersion: k.masterKubeVersion,
-        masterStatus: status,
-        masterHealth: health,
-        recordedAt: new Date().toISOString(),
-        etcdBackup: { managedBy: 'provider', provider: 'IBM Cloud Kubernetes Service', policy: ibm.etcdBackupPolicy },
-      });
+      const record = iksRecordOf(k, ibm);
+      const { masterHealth: health, masterStatus: status } = record;
+      records.push(record);
       if (!HEALTHY_MASTER.has(health) || k.state !== 'normal') {
         warnings.push(`IKS cluster ${k.name} (${k.id}): master health "${health}", status "${status}", cluster state "${k.state}" — check the master before relying on its managed etcd backups`);
       }

@@ -7,6 +7,8 @@ import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
 import { approveUpdate, scaleOutProgressQuery, type ScaleOutPlanResult, type ScaleOutProgress } from '../../workflows/scale-out/common.js';
 import type { AddHostsInput, AddHostsResult } from '../../workflows/scale-out/add-hosts.js';
 import type { AddClusterInput } from '../../workflows/scale-out/add-cluster.js';
+import type { ExpandIksInput, ExpandIksResult } from '../../workflows/scale-out/expand-iks.js';
+import { haLine, iksLines } from '../../workflows/scale-out/details.js';
 import { connectOrExplain, failureReason, runEnd } from './backup-run.js';
 import type { ConnectionOpts } from './common.js';
 import { CliError, EXIT, info, isTty, printJson } from './output.js';
@@ -32,7 +34,9 @@ export function renderScaleOut(p: { steps: { name: string; undo: string; status?
   const lines: string[] = [];
   if (p.state) lines.push(`state: ${p.state}`);
   for (const h of p.plan?.hosts ?? []) lines.push(`  host ${h.name}  thumbprint ${h.thumbprint} (${h.source})`);
-  if (p.plan) lines.push(`  HA: ${p.plan.ha.change === 'recomputed' ? p.plan.ha.reason : `unchanged — ${p.plan.ha.reason}`}`);
+  if (p.plan?.ha) lines.push(`  HA: ${haLine(p.plan.ha)}`);
+  if (p.plan?.iks) lines.push(...iksLines(p.plan.iks).map((l) => `  ${l}`));
+  if (p.plan?.approvalNeeded) lines.push(`  approval needed: ${p.plan.approvalNeeded}`);
   for (const s of p.steps) lines.push(`  ${ICON[s.status ?? 'pending'] ?? '·'} ${s.name}   [undo: ${s.undo}]${s.detail ? ` — ${s.detail}` : ''}`);
   if (p.rollback) {
     lines.push(`  rollback: undone ${p.rollback.undone.length}${p.rollback.failed.length ? `, NOT undone ${p.rollback.failed.length}` : ''}`);
@@ -62,26 +66,60 @@ async function connect(o: ConnectionOpts & { config?: string }) {
 
 export async function startScaleOut(kind: 'addHosts' | 'addCluster', o: ScaleOutOpts & { cluster?: string; name?: string }): Promise<void> {
   const hosts = parseHosts(o.host ?? []);
+  const target = kind === 'addHosts' ? o.cluster! : o.name!;
+  const input = { site: o.site, hosts, skipBackup: !!o.skipBackup, requireApproval: !!o.requireApproval, planOnly: !!o.plan, ...(kind === 'addHosts' ? { cluster: target } : { name: target }) } as AddHostsInput | AddClusterInput;
+  await startRun(o, {
+    workflowType: kind,
+    input,
+    // One change per cluster at a time; a plan changes nothing and gets an id of its own.
+    idPart: `${kind === 'addHosts' ? 'add-hosts' : 'add-cluster'}-${o.site}-${target}`,
+    operation: kind === 'addHosts' ? 'scale-out-add-hosts' : 'scale-out-add-cluster',
+    summary: `${kind === 'addHosts' ? `add ${hosts.length} host(s) to cluster ${target}` : `new cluster ${target} with ${hosts.length} host(s)`} on site ${o.site}`,
+  });
+}
+
+export type IksOpts = Omit<ScaleOutOpts, 'host' | 'skipBackup'> & { cluster: string; pool: string; sizePerZone?: string; zone?: string; privateVlan?: string; publicVlan?: string };
+
+/** `scale-out iks resize|add-zone`: one change per IKS cluster at a time. */
+export async function startIksChange(kind: 'resize' | 'add-zone', o: IksOpts): Promise<void> {
+  let change: ExpandIksInput['change'];
+  if (kind === 'resize') {
+    const n = Number(o.sizePerZone);
+    if (!Number.isInteger(n) || n < 1 || n > 1000) throw new CliError(`--size-per-zone ${o.sizePerZone}: give a whole number of workers per zone, at least 1`, EXIT.BAD_INPUT);
+    change = { kind, sizePerZone: n };
+  } else {
+    if (!o.zone || !/^[a-z0-9-]+$/.test(o.zone)) throw new CliError(`--zone ${o.zone ?? ''}: give a zone such as tok04`, EXIT.BAD_INPUT);
+    change = { kind, zone: o.zone, ...(o.privateVlan ? { privateVlan: o.privateVlan } : {}), ...(o.publicVlan ? { publicVlan: o.publicVlan } : {}) };
+  }
+  const input: ExpandIksInput = { site: o.site, cluster: o.cluster, pool: o.pool, change, requireApproval: !!o.requireApproval, planOnly: !!o.plan };
+  await startRun(o, {
+    workflowType: 'expandIks',
+    input,
+    idPart: `iks-${o.site}-${o.cluster}`,
+    operation: kind === 'resize' ? 'scale-out-iks-resize' : 'scale-out-iks-add-zone',
+    summary: `IKS ${o.cluster} pool ${o.pool}: ${kind === 'resize' ? `${change.kind === 'resize' ? change.sizePerZone : ''} worker(s) per zone` : `add zone ${o.zone}`} (site ${o.site})`,
+  });
+}
+
+/** Starts a scale-out run (id `scale-out-<idPart>`, or a plan's own id), then follows it unless --no-wait. */
+async function startRun(o: ConnectionOpts & { site: string; config?: string; plan?: boolean; wait: boolean; json?: boolean; requireApproval?: boolean }, r: { workflowType: string; input: object; idPart: string; operation: string; summary: string }): Promise<void> {
   const { config, file } = loadConfig(o.config);
   siteOf(config, file, o.site);
   const { client, connection, namespace } = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
   try {
-    const target = kind === 'addHosts' ? o.cluster! : o.name!;
-    const input = { site: o.site, hosts, skipBackup: !!o.skipBackup, requireApproval: !!o.requireApproval, planOnly: !!o.plan, ...(kind === 'addHosts' ? { cluster: target } : { name: target }) } as AddHostsInput | AddClusterInput;
-    // One change per cluster at a time; a plan changes nothing and gets an id of its own.
-    const workflowId = o.plan ? `scale-out-plan-${o.site}-${target}-${randomBytes(3).toString('hex')}` : `scale-out-${kind === 'addHosts' ? 'add-hosts' : 'add-cluster'}-${o.site}-${target}`;
+    const workflowId = o.plan ? `scale-out-plan-${r.idPart}-${randomBytes(3).toString('hex')}` : `scale-out-${r.idPart}`;
     let handle: WorkflowHandle;
     try {
-      handle = await client.workflow.start(kind, {
+      handle = await client.workflow.start(r.workflowType, {
         taskQueue: o.taskQueue ?? config.temporal.taskQueue,
         workflowId,
-        args: [input],
+        args: [r.input],
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         typedSearchAttributes: [
           { key: SddcSite, value: o.site },
-          { key: SddcOperation, value: kind === 'addHosts' ? 'scale-out-add-hosts' : 'scale-out-add-cluster' },
+          { key: SddcOperation, value: r.operation },
         ],
-        staticSummary: `${o.plan ? 'Plan: ' : ''}${kind === 'addHosts' ? `add ${hosts.length} host(s) to cluster ${target}` : `new cluster ${target} with ${hosts.length} host(s)`} on site ${o.site}`,
+        staticSummary: `${o.plan ? 'Plan: ' : ''}${r.summary}`,
       });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`${workflowId} is already running: see \`sddc-ops scale-out status ${workflowId}\``, EXIT.RUN_FAILED);
@@ -130,13 +168,17 @@ async function follow(_client: Client, handle: WorkflowHandle, o: { json?: boole
   };
   const timer = setInterval(() => void show(), 1000);
   try {
-    const r = (await outcomeOf(() => handle.result())) as AddHostsResult | ScaleOutPlanResult;
+    const r = (await outcomeOf(() => handle.result())) as AddHostsResult | ExpandIksResult | ScaleOutPlanResult;
     clearInterval(timer);
     if (o.json) printJson({ ...r, workflowId: handle.workflowId });
     else if (r.status === 'planned') info(`PLAN (nothing changed):\n${renderScaleOut({ plan: r.plan, steps: r.steps })}`);
     else {
       await show();
-      info(`done: ${r.added.length} host(s) in ${r.cluster}; HA ${r.ha.change === 'recomputed' ? r.ha.reason : 'unchanged'}; ${'setId' in r.backup ? `pre-change backup ${r.backup.setId}` : 'pre-change backup SKIPPED'}`);
+      info(
+        'added' in r
+          ? `done: ${r.added.length} host(s) in ${r.cluster}; HA ${r.ha.change === 'recomputed' ? r.ha.reason : 'unchanged'}; ${'setId' in r.backup ? `pre-change backup ${r.backup.setId}` : 'pre-change backup SKIPPED'}`
+          : `done: ${r.cluster} pool ${r.pool}: ${r.change}; ${r.workers.after} workers ready; etcd recorded before and after (master ${r.etcd.after.masterHealth})`,
+      );
     }
     return EXIT.OK;
   } catch (err) {

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { addConnectionOptions, type ConnectionOpts } from './common.js';
 import { COMMAND_SUMMARIES } from './summaries.js';
+import type { IksOpts } from './scale-out-run.js';
 
 // Definitions only; what the commands do is loaded when they run (scale-out-run.ts).
 export type ScaleOutOpts = ConnectionOpts & {
@@ -44,6 +45,37 @@ export function scaleOutCommand(): Command {
   common(cmd.command('add-cluster').description('Create a cluster (HA/DRS from sites.<site>.scaleOut.newCluster) and add its hosts').requiredOption('--name <name>', 'the new cluster\'s name')).action(
     async (o: ScaleOutOpts & { name: string }) => (await import('./scale-out-run.js')).startScaleOut('addCluster', o),
   );
+  const iks = cmd.command('iks').description('Grow an IKS worker pool — resize it, or add a zone — then wait until every worker is deployed and healthy');
+  const iksCommon = (c: Command) =>
+    addConnectionOptions(
+      c
+        .requiredOption('--site <name>', 'site name from the config file (the cluster is one of its iksClusters)')
+        .requiredOption('--cluster <id|name>', 'the IKS cluster, as linked in sites.<site>.iksClusters')
+        .requiredOption('--pool <name>', 'the worker pool')
+        .option('--config <file>', 'config file')
+        .option('--plan', 'print the change, the workers before → after and the app-data acknowledgement, and change nothing')
+        .option('--require-approval', 'wait for `sddc-ops approve RUN --by NAME` before changing anything')
+        .option('--no-wait', 'start the run and return (prints its id)')
+        .option('--json', 'machine-readable result'),
+    ).addHelpText(
+      'after',
+      '\nThe cluster must be normal with a healthy master, and the pool settled. The app owners must have acknowledged their\n' +
+        'app-data backups within sites.<site>.appData.maxAgeBeforeChange; otherwise the run waits for an approval that names\n' +
+        'the stale acknowledgement. The etcd record is taken before and after. A worker that fails, a refused request, a\n' +
+        'failed post-check or `sddc-ops cancel RUN` puts the pool back and waits for it; the run then fails ScaleOutRolledBack.\n' +
+        'Exit codes: 0 done (or planned, or started with --no-wait); 1 the run failed or was rolled back; 2 bad input.\n',
+    );
+  iksCommon(iks.command('resize').description('Set the pool\'s workers per zone').requiredOption('--size-per-zone <n>', 'workers in each zone of the pool')).action(
+    async (o: IksOpts) => (await import('./scale-out-run.js')).startIksChange('resize', o),
+  );
+  iksCommon(
+    iks
+      .command('add-zone')
+      .description('Spread the pool to one more zone (it gets the pool\'s size there)')
+      .requiredOption('--zone <zone>', 'the zone, e.g. tok04')
+      .option('--private-vlan <id>', 'classic clusters: the private VLAN in that zone')
+      .option('--public-vlan <id>', 'classic clusters: the public VLAN in that zone'),
+  ).action(async (o: IksOpts) => (await import('./scale-out-run.js')).startIksChange('add-zone', o));
   addConnectionOptions(cmd.command('status <run>').description('The checklist of a scale-out run: steps, undos, rollback').option('--config <file>', 'config file').option('--json', 'machine-readable')).action(
     async (run: string, o: ConnectionOpts & { config?: string; json?: boolean }) => (await import('./scale-out-run.js')).status(run, o),
   );

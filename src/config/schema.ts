@@ -178,8 +178,9 @@ export const siteSchema = z.strictObject({
       runWithBackup: z.boolean().default(true).describe('Start the app-data reminder for each linked cluster after every coordinated backup'),
       remindEvery: duration.default('24h').describe('Re-notify the app owners this often until they confirm'),
       escalateAfter: duration.default('72h').describe('Then also notify the escalation contacts'),
+      maxAgeBeforeChange: duration.default('7d').describe('An IKS scale-out goes on without an approval only if the owners acknowledged their app-data backups this recently'),
     })
-    .default({ runWithBackup: true, remindEvery: '24h', escalateAfter: '72h' }),
+    .default({ runWithBackup: true, remindEvery: '24h', escalateAfter: '72h', maxAgeBeforeChange: '7d' }),
   schedules: z.array(scheduleSchema).default([]).refine((l) => new Set(l.map((x) => x.purpose)).size === l.length, {
     error: 'one schedule per purpose per site',
   }),
@@ -220,6 +221,12 @@ export const ibmCloudSchema = z
       .string()
       .default('Backups of the etcd database are provided as part of the IBM Cloud Kubernetes Service managed service; all application data must be backed up by the customer.')
       .describe('The provider\'s stated etcd backup policy, recorded with every backup set'),
+    workerPool: z
+      .strictObject({
+        timeout: duration.default('90m').describe('How long a worker-pool resize or zone change may take to settle (IBM\'s Terraform provider waits up to 90 minutes)'),
+        pollInterval: duration.default('30s').describe('How often the pool is looked at meanwhile'),
+      })
+      .default({ timeout: '90m', pollInterval: '30s' }),
   })
   .describe('IBM Cloud access for IKS');
 

@@ -17,6 +17,7 @@ export const NON_RETRYABLE_TYPES = [
   'HostConnectFailed',
   'ScaleOutPrecheckFailed',
   'ScaleOutRolledBack',
+  'IksWorkerFailed',
 ] as const;
 
 export type NonRetryableType = (typeof NON_RETRYABLE_TYPES)[number];

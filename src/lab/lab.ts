@@ -159,7 +159,7 @@ export async function startLab(opts: LabOptions) {
     const configPath = join(opts.dir, 'sddc-ops.lab.yaml');
     const config = {
       temporal: { taskQueue: 'sddc-ops', ...opts.temporal },
-      ...(ibm ? { ibmCloud: { apiKey: secret('ibmcloud-api-key', apiKey), iamUrl: ibm.iamUrl, iksUrl: ibm.iksUrl } } : {}),
+      ...(ibm ? { ibmCloud: { apiKey: secret('ibmcloud-api-key', apiKey), iamUrl: ibm.iamUrl, iksUrl: ibm.iksUrl, workerPool: { timeout: '10m', pollInterval: '1s' } } } : {}),
       notifications: {
         webhooks: receiver
           ? {

@@ -92,6 +92,20 @@ describe('IKS records and app-data reminders', () => {
     expect(show.stdout).toMatch(/app data\s+c0lab1iks2cluster3: confirmed by Aiko Tanaka/);
   });
 
+  it('scale-out iks: --plan names the acknowledgement and changes nothing; resize runs to every worker ready and prints the etcd record; bad input exits 2', async () => {
+    const plan = await cli(['scale-out', 'iks', 'resize', '--site', 'iks', '--cluster', 'lab-apps', '--pool', 'default', '--size-per-zone', '2', '--plan', '--json', ...conn()]);
+    expect(plan.code, plan.stderr).toBe(0);
+    const p = JSON.parse(plan.stdout);
+    expect(p.plan.iks).toMatchObject({ change: 'resize from 1 to 2 worker(s) per zone', workers: { before: 3, after: 6 }, ack: { by: 'Aiko Tanaka' } });
+    const run = await cli(['scale-out', 'iks', 'resize', '--site', 'iks', '--cluster', 'lab-apps', '--pool', 'default', '--size-per-zone', '2', ...conn()]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/done: lab-apps pool default: resize from 1 to 2 worker\(s\) per zone; 6 workers ready; etcd recorded before and after \(master normal\)/);
+    const back = await cli(['scale-out', 'iks', 'resize', '--site', 'iks', '--cluster', 'lab-apps', '--pool', 'default', '--size-per-zone', '1', '--json', ...conn()]);
+    expect(JSON.parse(back.stdout)).toMatchObject({ status: 'complete', workers: { before: 6, after: 3 } });
+    expect((await cli(['scale-out', 'iks', 'resize', '--site', 'iks', '--cluster', 'lab-apps', '--pool', 'default', '--size-per-zone', 'two', ...conn()])).code).toBe(2);
+    expect((await cli(['scale-out', 'iks', 'add-zone', '--site', 'iks', '--cluster', 'lab-apps', '--pool', 'default', '--zone', 'Tok 04', ...conn()])).code).toBe(2);
+  }, 120_000);
+
   it('an unhealthy IKS master is a warning on the set, which is still complete', async () => {
     await fetch(`${stack.lab.ibm!.iksUrl}/lab/clusters/${CLUSTER()}`, {
       method: 'PUT',

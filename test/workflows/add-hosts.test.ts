@@ -173,7 +173,7 @@ describe('addHosts (saga) against the lab vCenter', () => {
 
     const a = await env.client.workflow.start('addHosts', { taskQueue, workflowId: `add-hosts-test-${++n}`, args: [{ site: lab.site, cluster: 'DC0_C0', hosts: [{ name: 'esx-71.lab.local' }], skipBackup: true, requireApproval: true }] });
     await until('the plan awaits approval', async () => ((await a.query(scaleOutProgressQuery)).state === 'awaiting-approval' ? true : undefined), 30_000);
-    expect((await a.query(scaleOutProgressQuery)).plan!.hosts[0]).toMatchObject({ name: 'esx-71.lab.local', source: 'discovered' });
+    expect((await a.query(scaleOutProgressQuery)).plan!.hosts![0]).toMatchObject({ name: 'esx-71.lab.local', source: 'discovered' });
     await expect(a.executeUpdate(approveUpdate, { args: [{ by: ' ' }] })).rejects.toThrow();
     expect(await snapshot()).toEqual(before);
     await a.executeUpdate(approveUpdate, { args: [{ by: 'ops-lead' }] });

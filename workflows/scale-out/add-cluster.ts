@@ -1,7 +1,7 @@
 import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
 import { planHa, reservePercent, type HaSettings } from '../../src/domain/ha-admission.js';
 import { SddcOperation, SddcSite } from '../../src/temporal/search-attributes.js';
-import { approvalGate, hostSteps, postCheck, preChangeBackup, planResult, runSaga, scaleOutState, steps, type ScaleOutPlanResult, scaleOutSite, type ScaleOutResult, undo, type ScaleOutCommon } from './common.js';
+import { approvalGate, precheck, hostSteps, postCheck, preChangeBackup, planResult, runSaga, scaleOutState, steps, type ScaleOutPlanResult, scaleOutSite, type ScaleOutResult, undo, type ScaleOutCommon } from './common.js';
 
 export interface AddClusterInput extends ScaleOutCommon {
   /** The new cluster's name. */
@@ -24,9 +24,11 @@ export async function addCluster(input: AddClusterInput): Promise<AddClusterResu
   const { config, scaleOut, login } = await scaleOutSite(input.site);
   if (!input.hosts.length) throw ApplicationFailure.create({ type: 'BadRequest', nonRetryable: true, message: 'a new cluster needs at least one host (--host NAME[=THUMBPRINT])' });
   const nc = scaleOut.newCluster;
-  const pre = await steps.precheckAddCluster.executeWithOptions({ summary: `Pre-check: new cluster ${input.name}, ${input.hosts.length} host(s), thumbprints` }, [
-    { vcenter: config.vcenter, scaleOut: login, name: input.name, hosts: input.hosts },
-  ]);
+  const pre = await precheck(() =>
+    steps.precheckAddCluster.executeWithOptions({ summary: `Pre-check: new cluster ${input.name}, ${input.hosts.length} host(s), thumbprints` }, [
+      { vcenter: config.vcenter, scaleOut: login, name: input.name, hosts: input.hosts },
+    ]),
+  );
   // Created with the reservation its hosts will need, so the host steps find nothing to recompute.
   const pct = reservePercent(Math.min(nc.hostFailuresToTolerate, pre.hosts.length), pre.hosts.length);
   const created: HaSettings = {

@@ -1,7 +1,7 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import { planHa } from '../../src/domain/ha-admission.js';
 import { SddcOperation, SddcSite } from '../../src/temporal/search-attributes.js';
-import { approvalGate, hostSteps, postCheck, preChangeBackup, planResult, runSaga, scaleOutState, steps, type ScaleOutPlanResult, scaleOutSite, type ScaleOutResult, type ScaleOutCommon } from './common.js';
+import { approvalGate, precheck, hostSteps, postCheck, preChangeBackup, planResult, runSaga, scaleOutState, steps, type ScaleOutPlanResult, scaleOutSite, type ScaleOutResult, type ScaleOutCommon } from './common.js';
 
 export { approveUpdate, scaleOutProgressQuery, type ScaleOutProgress } from './common.js';
 
@@ -23,9 +23,11 @@ export async function addHosts(input: AddHostsInput): Promise<AddHostsResult | S
   ]);
   const state = scaleOutState(`Add ${input.hosts.length} host(s) to cluster ${input.cluster}`);
   const { config, login } = await scaleOutSite(input.site);
-  const pre = await steps.precheckAddHosts.executeWithOptions({ summary: `Pre-check: cluster ${input.cluster}, ${input.hosts.length} new host(s), thumbprints` }, [
-    { vcenter: config.vcenter, scaleOut: login, cluster: input.cluster, hosts: input.hosts },
-  ]);
+  const pre = await precheck(() =>
+    steps.precheckAddHosts.executeWithOptions({ summary: `Pre-check: cluster ${input.cluster}, ${input.hosts.length} new host(s), thumbprints` }, [
+      { vcenter: config.vcenter, scaleOut: login, cluster: input.cluster, hosts: input.hosts },
+    ]),
+  );
   const ha = planHa(pre.haBefore, pre.hostsBefore + pre.hosts.length);
   const list = hostSteps({ vcenter: config.vcenter, login, cluster: input.cluster, hosts: pre.hosts, ha });
   state.update({ plan: { hosts: pre.hosts, ha }, steps: list.map((s) => ({ name: s.name, undo: s.undo, status: 'pending' })) });

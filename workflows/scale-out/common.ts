@@ -66,11 +66,27 @@ export function planResult(state: ScaleOutState): ScaleOutPlanResult {
   return { status: 'planned', plan: state.progress.plan!, steps: state.progress.steps.map(({ name, undo }) => ({ name, undo })) };
 }
 
+/** What a run will do, shown with `--plan`, while it waits for approval, and on its Web UI page. */
+export interface ScaleOutPlan {
+  hosts?: { name: string; thumbprint: string; source: 'pinned' | 'discovered' }[];
+  ha?: HaPlan;
+  iks?: IksPlan;
+  /** Why this run must be approved even without --require-approval. */
+  approvalNeeded?: string;
+}
+export interface IksPlan {
+  cluster: string;
+  pool: string;
+  change: string;
+  workers: { before: number; after: number };
+  ack?: { by: string; at: string; setId: string };
+}
+
 export type ScaleOutStepStatus = 'pending' | 'running' | 'done' | 'failed' | 'undone' | 'not-undone';
 export interface ScaleOutProgress {
   state: 'checking' | 'planned' | 'awaiting-approval' | 'backing-up' | 'changing' | 'checking-result' | 'rolling-back' | 'complete' | 'rolled-back';
   steps: { name: string; undo: string; status: ScaleOutStepStatus; detail?: string }[];
-  plan?: { hosts: { name: string; thumbprint: string; source: 'pinned' | 'discovered' }[]; ha: HaPlan };
+  plan?: ScaleOutPlan;
   rollback?: RollbackReport;
 }
 
@@ -133,10 +149,13 @@ export function scaleOutState(what: string) {
 }
 export type ScaleOutState = ReturnType<typeof scaleOutState>;
 
-/** With --require-approval: wait for it. Without: a thumbprint not pinned stops the run here, before any change. */
-export async function approvalGate(input: ScaleOutCommon, state: ScaleOutState): Promise<void> {
-  const discovered = state.progress.plan?.hosts.filter((h) => h.source === 'discovered') ?? [];
-  if (input.requireApproval) {
+/**
+ * With --require-approval, or when the plan says it needs one (a stale app-data acknowledgement):
+ * wait for it. Otherwise a thumbprint not pinned stops the run here, before any change.
+ */
+export async function approvalGate(input: Pick<ScaleOutCommon, 'requireApproval'>, state: ScaleOutState): Promise<void> {
+  const discovered = state.progress.plan?.hosts?.filter((h) => h.source === 'discovered') ?? [];
+  if (input.requireApproval || state.progress.plan?.approvalNeeded) {
     state.update({ state: 'awaiting-approval' });
     await condition(() => state.approvedBy() !== undefined);
   } else if (discovered.length) {
@@ -212,6 +231,16 @@ export async function runSaga(what: string, state: ScaleOutState, list: SagaStep
     });
   }
   update({ state: 'complete' });
+}
+
+/** A pre-check's refusal is the run's failure as it is (type ScaleOutPrecheckFailed, its words), not "Activity task failed". */
+export async function precheck<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) throw err.cause;
+    throw err;
+  }
 }
 
 /** An activity's failure in the step's own words (its cause), not "Activity task failed". */

@@ -1,4 +1,19 @@
-import type { ScaleOutProgress, ScaleOutStepStatus } from './common.js';
+import type { HaPlan } from '../../src/domain/ha-admission.js';
+import type { IksPlan, ScaleOutProgress, ScaleOutStepStatus } from './common.js';
+
+/** The HA line of a plan. */
+export function haLine(ha: HaPlan): string {
+  return ha.change === 'recomputed' ? ha.reason : `unchanged — ${ha.reason}`;
+}
+
+/** The IKS part of a plan, a line per fact (the Web UI page and the CLI show the same). */
+export function iksLines(p: IksPlan): string[] {
+  return [
+    `cluster ${p.cluster}, worker pool ${p.pool}: ${p.change}`,
+    `workers: ${p.workers.before} → ${p.workers.after}`,
+    p.ack ? `app-data backups last acknowledged by ${p.ack.by} at ${p.ack.at} (set ${p.ack.setId})` : 'app-data backups never acknowledged by the owners',
+  ];
+}
 
 const MARK: Record<ScaleOutStepStatus, string> = { pending: ' ', running: ' ', done: 'x', failed: ' ', undone: ' ', 'not-undone': ' ' };
 const SAYS: Record<ScaleOutStepStatus, string> = { pending: 'pending', running: 'running…', done: 'done', failed: '✘ failed', undone: '↺ undone', 'not-undone': '⚠ NOT undone' };
@@ -6,10 +21,10 @@ const SAYS: Record<ScaleOutStepStatus, string> = { pending: 'pending', running: 
 /** The run's page in the Web UI (Markdown): the plan, a checklist of the steps with their undos, and the rollback. */
 export function scaleOutDetails(what: string, p: ScaleOutProgress): string {
   const out = [`**${what}** — ${p.state}`];
-  if (p.plan) {
-    out.push('', '**Hosts**', ...p.plan.hosts.map((h) => `- \`${h.name}\` thumbprint \`${h.thumbprint}\` (${h.source})`));
-    out.push('', `**HA admission control**: ${p.plan.ha.change === 'recomputed' ? p.plan.ha.reason : `unchanged — ${p.plan.ha.reason}`}`);
-  }
+  if (p.plan?.hosts?.length) out.push('', '**Hosts**', ...p.plan.hosts.map((h) => `- \`${h.name}\` thumbprint \`${h.thumbprint}\` (${h.source})`));
+  if (p.plan?.ha) out.push('', `**HA admission control**: ${haLine(p.plan.ha)}`);
+  if (p.plan?.iks) out.push('', '**IKS**', ...iksLines(p.plan.iks).map((l) => `- ${l}`));
+  if (p.plan?.approvalNeeded) out.push('', `**Approval needed**: ${p.plan.approvalNeeded}`);
   if (p.steps.length) {
     out.push('', '**Steps**', ...p.steps.map((s) => `- [${MARK[s.status]}] ${s.name} — ${SAYS[s.status]}${s.detail ? `: ${s.detail}` : ''} _(undo: ${s.undo})_`));
   }

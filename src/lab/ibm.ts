@@ -182,6 +182,12 @@ export async function startIbmSimulators(o: IbmSimOptions) {
     iamFaults,
     iksFaults,
     tokensIssued: () => issued,
+    /** Whether an Authorization header carries a live token of this IAM (for other IBM simulators). */
+    authorized: (authorization: string | undefined) => {
+      const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : '';
+      const exp = tokens.get(token);
+      return !!exp && exp > Math.floor(Date.now() / 1000);
+    },
     close: async () => {
       for (const t of later) clearTimeout(t);
       await iamServer.close();

@@ -6,6 +6,8 @@ import { stringify } from 'yaml';
 import { startNsxSimulator } from './nsx.js';
 import { startVcenterSimulator } from './vcenter.js';
 import { startVsphereSimulator, type LabVsphere } from './vsphere.js';
+import { startVmwareSolutionsSimulator } from './vmware-solutions.js';
+import { ibmAutomation } from './ibm-automation.js';
 import { VcsimUnavailableError } from './vcsim-provision.js';
 import { findSshd, startOpenSshSftp, type LabSftp } from './sftp-server.js';
 import { startSsh2Sftp } from './ssh2-sftp-server.js';
@@ -96,6 +98,16 @@ export async function startLab(opts: LabOptions) {
     const clusterId = 'c0lab1iks2cluster3';
     const ibm = withIks ? await startIbmSimulators({ apiKey, clusters: [{ id: clusterId, name: 'lab-apps' }] }) : undefined;
     if (ibm) started.push(ibm);
+    // IBM Cloud for VMware Solutions: the instance this site's vCenter belongs to; ordered hosts join the SOAP peer.
+    const vmwareSolutions =
+      ibm && vsphere
+        ? await startVmwareSolutionsSimulator({
+            authorized: ibm.authorized,
+            instance: { id: 'lab-vcs-8f14e45f', name: 'lab', rootDomain: 'lab.local', clusters: [{ id: '0', name: 'DC0_C0', hosts: [] }] },
+            ...ibmAutomation(vsphere, { user: creds.vcUser, password: creds.vcPassword }),
+          })
+        : undefined;
+    if (vmwareSolutions) started.push(vmwareSolutions);
     const receiver = withIks ? await startWebhookReceiver() : undefined;
     if (receiver) started.push(receiver);
 
@@ -159,7 +171,9 @@ export async function startLab(opts: LabOptions) {
     const configPath = join(opts.dir, 'sddc-ops.lab.yaml');
     const config = {
       temporal: { taskQueue: 'sddc-ops', ...opts.temporal },
-      ...(ibm ? { ibmCloud: { apiKey: secret('ibmcloud-api-key', apiKey), iamUrl: ibm.iamUrl, iksUrl: ibm.iksUrl, workerPool: { timeout: '10m', pollInterval: '1s' } } } : {}),
+      ...(ibm
+        ? { ibmCloud: { apiKey: secret('ibmcloud-api-key', apiKey), iamUrl: ibm.iamUrl, iksUrl: ibm.iksUrl, ...(vmwareSolutions ? { vmwareSolutionsUrl: vmwareSolutions.url } : {}), workerPool: { timeout: '10m', pollInterval: '1s' }, orders: { timeout: '10m', pollInterval: '1s' } } }
+        : {}),
       notifications: {
         webhooks: receiver
           ? {
@@ -186,6 +200,8 @@ export async function startLab(opts: LabOptions) {
       /** The SOAP peer behind `${vcenter.url}/sdk`, with its fault control; undefined when Go could not build it. */
       vsphere,
       ibm,
+      /** IBM Cloud for VMware Solutions (the lab vCenter's instance); undefined without IKS or SOAP. */
+      vmwareSolutions,
       receiver,
       extraSites,
       stop: async () => {
@@ -193,6 +209,7 @@ export async function startLab(opts: LabOptions) {
         await vcenter.close();
         await vsphere?.stop();
         for (const x of extraSites) await x.vcenter.close();
+        await vmwareSolutions?.close();
         await ibm?.close();
         await receiver?.close();
         await sftp.stop();

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { listen, type LabRequest, type LabResponse } from './http.js';
+import type { VsClusterDetail, VsHost, VsInstance } from '../providers/ibm/vmware-solutions.js';
+
+/**
+ * IBM Cloud for VMware Solutions simulator (docs/research/vmware-solutions-api.md): one vCenter
+ * Server instance with clusters and hosts. An order takes `orderMs`; meanwhile the instance is
+ * `Modifying` and a second change is refused with 409, as IBM does. When an order of hosts
+ * completes, IBM's automation joins them to vCenter — here through `join` (the lab's SOAP peer).
+ *
+ * Lab control: PUT/DELETE /lab/faults {orderMs, failOrder, skipJoin, busyMs, refuseOrders};
+ * GET /lab/orders (every order placed, with its price).
+ */
+export interface VsSimOptions {
+  /** Checks a bearer token (shared with the IAM simulator). */
+  authorized: (authorization: string | undefined) => boolean;
+  instance: { id: string; name: string; rootDomain: string; clusters: { id: string; name: string; hosts: string[] }[] };
+  /** IBM's automation adds the hosts (FQDNs) to the vCenter cluster / removes them. */
+  join: (cluster: string, hosts: string[]) => Promise<void>;
+  leave: (hosts: string[]) => Promise<void>;
+  port?: number;
+}
+
+export interface VsFaults {
+  /** How long an order (or a removal) takes. */
+  orderMs?: number;
+  /** The next order ends without its hosts (the instance goes back to Available; history says why). */
+  failOrder?: string;
+  /** Hosts of the next order are Available in IBM's inventory but never join vCenter. */
+  skipJoin?: boolean;
+  /** The instance is busy (Modifying) with another change for this long from now. */
+  busyMs?: number;
+  /** Orders for a new instance are refused for this account (End of Marketing). */
+  refuseOrders?: boolean;
+}
+
+const PRICE_PER_HOST = 2890.4;
+
+function vsError(status: number, code: string, message: string): LabResponse {
+  return { status, body: { status_code: status, errors: [{ code, message }] } };
+}
+
+export async function startVmwareSolutionsSimulator(o: VsSimOptions) {
+  let faults: VsFaults = {};
+  let busyUntil = 0;
+  const instance: VsInstance & { root_domain: string } = { id: o.instance.id, name: o.instance.name, status: 'Available', location: 'tok02', root_domain: o.instance.rootDomain };
+  const clusters: VsClusterDetail[] = o.instance.clusters.map((c) => ({
+    id: c.id,
+    name: c.name,
+    status: 'Available',
+    location: 'tok02',
+    hosts: c.hosts.map((h) => ({ id: randomUUID(), name: { hostname: h, domain: o.instance.rootDomain }, state: 'Available' })),
+  }));
+  const orders: { at: string; kind: 'hosts' | 'remove-hosts'; cluster: string; hosts: string[]; price?: string; verifyOnly: boolean }[] = [];
+  const history: { history_id: string; message: string; timestamp: string }[] = [];
+  const say = (message: string) => history.push({ history_id: randomUUID(), message, timestamp: String(Math.floor(Date.now() / 1000)) });
+  const timers = new Set<NodeJS.Timeout>();
+  const after = (ms: number, fn: () => Promise<void>) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      void fn().catch((err: unknown) => say(`lab: ${(err as Error).message}`));
+    }, ms);
+    timers.add(t);
+  };
+  const fqdn = (h: VsHost) => `${h.name.hostname}.${h.name.domain ?? o.instance.rootDomain}`;
+  const busy = () => instance.status !== 'Available' || Date.now() < busyUntil;
+  const price = (n: number) => ({ total_monthly: (n * PRICE_PER_HOST).toFixed(2), currency: 'USD' });
+
+  const handle = async (req: LabRequest): Promise<LabResponse> => {
+    if (req.path === '/lab/faults') {
+      if (req.method === 'DELETE') faults = {};
+      else if (req.method === 'PUT') {
+        faults = { ...faults, ...(req.body as VsFaults) };
+        if (faults.busyMs) busyUntil = Date.now() + faults.busyMs;
+      }
+      return { status: 200, body: faults };
+    }
+    if (req.path === '/lab/orders') return { status: 200, body: orders };
+    if (!o.authorized(req.headers.authorization)) return vsError(401, 'BXNVS0401', 'The IAM token is invalid or expired');
+    const q = (k: string) => req.query.get(k) === 'true';
+    let m: RegExpExecArray | null;
+    if (req.method === 'POST' && req.path === '/v1/vcenters/nsxt') {
+      if (faults.refuseOrders) return vsError(403, 'BXNVS0403', 'New deployments of VMware Solutions offerings are no longer available for this account (End of Marketing, 31 October 2025).');
+      return vsError(400, 'BXNVS0400', 'The lab simulates one instance; ordering another is not simulated.');
+    }
+    if (!(m = /^\/v[12]\/vcenters\/([^/]+)(\/.*)?$/.exec(req.path)) || m[1] !== instance.id) return vsError(404, 'BXNVS0404', 'The resource cannot be found.');
+    const rest = m[2] ?? '';
+    if (req.method === 'GET' && rest === '') return { status: 200, body: { ...instance, status: Date.now() < busyUntil ? 'Modifying' : instance.status } };
+    if (req.method === 'GET' && rest === '/history') return { status: 200, body: { history_messages: history } };
+    if (req.method === 'GET' && rest === '/clusters') return { status: 200, body: clusters.map(({ hosts, ...c }) => ({ ...c, num_hosts: hosts.length })) };
+    const cm = /^\/clusters\/([^/]+)(\/hosts)?$/.exec(rest);
+    const cluster = cm ? clusters.find((c) => c.id === cm[1]) : undefined;
+    if (!cm || !cluster) return vsError(404, 'BXNVS0404', 'The resource cannot be found.');
+    if (req.method === 'GET' && !cm[2]) return { status: 200, body: { ...cluster, num_hosts: cluster.hosts.length } };
+    if (req.method === 'POST' && cm[2]) {
+      const b = req.body as { host_names?: string[]; quantity?: number };
+      const names = b.host_names ?? [];
+      if (!names.length || names.some((n) => !/^[a-z0-9-]+$/i.test(n))) return vsError(400, 'BXNVS0400', 'Bad request. Check your request parameters: host_names must be host names without the domain.');
+      if (clusters.some((c) => c.hosts.some((h) => names.includes(h.name.hostname)))) return vsError(400, 'BXNVS0400', 'Bad request. A host with this name already exists in the instance.');
+      const verifyOnly = q('verify_only');
+      orders.push({ at: new Date().toISOString(), kind: 'hosts', cluster: cluster.name, hosts: names, price: price(names.length).total_monthly, verifyOnly });
+      if (verifyOnly) return { status: 200, body: { price: price(names.length) } };
+      if (busy()) return vsError(409, 'BXNVS0409', 'Conflict. The request cannot be completed because of a conflict with the current state of the target resource.');
+      const added: VsHost[] = names.map((n) => ({ id: randomUUID(), name: { hostname: n, domain: o.instance.rootDomain }, state: 'Adding' }));
+      cluster.hosts.push(...added);
+      instance.status = cluster.status = 'Modifying';
+      const fail = faults.failOrder;
+      const skipJoin = faults.skipJoin;
+      faults = { ...faults, failOrder: undefined, skipJoin: undefined };
+      after(faults.orderMs ?? 1000, async () => {
+        if (fail) {
+          cluster.hosts = cluster.hosts.filter((h) => !added.includes(h));
+          say(`Adding hosts ${names.join(', ')} to cluster ${cluster.name} failed: ${fail}`);
+        } else {
+          if (!skipJoin) await o.join(cluster.name, added.map(fqdn));
+          for (const h of added) h.state = 'Available';
+          say(`Hosts ${names.join(', ')} were added to cluster ${cluster.name}`);
+        }
+        instance.status = cluster.status = 'Available';
+      });
+      return { status: 202, body: {} };
+    }
+    if (req.method === 'PATCH' && cm[2]) {
+      const b = req.body as { action?: string; hosts?: string[] };
+      if (b.action !== 'delete' || !b.hosts?.length) return vsError(400, 'BXNVS0400', 'Bad request. Check your request parameters: action must be "delete" and hosts a list of host ids.');
+      const going = cluster.hosts.filter((h) => b.hosts!.includes(h.id));
+      if (going.length !== b.hosts.length) return vsError(404, 'BXNVS0404', 'The resource cannot be found: a host id is not in this cluster.');
+      if (busy()) return vsError(409, 'BXNVS0409', 'Conflict. The request cannot be completed because of a conflict with the current state of the target resource.');
+      orders.push({ at: new Date().toISOString(), kind: 'remove-hosts', cluster: cluster.name, hosts: going.map((h) => h.name.hostname), verifyOnly: false });
+      for (const h of going) h.state = 'Deleting';
+      instance.status = cluster.status = 'Modifying';
+      after(faults.orderMs ?? 1000, async () => {
+        await o.leave(going.map(fqdn));
+        cluster.hosts = cluster.hosts.filter((h) => !going.includes(h));
+        say(`Hosts ${going.map((h) => h.name.hostname).join(', ')} were removed from cluster ${cluster.name}`);
+        instance.status = cluster.status = 'Available';
+      });
+      return { status: 202, body: {} };
+    }
+    return vsError(404, 'BXNVS0404', 'The resource cannot be found.');
+  };
+
+  const server = await listen(handle, o.port);
+  return {
+    url: server.url,
+    instanceId: instance.id,
+    setFaults: (f: VsFaults) => {
+      faults = { ...faults, ...f };
+      if (f.busyMs) busyUntil = Date.now() + f.busyMs;
+    },
+    close: async () => {
+      for (const t of timers) clearTimeout(t);
+      await server.close();
+    },
+  };
+}

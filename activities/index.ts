@@ -11,3 +11,4 @@ export { requestEndpointLock, describeEndpointLock, runHasEnded } from './locks/
 export { waitForNsxBackup, waitForVcenterBackup } from './backup/product-wait.js';
 export { precheckIksChange, changeWorkerPool, awaitWorkerPool, iksEtcdRecord } from './scale-out/iks.js';
 export { scaleOutInventory, precheckAddHosts, addHostToCluster, removeHostFromCluster, setClusterHa, precheckAddCluster, createClusterIfAbsent, destroyClusterIfPresent } from './scale-out/hosts.js';
+export { precheckIbmOrder, orderIbmHosts, removeIbmHosts, awaitIbmOrder } from './scale-out/capacity-ibm.js';

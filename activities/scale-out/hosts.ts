@@ -25,7 +25,8 @@ export interface HostRequest {
 export interface PlannedHost {
   name: string;
   thumbprint: string;
-  source: 'pinned' | 'discovered';
+  /** Pinned by the operator, discovered from vCenter, or ordered (IBM's automation adds it; no thumbprint of ours is needed). */
+  source: 'pinned' | 'discovered' | 'ordered';
 }
 
 export interface AddHostsPrecheck {
@@ -74,7 +75,7 @@ async function thumbprintsOf(c: VsphereClient, probe: MoRef | undefined, hosts: 
  * host's thumbprint is known — asked of vCenter when not pinned (an AddHost_Task without one fails
  * with SSLVerifyFault naming it, and changes nothing).
  */
-export async function precheckAddHosts(i: { vcenter: VcenterConfig; scaleOut: HostLogin; cluster: string; hosts: HostRequest[] }): Promise<AddHostsPrecheck> {
+export async function precheckAddHosts(i: { vcenter: VcenterConfig; scaleOut?: HostLogin; cluster: string; hosts: HostRequest[]; ordered?: boolean }): Promise<AddHostsPrecheck> {
   return withVsphere(i.vcenter, async (c) => {
     const inv = await readInventory(c);
     const cluster = inv.clusters.find((x) => x.name === i.cluster);
@@ -82,7 +83,8 @@ export async function precheckAddHosts(i: { vcenter: VcenterConfig; scaleOut: Ho
     if (!cluster) problems.push(`no cluster ${i.cluster} in vCenter (clusters: ${inv.clusters.map((x) => x.name).join(', ') || 'none'})`);
     problems.push(...newHostProblems(inv, i.hosts));
     if (problems.length || !cluster) throw nonRetryable('ScaleOutPrecheckFailed', `nothing was changed: ${problems.join('; ')}`, { problems });
-    const hosts = await thumbprintsOf(c, cluster.ref, i.hosts, i.scaleOut);
+    if (!i.ordered && !i.scaleOut) throw nonRetryable('BadConfig', 'sites.<site>.scaleOut is not set: give hostUser and hostPassword (a secret reference) for the new hosts');
+    const hosts = i.ordered ? i.hosts.map((h) => ({ name: h.name, thumbprint: '', source: 'ordered' as const })) : await thumbprintsOf(c, cluster.ref, i.hosts, i.scaleOut!);
     return { cluster: cluster.name, hostsBefore: cluster.hosts.length, haBefore: cluster.ha, hosts };
   });
 }

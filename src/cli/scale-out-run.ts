@@ -8,7 +8,7 @@ import { approveUpdate, scaleOutProgressQuery, type ScaleOutPlanResult, type Sca
 import type { AddHostsInput, AddHostsResult } from '../../workflows/scale-out/add-hosts.js';
 import type { AddClusterInput } from '../../workflows/scale-out/add-cluster.js';
 import type { ExpandIksInput, ExpandIksResult } from '../../workflows/scale-out/expand-iks.js';
-import { haLine, iksLines } from '../../workflows/scale-out/details.js';
+import { haLine, iksLines, orderLine } from '../../workflows/scale-out/details.js';
 import { connectOrExplain, failureReason, runEnd } from './backup-run.js';
 import type { ConnectionOpts } from './common.js';
 import { CliError, EXIT, info, isTty, printJson } from './output.js';
@@ -33,7 +33,8 @@ const ICON: Record<string, string> = { pending: '·', running: '…', done: '✔
 export function renderScaleOut(p: { steps: { name: string; undo: string; status?: string; detail?: string }[]; plan?: ScaleOutProgress['plan']; rollback?: ScaleOutProgress['rollback']; state?: string }): string {
   const lines: string[] = [];
   if (p.state) lines.push(`state: ${p.state}`);
-  for (const h of p.plan?.hosts ?? []) lines.push(`  host ${h.name}  thumbprint ${h.thumbprint} (${h.source})`);
+  for (const h of p.plan?.hosts ?? []) lines.push(h.source === 'ordered' ? `  host ${h.name} (ordered; IBM joins it to vCenter)` : `  host ${h.name}  thumbprint ${h.thumbprint} (${h.source})`);
+  if (p.plan?.order) lines.push(`  order: ${orderLine(p.plan.order)}`);
   if (p.plan?.ha) lines.push(`  HA: ${haLine(p.plan.ha)}`);
   if (p.plan?.iks) lines.push(...iksLines(p.plan.iks).map((l) => `  ${l}`));
   if (p.plan?.approvalNeeded) lines.push(`  approval needed: ${p.plan.approvalNeeded}`);

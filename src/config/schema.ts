@@ -184,6 +184,16 @@ export const siteSchema = z.strictObject({
   schedules: z.array(scheduleSchema).default([]).refine((l) => new Set(l.map((x) => x.purpose)).size === l.length, {
     error: 'one schedule per purpose per site',
   }),
+  capacity: z
+    .discriminatedUnion('provider', [
+      z.strictObject({ provider: z.literal('vcenter-direct').describe('Hosts are racked and installed; sddc-ops joins them to vCenter over SOAP') }),
+      z.strictObject({
+        provider: z.literal('ibm-vmware-solutions').describe('Capacity is ordered from IBM Cloud for VMware Solutions; IBM\'s automation joins the hosts'),
+        instanceId: z.string().min(1).describe('The vCenter Server instance id (GET /v1/vcenters)'),
+      }),
+    ])
+    .default({ provider: 'vcenter-direct' })
+    .describe('Where new capacity comes from'),
   scaleOut: z
     .strictObject({
       hostUser: z.string().min(1).default('root').describe('User vCenter logs in to new ESXi hosts with'),
@@ -221,6 +231,13 @@ export const ibmCloudSchema = z
       .string()
       .default('Backups of the etcd database are provided as part of the IBM Cloud Kubernetes Service managed service; all application data must be backed up by the customer.')
       .describe('The provider\'s stated etcd backup policy, recorded with every backup set'),
+    vmwareSolutionsUrl: productUrl.default('https://api.vmware-solutions.cloud.ibm.com').describe('IBM Cloud for VMware Solutions API (sites with capacity ibm-vmware-solutions)'),
+    orders: z
+      .strictObject({
+        timeout: duration.default('12h').describe('How long a VMware Solutions order may take (orders take hours)'),
+        pollInterval: duration.default('5m').describe('How often the instance is looked at meanwhile'),
+      })
+      .default({ timeout: '12h', pollInterval: '5m' }),
     workerPool: z
       .strictObject({
         timeout: duration.default('90m').describe('How long a worker-pool resize or zone change may take to settle (IBM\'s Terraform provider waits up to 90 minutes)'),

@@ -18,6 +18,7 @@ export const NON_RETRYABLE_TYPES = [
   'ScaleOutPrecheckFailed',
   'ScaleOutRolledBack',
   'IksWorkerFailed',
+  'CapacityOrderFailed',
 ] as const;
 
 export type NonRetryableType = (typeof NON_RETRYABLE_TYPES)[number];

@@ -4,6 +4,7 @@ import { IksClient, RateLimitedError, retryAfterMs } from '../../src/providers/i
 import { HttpError } from '../../src/providers/http.js';
 import { startIbmSimulators } from '../../src/lab/ibm.js';
 import { poolReadiness } from '../../src/domain/iks-pool.js';
+import { ibmCloudSchema } from '../../src/config/schema.js';
 import { runActivity } from '../fixtures/activity.js';
 import { recordIksClusters } from '../../activities/backup/iks.js';
 import { writeFileSync, mkdtempSync } from 'node:fs';
@@ -107,7 +108,7 @@ describe('IKS client', () => {
 describe('recordIksClusters activity', () => {
   const keyFile = join(mkdtempSync(join(tmpdir(), 'ibm-')), 'key');
   writeFileSync(keyFile, API_KEY);
-  const ibm = () => ({ apiKey: `file:${keyFile}`, iamUrl: sim.iamUrl, iksUrl: sim.iksUrl, etcdBackupPolicy: 'provider policy text', workerPool: { timeout: '5m', pollInterval: '1s' } });
+  const ibm = () => ibmCloudSchema.parse({ apiKey: `file:${keyFile}`, iamUrl: sim.iamUrl, iksUrl: sim.iksUrl, etcdBackupPolicy: 'provider policy text' });
   const clusters = [{ id: 'c1', name: 'apps', appOwners: [], escalation: [], appData: { namespaces: [], volumes: [] } }];
 
   it('records the cluster and the provider-managed etcd backups; an unhealthy master is a warning', async () => {

@@ -21,7 +21,11 @@ export async function addCluster(input: AddClusterInput): Promise<AddClusterResu
     { key: SddcOperation, value: 'scale-out-add-cluster' },
   ]);
   const state = scaleOutState(`New cluster ${input.name} with ${input.hosts.length} host(s)`);
-  const { config, scaleOut, login } = await scaleOutSite(input.site);
+  const site = await scaleOutSite(input.site);
+  if (!site.login || !site.scaleOut) {
+    throw ApplicationFailure.create({ type: 'BadRequest', nonRetryable: true, message: `site ${input.site} orders its capacity from IBM Cloud for VMware Solutions; ordering a new cluster there is not built yet — add the cluster in the IBM Cloud console, then its hosts with scale-out add-hosts` });
+  }
+  const { config, scaleOut, login } = site;
   if (!input.hosts.length) throw ApplicationFailure.create({ type: 'BadRequest', nonRetryable: true, message: 'a new cluster needs at least one host (--host NAME[=THUMBPRINT])' });
   const nc = scaleOut.newCluster;
   const pre = await precheck(() =>

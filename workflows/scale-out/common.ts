@@ -42,16 +42,22 @@ export interface ScaleOutResult {
   added: string[];
   ha: HaPlan;
   backup: { setId: string } | { skipped: true };
+  order?: CapacityOrder;
   approvedBy?: string;
 }
 
 /** The site as the worker's config has it now, with the scale-out settings it must have. */
 export async function scaleOutSite(site: string) {
-  const { config } = await loadSite(site, 'Scale-out');
+  const { config, ibm } = await loadSite(site, 'Scale-out');
+  const capacity = config.capacity ?? { provider: 'vcenter-direct' as const };
+  if (capacity.provider === 'ibm-vmware-solutions') {
+    if (!ibm) throw ApplicationFailure.create({ type: 'BadConfig', nonRetryable: true, message: `sites.${site}.capacity is ibm-vmware-solutions, but ibmCloud is not set: give ibmCloud.apiKey (a secret reference)` });
+    return { config, capacity, ibm, scaleOut: config.scaleOut, login: undefined };
+  }
   if (!config.scaleOut) {
     throw ApplicationFailure.create({ type: 'BadConfig', nonRetryable: true, message: `sites.${site}.scaleOut is not set: give hostUser and hostPassword (a secret reference) for the new hosts` });
   }
-  return { config, scaleOut: config.scaleOut, login: { hostUser: config.scaleOut.hostUser, hostPassword: config.scaleOut.hostPassword } };
+  return { config, capacity, ibm, scaleOut: config.scaleOut, login: { hostUser: config.scaleOut.hostUser, hostPassword: config.scaleOut.hostPassword } };
 }
 
 /** What `--plan` shows: the steps a run takes (each with its undo), the thumbprints, HA before → after. */
@@ -68,11 +74,18 @@ export function planResult(state: ScaleOutState): ScaleOutPlanResult {
 
 /** What a run will do, shown with `--plan`, while it waits for approval, and on its Web UI page. */
 export interface ScaleOutPlan {
-  hosts?: { name: string; thumbprint: string; source: 'pinned' | 'discovered' }[];
+  hosts?: { name: string; thumbprint: string; source: 'pinned' | 'discovered' | 'ordered' }[];
+  /** Capacity ordered from a provider (the price IBM quoted when the order was verified). */
+  order?: CapacityOrder;
   ha?: HaPlan;
   iks?: IksPlan;
   /** Why this run must be approved even without --require-approval. */
   approvalNeeded?: string;
+}
+export interface CapacityOrder {
+  provider: 'ibm-vmware-solutions';
+  instance: string;
+  price?: { total_monthly: string; currency: string };
 }
 export interface IksPlan {
   cluster: string;
@@ -258,16 +271,22 @@ export function hostSteps(o: { vcenter: VcenterConfig; login: HostLogin; cluster
     compensate: () => undo.removeHostFromCluster.executeWithOptions({ summary: `Undo: remove host ${h.name}` }, [{ vcenter, host: h.name }]),
     run: async () => (await steps.addHostToCluster.executeWithOptions({ summary: `Add host ${h.name} to ${o.cluster}` }, [{ vcenter, scaleOut, cluster: o.cluster, host: h.name, thumbprint: h.thumbprint }])).how,
   }));
-  if (o.ha.change === 'recomputed') {
-    const restore: HaSettings = o.ha.before;
-    list.push({
+  return [...list, ...haStep(o)];
+}
+
+/** The HA reservation recomputed for the new host count (undo: the settings read before) — or nothing, when it stays. */
+export function haStep(o: { vcenter: VcenterConfig; cluster: string; ha: HaPlan }): SagaStep[] {
+  if (o.ha.change !== 'recomputed') return [];
+  const restore: HaSettings = o.ha.before;
+  const { vcenter } = o;
+  return [
+    {
       name: `HA admission control: ${o.ha.reason}`,
       undo: 'restore the HA settings read before the run',
       compensate: () => undo.setClusterHa.executeWithOptions({ summary: `Undo: restore HA settings of ${o.cluster}` }, [{ vcenter, cluster: o.cluster, ha: restore }]),
       run: () => steps.setClusterHa.executeWithOptions({ summary: `HA admission control of ${o.cluster}: ${o.ha.reason}` }, [{ vcenter, cluster: o.cluster, ha: o.ha.after }]),
-    });
-  }
-  return list;
+    },
+  ];
 }
 
 /** Every new host in the cluster, connected and out of maintenance mode; the cluster's HA as planned. */

@@ -1,9 +1,14 @@
 import type { HaPlan } from '../../src/domain/ha-admission.js';
-import type { IksPlan, ScaleOutProgress, ScaleOutStepStatus } from './common.js';
+import type { CapacityOrder, IksPlan, ScaleOutProgress, ScaleOutStepStatus } from './common.js';
 
 /** The HA line of a plan. */
 export function haLine(ha: HaPlan): string {
   return ha.change === 'recomputed' ? ha.reason : `unchanged — ${ha.reason}`;
+}
+
+/** What an order costs, as IBM quoted it when the order was verified. */
+export function orderLine(o: CapacityOrder): string {
+  return `IBM Cloud for VMware Solutions, instance ${o.instance}: ${o.price ? `${o.price.total_monthly} ${o.price.currency} a month` : 'no price quoted'}`;
 }
 
 /** The IKS part of a plan, a line per fact (the Web UI page and the CLI show the same). */
@@ -21,7 +26,8 @@ const SAYS: Record<ScaleOutStepStatus, string> = { pending: 'pending', running: 
 /** The run's page in the Web UI (Markdown): the plan, a checklist of the steps with their undos, and the rollback. */
 export function scaleOutDetails(what: string, p: ScaleOutProgress): string {
   const out = [`**${what}** — ${p.state}`];
-  if (p.plan?.hosts?.length) out.push('', '**Hosts**', ...p.plan.hosts.map((h) => `- \`${h.name}\` thumbprint \`${h.thumbprint}\` (${h.source})`));
+  if (p.plan?.hosts?.length) out.push('', '**Hosts**', ...p.plan.hosts.map((h) => (h.source === 'ordered' ? `- \`${h.name}\` (ordered; IBM joins it to vCenter)` : `- \`${h.name}\` thumbprint \`${h.thumbprint}\` (${h.source})`)));
+  if (p.plan?.order) out.push('', `**Order**: ${orderLine(p.plan.order)}`);
   if (p.plan?.ha) out.push('', `**HA admission control**: ${haLine(p.plan.ha)}`);
   if (p.plan?.iks) out.push('', '**IKS**', ...iksLines(p.plan.iks).map((l) => `- ${l}`));
   if (p.plan?.approvalNeeded) out.push('', `**Approval needed**: ${p.plan.approvalNeeded}`);

@@ -5,6 +5,8 @@ import { editLabConfig } from '../fixtures/lab.js';
 import { runActivity } from '../fixtures/activity.js';
 import { until } from '../fixtures/wait.js';
 import { removeHostFromCluster, scaleOutInventory, setClusterHa } from '../../activities/scale-out/hosts.js';
+import { awaitIbmOrder, removeIbmHosts } from '../../activities/scale-out/capacity-ibm.js';
+import { loadConfig } from '../../src/config/load.js';
 import { scaleOutProgressQuery } from '../../workflows/scale-out/common.js';
 import { VsphereClient } from '../../src/providers/vsphere/client.js';
 import { resolveSecret } from '../../src/config/secrets.js';
@@ -85,6 +87,32 @@ describe('sddc-ops scale-out', () => {
     }
     expect(await snapshot()).toEqual(before);
   });
+
+  it('on a site whose capacity is IBM Cloud for VMware Solutions: --plan prices the order, approve lets it through, the hosts join vCenter', async () => {
+    const before = await snapshot();
+    const putBack = editLabConfig(stack.lab.configPath, (doc) => (doc.sites['cli-grow']!.capacity = { provider: 'ibm-vmware-solutions', instanceId: stack.lab.vmwareSolutions!.instanceId }));
+    stack.lab.vmwareSolutions!.setFaults({ orderMs: 300 });
+    try {
+      const plan = await cli(['scale-out', 'add-hosts', '--site', 'cli-grow', '--cluster', 'DC0_C0', '--host', 'esx-401.lab.local', '--plan', '--json', ...conn()]);
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(JSON.parse(plan.stdout).plan).toMatchObject({ order: { instance: 'lab', price: { total_monthly: '2890.40', currency: 'USD' } }, approvalNeeded: 'an order from IBM Cloud: 2890.40 USD a month' });
+      const started = await cli(['scale-out', 'add-hosts', '--site', 'cli-grow', '--cluster', 'DC0_C0', '--host', 'esx-401.lab.local', '--skip-backup', '--no-wait', '--json', ...conn()]);
+      const id = JSON.parse(started.stdout).workflowId as string;
+      await until('the run asks for approval', async () => ((await state(id)).state === 'awaiting-approval' ? true : undefined), 60_000);
+      const shown = await cli(['scale-out', 'status', id, ...conn()]);
+      expect(shown.stdout).toContain('order: IBM Cloud for VMware Solutions, instance lab: 2890.40 USD a month');
+      expect((await cli(['approve', id, '--by', 'capacity-owner', ...conn()])).code).toBe(0);
+      await until('the run completes', async () => ((await state(id)).state === 'complete' ? true : undefined), 60_000);
+      expect((await snapshot()).hosts.find((h) => h.name === 'esx-401.lab.local')).toMatchObject({ cluster: 'DC0_C0', connectionState: 'connected' });
+      const t = { ibm: loadConfig(stack.lab.configPath).config.ibmCloud!, instanceId: stack.lab.vmwareSolutions!.instanceId, cluster: 'DC0_C0', clusterId: '0', hostNames: ['esx-401'] };
+      await runActivity(removeIbmHosts, t);
+      await until('IBM takes the host back', () => runActivity(awaitIbmOrder, { ...t, want: 'absent' }).then(() => true, () => undefined), 30_000);
+    } finally {
+      putBack();
+    }
+    await runActivity(setClusterHa, { vcenter: stack.lab.config.vcenter, cluster: 'DC0_C0', ha: HA });
+    expect(await snapshot()).toEqual(before);
+  }, 180_000);
 
   it('bad input exits 2: a malformed thumbprint, no host, an empty approver, an unknown run', async () => {
     expect((await cli(['scale-out', 'add-hosts', '--site', 'cli-grow', '--cluster', 'DC0_C0', '--host', 'esx-93=zz', ...conn()])).code).toBe(2);

@@ -31,5 +31,6 @@ export async function loadSiteConfig({ site }: { site: string }): Promise<SiteRu
   if (!sc) {
     throw nonRetryable('BadConfig', `${file} (the worker's config) has no site "${site}"; it defines ${Object.keys(config.sites).join(', ')}. Start the worker with --config naming the file that defines it.`);
   }
-  return { config: sc, ...(sc.iksClusters.length && config.ibmCloud ? { ibm: config.ibmCloud } : {}), webhooks: config.notifications.webhooks, file };
+  const needsIbm = sc.iksClusters.length > 0 || sc.capacity.provider === 'ibm-vmware-solutions';
+  return { config: sc, ...(needsIbm && config.ibmCloud ? { ibm: config.ibmCloud } : {}), webhooks: config.notifications.webhooks, file };
 }

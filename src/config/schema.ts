@@ -270,6 +270,9 @@ export const configSchema = z.strictObject({
     if (sc.iksClusters.length && !c.ibmCloud) {
       ctx.addIssue({ code: 'custom', path: ['ibmCloud'], message: `required: site ${site} links IKS clusters; add ibmCloud.apiKey` });
     }
+    if (sc.capacity.provider === 'ibm-vmware-solutions' && !c.ibmCloud) {
+      ctx.addIssue({ code: 'custom', path: ['ibmCloud'], message: `required: site ${site} orders its capacity from IBM Cloud for VMware Solutions; add ibmCloud.apiKey` });
+    }
     sc.iksClusters.forEach((cl, i) => {
       for (const kind of ['appOwners', 'escalation'] as const) {
         cl[kind].forEach((contact, j) => {

@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type { IbmCloudConfig } from '../../src/config/schema.js';
 import { InstanceBusyError, VmwareSolutionsClient, type VsClusterDetail } from '../../src/providers/ibm/vmware-solutions.js';
 import { iamFor } from '../endpoints.js';
@@ -37,7 +37,7 @@ async function clusterOf(c: VmwareSolutionsClient, t: IbmOrderTarget): Promise<V
 
 function busy(err: unknown): never {
   if (err instanceof InstanceBusyError) {
-    throw ApplicationFailure.create({ type: 'InstanceBusy', message: `the instance is changing (another order or removal runs): this request waits and is tried again — ${err.detail}` });
+    throw ApplicationFailure.create({ type: 'InstanceBusy', category: ApplicationFailureCategory.BENIGN, message: `the instance is changing (another order or removal runs): this request waits and is tried again — ${err.detail}` });
   }
   throw err;
 }
@@ -102,6 +102,6 @@ export async function awaitIbmOrder(t: IbmOrderTarget & { clusterId: string; hos
       const said = (await c.history(t.instanceId)).at(-1)?.message;
       throw nonRetryable('CapacityOrderFailed', `the order of ${t.hostNames.join(', ')} ended without ${t.hostNames.filter((n) => !hosts.some((h) => h.name.hostname === n)).join(', ')}${said ? `; IBM says: ${said}` : ''}`);
     }
-    throw ApplicationFailure.create({ type: 'OrderInProgress', message: `instance ${instance.name} is ${instance.status}; hosts ${hosts.map((h) => `${h.name.hostname} ${h.state}`).join(', ') || 'none yet'}` });
+    throw ApplicationFailure.create({ type: 'OrderInProgress', category: ApplicationFailureCategory.BENIGN, message: `instance ${instance.name} is ${instance.status}; hosts ${hosts.map((h) => `${h.name.hostname} ${h.state}`).join(', ') || 'none yet'}` });
   });
 }

@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type { BackupTarget, IbmCloudConfig, IksClusterConfig } from '../../src/config/schema.js';
 import type { AppDataAck, IksRecord } from '../../src/domain/backup-set.js';
 import { poolReadiness } from '../../src/domain/iks-pool.js';
@@ -112,7 +112,7 @@ export async function changeWorkerPool(i: IksTarget & { change: PoolChange }): P
 
 /**
  * One look at the pool: done when every worker in every zone is deployed and healthy. Not yet:
- * a retryable `WorkerPoolNotReady` (the workflow's retry policy paces the looks — no thread is held
+ * a retryable, benign `WorkerPoolNotReady` (logged at DEBUG; the workflow's retry policy paces the looks — no thread is held
  * for the tens of minutes IKS takes). A worker that failed: `IksWorkerFailed`, which no wait fixes.
  */
 export async function awaitWorkerPool(i: IksTarget): Promise<{ workers: number }> {
@@ -123,7 +123,7 @@ export async function awaitWorkerPool(i: IksTarget): Promise<{ workers: number }
     if (r.failed.length) {
       throw nonRetryable('IksWorkerFailed', `worker pool ${pool.name}: ${r.failed.map((f) => `worker ${f.id} in ${f.zone} failed (${f.why})`).join('; ')}`, { failed: r.failed });
     }
-    if (!r.ready) throw ApplicationFailure.create({ type: 'WorkerPoolNotReady', message: `worker pool ${pool.name} is not ready yet: ${r.waiting.join('; ')}` });
+    if (!r.ready) throw ApplicationFailure.create({ type: 'WorkerPoolNotReady', category: ApplicationFailureCategory.BENIGN, message: `worker pool ${pool.name} is not ready yet: ${r.waiting.join('; ')}` });
     return { workers: pool.sizePerZone * pool.zones.length };
   });
 }

@@ -6,3 +6,4 @@ export { endpointLock } from './locks/endpoint-lock.js';
 export { addHosts } from './scale-out/add-hosts.js';
 export { addCluster } from './scale-out/add-cluster.js';
 export { expandIks } from './scale-out/expand-iks.js';
+export { addSite } from './scale-out/add-site.js';

@@ -19,6 +19,7 @@ const LOADERS: Record<CommandName, () => Promise<Command>> = {
   'scale-out': async () => (await import('./scale-out.js')).scaleOutCommand(),
   approve: async () => (await import('./scale-out.js')).approveCommand(),
   cancel: async () => (await import('./scale-out.js')).cancelCommand(),
+  site: async () => (await import('./scale-out.js')).siteCommand(),
   'temporal-cli': async () =>
     new Command('temporal-cli').description(COMMAND_SUMMARIES['temporal-cli']).action(async () => {
       const { ensureTemporalCli } = await import('../temporal/cli-provision.js');

@@ -8,6 +8,7 @@ import { approveUpdate, scaleOutProgressQuery, type ScaleOutPlanResult, type Sca
 import type { AddHostsInput, AddHostsResult } from '../../workflows/scale-out/add-hosts.js';
 import type { AddClusterInput } from '../../workflows/scale-out/add-cluster.js';
 import type { ExpandIksInput, ExpandIksResult } from '../../workflows/scale-out/expand-iks.js';
+import type { AddSiteInput, AddSiteResult } from '../../workflows/scale-out/add-site.js';
 import { haLine, iksLines, orderLine } from '../../workflows/scale-out/details.js';
 import { connectOrExplain, failureReason, runEnd } from './backup-run.js';
 import type { ConnectionOpts } from './common.js';
@@ -30,7 +31,7 @@ export function parseHosts(values: string[]): { name: string; thumbprint?: strin
 
 const ICON: Record<string, string> = { pending: '·', running: '…', done: '✔', failed: '✘', undone: '↺', 'not-undone': '!' };
 
-export function renderScaleOut(p: { steps: { name: string; undo: string; status?: string; detail?: string }[]; plan?: ScaleOutProgress['plan']; rollback?: ScaleOutProgress['rollback']; state?: string }): string {
+export function renderScaleOut(p: { steps: { name: string; undo: string; status?: string; detail?: string }[]; plan?: ScaleOutProgress['plan']; rollback?: ScaleOutProgress['rollback']; state?: string; siteBlock?: string }): string {
   const lines: string[] = [];
   if (p.state) lines.push(`state: ${p.state}`);
   for (const h of p.plan?.hosts ?? []) lines.push(h.source === 'ordered' ? `  host ${h.name} (ordered; IBM joins it to vCenter)` : `  host ${h.name}  thumbprint ${h.thumbprint} (${h.source})`);
@@ -39,6 +40,7 @@ export function renderScaleOut(p: { steps: { name: string; undo: string; status?
   if (p.plan?.iks) lines.push(...iksLines(p.plan.iks).map((l) => `  ${l}`));
   if (p.plan?.approvalNeeded) lines.push(`  approval needed: ${p.plan.approvalNeeded}`);
   for (const s of p.steps) lines.push(`  ${ICON[s.status ?? 'pending'] ?? '·'} ${s.name}   [undo: ${s.undo}]${s.detail ? ` — ${s.detail}` : ''}`);
+  if (p.siteBlock && p.state === 'awaiting-site-config') lines.push('  site block for the config:', ...p.siteBlock.trimEnd().split('\n').map((l) => `    ${l}`));
   if (p.rollback) {
     lines.push(`  rollback: undone ${p.rollback.undone.length}${p.rollback.failed.length ? `, NOT undone ${p.rollback.failed.length}` : ''}`);
     for (const f of p.rollback.failed) lines.push(`    ! ${f.undo}: ${f.error}`);
@@ -58,6 +60,9 @@ export function changeLines(prev: ScaleOutProgress | undefined, p: ScaleOutProgr
   if (p.rollback && !prev.rollback) out.push(...renderScaleOut({ steps: [], rollback: p.rollback }).split('\n'));
   return out;
 }
+
+/** The site a printed block is for. */
+const siteIn = (block: string) => /^sites:\n {2}([a-z0-9-]+):/.exec(block)?.[1] ?? 'SITE';
 
 async function connect(o: ConnectionOpts & { config?: string }) {
   const { config } = loadConfig(o.config);
@@ -102,10 +107,22 @@ export async function startIksChange(kind: 'resize' | 'add-zone', o: IksOpts): P
   });
 }
 
+export type AddSiteOpts = Omit<ScaleOutOpts, 'host' | 'skipBackup' | 'site'> & { name: string; location: string; hosts?: string; rootDomain?: string };
+
+/** `scale-out add-site`: a new site ordered from IBM Cloud (the site is not in the config yet). */
+export async function startAddSite(o: AddSiteOpts): Promise<void> {
+  const hosts = o.hosts === undefined ? 3 : Number(o.hosts);
+  if (!Number.isInteger(hosts) || hosts < 2 || hosts > 64) throw new CliError(`--hosts ${o.hosts}: the management cluster needs 2 to 64 hosts`, EXIT.BAD_INPUT);
+  if (!/^[a-z0-9][a-z0-9-]{0,9}$/.test(o.name)) throw new CliError(`--name ${o.name}: 1–10 lowercase letters, digits or - (IBM names the instance after the site)`, EXIT.BAD_INPUT);
+  if (!/^[a-z0-9-]+$/.test(o.location)) throw new CliError(`--location ${o.location}: an IBM Cloud data center such as tok02`, EXIT.BAD_INPUT);
+  const input: AddSiteInput = { site: o.name, location: o.location, hosts, requireApproval: !!o.requireApproval, planOnly: !!o.plan, ...(o.rootDomain ? { rootDomain: o.rootDomain } : {}) };
+  await startRun({ ...o, site: o.name }, { workflowType: 'addSite', input, idPart: `add-site-${o.name}`, operation: 'scale-out-add-site', summary: `new site ${o.name} in ${o.location}, ordered from IBM Cloud`, newSite: true });
+}
+
 /** Starts a scale-out run (id `scale-out-<idPart>`, or a plan's own id), then follows it unless --no-wait. */
-async function startRun(o: ConnectionOpts & { site: string; config?: string; plan?: boolean; wait: boolean; json?: boolean; requireApproval?: boolean }, r: { workflowType: string; input: object; idPart: string; operation: string; summary: string }): Promise<void> {
+async function startRun(o: ConnectionOpts & { site: string; config?: string; plan?: boolean; wait: boolean; json?: boolean; requireApproval?: boolean }, r: { workflowType: string; input: object; idPart: string; operation: string; summary: string; newSite?: boolean }): Promise<void> {
   const { config, file } = loadConfig(o.config);
-  siteOf(config, file, o.site);
+  if (!r.newSite) siteOf(config, file, o.site);
   const { client, connection, namespace } = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
   try {
     const workflowId = o.plan ? `scale-out-plan-${r.idPart}-${randomBytes(3).toString('hex')}` : `scale-out-${r.idPart}`;
@@ -143,9 +160,14 @@ async function follow(_client: Client, handle: WorkflowHandle, o: { json?: boole
   let shown = '';
   let last: ScaleOutProgress | undefined;
   let askedApproval = false;
+  let askedSite = false;
   const show = async () => {
     try {
       const p = await handle.query(scaleOutProgressQuery);
+      if (p.state === 'awaiting-site-config' && !askedSite) {
+        askedSite = true;
+        info(`add this block to the config (fill in the secret references), then  sddc-ops site ready ${p.siteBlock ? siteIn(p.siteBlock) : 'SITE'} --run ${handle.workflowId}\n\n${p.siteBlock ?? ''}`);
+      }
       if (p.state === 'awaiting-approval' && !askedApproval) {
         askedApproval = true;
         info(`waiting for approval: read the plan, then  sddc-ops approve ${handle.workflowId} --by NAME  (or  sddc-ops cancel ${handle.workflowId})`);
@@ -169,14 +191,16 @@ async function follow(_client: Client, handle: WorkflowHandle, o: { json?: boole
   };
   const timer = setInterval(() => void show(), 1000);
   try {
-    const r = (await outcomeOf(() => handle.result())) as AddHostsResult | ExpandIksResult | ScaleOutPlanResult;
+    const r = (await outcomeOf(() => handle.result())) as AddHostsResult | ExpandIksResult | AddSiteResult | ScaleOutPlanResult;
     clearInterval(timer);
     if (o.json) printJson({ ...r, workflowId: handle.workflowId });
     else if (r.status === 'planned') info(`PLAN (nothing changed):\n${renderScaleOut({ plan: r.plan, steps: r.steps })}`);
     else {
       await show();
       info(
-        'added' in r
+        'instanceId' in r
+          ? `done: site ${r.site} (instance ${r.instanceId}); first backup ${r.firstBackup.setId}; schedules ${r.schedules.join(', ') || 'none'}`
+          : 'added' in r
           ? `done: ${r.added.length} host(s) in ${r.cluster}; HA ${r.ha.change === 'recomputed' ? r.ha.reason : 'unchanged'}; ${'setId' in r.backup ? `pre-change backup ${r.backup.setId}` : 'pre-change backup SKIPPED'}`
           : `done: ${r.cluster} pool ${r.pool}: ${r.change}; ${r.workers.after} workers ready; etcd recorded before and after (master ${r.etcd.after.masterHealth})`,
       );

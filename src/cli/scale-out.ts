@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { addConnectionOptions, type ConnectionOpts } from './common.js';
 import { COMMAND_SUMMARIES } from './summaries.js';
-import type { IksOpts } from './scale-out-run.js';
+import type { AddSiteOpts, IksOpts } from './scale-out-run.js';
 
 // Definitions only; what the commands do is loaded when they run (scale-out-run.ts).
 export type ScaleOutOpts = ConnectionOpts & {
@@ -76,6 +76,28 @@ export function scaleOutCommand(): Command {
       .option('--private-vlan <id>', 'classic clusters: the private VLAN in that zone')
       .option('--public-vlan <id>', 'classic clusters: the public VLAN in that zone'),
   ).action(async (o: IksOpts) => (await import('./scale-out-run.js')).startIksChange('add-zone', o));
+  addConnectionOptions(
+    cmd
+      .command('add-site')
+      .description('Order a new site — a vCenter Server (NSX-T) instance — from IBM Cloud for VMware Solutions, then back it up and schedule its backups')
+      .requiredOption('--name <site>', 'the new site\'s name (1–10 lowercase letters, digits, -); IBM names the instance after it')
+      .requiredOption('--location <dc>', 'IBM Cloud data center of its management cluster, e.g. tok02')
+      .option('--hosts <n>', 'hosts of the management cluster (default 3)')
+      .option('--root-domain <domain>', 'the instance\'s root domain (default: that of the config\'s IBM-ordered sites)')
+      .option('--config <file>', 'config file')
+      .option('--plan', 'ask IBM to verify and price the order, print it, and order nothing')
+      .option('--require-approval', 'always implied: an instance costs money; the run waits for `sddc-ops approve RUN --by NAME`')
+      .option('--no-wait', 'start the run and return (prints its id)')
+      .option('--json', 'machine-readable result'),
+  )
+    .addHelpText(
+      'after',
+      '\nThe run orders the instance and waits for it (hours), then prints the site block to add to the config (secrets as\n' +
+        'references to fill in) and waits for `sddc-ops site ready SITE --run RUN`; it then takes the site\'s first coordinated\n' +
+        'backup and creates its backup schedule. A failure at any step, or `sddc-ops cancel RUN`, deletes the instance this run\n' +
+        'ordered (never another) and the schedules it made. An account IBM no longer lets order new instances is refused at the plan.\n',
+    )
+    .action(async (o: AddSiteOpts) => (await import('./scale-out-run.js')).startAddSite(o));
   addConnectionOptions(cmd.command('status <run>').description('The checklist of a scale-out run: steps, undos, rollback').option('--config <file>', 'config file').option('--json', 'machine-readable')).action(
     async (run: string, o: ConnectionOpts & { config?: string; json?: boolean }) => (await import('./scale-out-run.js')).status(run, o),
   );
@@ -97,4 +119,18 @@ export function cancelCommand(): Command {
   return addConnectionOptions(
     new Command('cancel').description(COMMAND_SUMMARIES.cancel).argument('<run>', 'the run\'s workflow id').option('--config <file>', 'config file').option('--json', 'machine-readable'),
   ).action(async (run: string, o: ConnectionOpts & { config?: string; json?: boolean }) => (await import('./scale-out-run.js')).cancel(run, o));
+}
+
+export function siteCommand(): Command {
+  const cmd = new Command('site').description(COMMAND_SUMMARIES.site);
+  addConnectionOptions(
+    cmd
+      .command('ready <site>')
+      .description('Tell a waiting `scale-out add-site` run that the site\'s block is in the config: it is checked first (secrets resolve, endpoints answer)')
+      .requiredOption('--run <run>', 'the add-site run\'s workflow id')
+      .option('--by <name>', 'who added the block (default: your login name)')
+      .option('--config <file>', 'config file (the one the workers read)')
+      .option('--json', 'machine-readable'),
+  ).action(async (site: string, o: ConnectionOpts & { run: string; by?: string; config?: string; json?: boolean }) => (await import('./site-ready.js')).siteReady(site, o));
+  return cmd;
 }

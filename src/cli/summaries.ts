@@ -18,7 +18,8 @@ export const COMMAND_SUMMARIES = {
     'Run only the lab: NSX-T Manager and vCenter appliance backup API simulators and an SFTP server, and write a config for them. ' +
     'Faults are injected with PUT <simulator>/lab/faults, e.g. {"http5xx":3}, {"unauthorized":true}, {"expireSessions":true}, {"jobDurationMs":60000}, ' +
     '{"failJob":{"message":"..."}}, {"upload":"truncate"|"corrupt"}, {"badFingerprint":true}; DELETE clears them.',
-  'scale-out': 'Grow the estate as rollback-safe runs: add hosts to a cluster (HA reservation recomputed), add a cluster, grow an IKS worker pool',
+  'scale-out': 'Grow the estate as rollback-safe runs: add hosts to a cluster (HA reservation recomputed), add a cluster, grow an IKS worker pool, order a new site',
+  site: 'Sites that scale-out adds: confirm a new site\'s config block to the run that waits for it',
   approve: 'Approve a scale-out run that waits for approval (--require-approval), after reading its plan',
   cancel: 'Cancel a scale-out run: what it changed so far is undone, in reverse',
   'temporal-cli': 'Find or provision the temporal CLI (TEMPORAL_CLI_PATH, PATH, cache, go install, download) and print its path',

@@ -98,6 +98,8 @@ export async function startLab(opts: LabOptions) {
     const clusterId = 'c0lab1iks2cluster3';
     const ibm = withIks ? await startIbmSimulators({ apiKey, clusters: [{ id: clusterId, name: 'lab-apps' }] }) : undefined;
     if (ibm) started.push(ibm);
+    const provisioned: { close: () => Promise<void> }[] = [];
+    started.push({ close: async () => void (await Promise.all(provisioned.map((p) => p.close()))) });
     // IBM Cloud for VMware Solutions: the instance this site's vCenter belongs to; ordered hosts join the SOAP peer.
     const vmwareSolutions =
       ibm && vsphere
@@ -105,6 +107,14 @@ export async function startLab(opts: LabOptions) {
             authorized: ibm.authorized,
             instance: { id: 'lab-vcs-8f14e45f', name: 'lab', rootDomain: 'lab.local', clusters: [{ id: '0', name: 'DC0_C0', hosts: [] }] },
             ...ibmAutomation(vsphere, { user: creds.vcUser, password: creds.vcPassword }),
+            // A new instance's vCenter: another appliance simulator with the lab's login; NSX: the lab's NSX Manager.
+            // The lab also makes the new site's backup directory on the SFTP server, as its admin would.
+            provision: async (name) => {
+              const vc = await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, jobDurationMs: opts.vcenterJobMs });
+              provisioned.push(vc);
+              await withSftp({ host: sftp.host, port: sftp.port, user: sftp.user, password: sftp.password, hostKeyFingerprint: sftp.fingerprint }, (s) => s.mkdirp(`${sftp.homeDir.replace(/\/$/, '')}/backups/${name}`));
+              return { vcenter: vc.url, nsx: nsx.url };
+            },
           })
         : undefined;
     if (vmwareSolutions) started.push(vmwareSolutions);
@@ -210,6 +220,7 @@ export async function startLab(opts: LabOptions) {
         await vsphere?.stop();
         for (const x of extraSites) await x.vcenter.close();
         await vmwareSolutions?.close();
+        for (const p of provisioned) await p.close();
         await ibm?.close();
         await receiver?.close();
         await sftp.stop();

@@ -18,6 +18,8 @@ export interface VsSimOptions {
   /** IBM's automation adds the hosts (FQDNs) to the vCenter cluster / removes them. */
   join: (cluster: string, hosts: string[]) => Promise<void>;
   leave: (hosts: string[]) => Promise<void>;
+  /** A new instance is built: the lab starts what answers at its vCenter and NSX endpoints. */
+  provision?: (name: string) => Promise<{ vcenter: string; nsx: string }>;
   port?: number;
 }
 
@@ -35,6 +37,8 @@ export interface VsFaults {
 }
 
 const PRICE_PER_HOST = 2890.4;
+/** What a new instance costs besides its hosts (management components), in the lab. */
+const PRICE_PER_INSTANCE = 4120.0;
 
 function vsError(status: number, code: string, message: string): LabResponse {
   return { status, body: { status_code: status, errors: [{ code, message }] } };
@@ -43,15 +47,18 @@ function vsError(status: number, code: string, message: string): LabResponse {
 export async function startVmwareSolutionsSimulator(o: VsSimOptions) {
   let faults: VsFaults = {};
   let busyUntil = 0;
-  const instance: VsInstance & { root_domain: string } = { id: o.instance.id, name: o.instance.name, status: 'Available', location: 'tok02', root_domain: o.instance.rootDomain };
-  const clusters: VsClusterDetail[] = o.instance.clusters.map((c) => ({
+  type Instance = VsInstance & { root_domain: string; created_time: number; clusters: VsClusterDetail[] };
+  const instances = new Map<string, Instance>();
+  const labInstance: Instance = { id: o.instance.id, name: o.instance.name, status: 'Available', location: 'tok02', root_domain: o.instance.rootDomain, created_time: Math.floor(Date.now() / 1000) - 86400 * 400, clusters: [] };
+  instances.set(labInstance.id, labInstance);
+  labInstance.clusters = o.instance.clusters.map((c) => ({
     id: c.id,
     name: c.name,
     status: 'Available',
     location: 'tok02',
     hosts: c.hosts.map((h) => ({ id: randomUUID(), name: { hostname: h, domain: o.instance.rootDomain }, state: 'Available' })),
   }));
-  const orders: { at: string; kind: 'hosts' | 'remove-hosts'; cluster: string; hosts: string[]; price?: string; verifyOnly: boolean }[] = [];
+  const orders: { at: string; kind: 'hosts' | 'remove-hosts' | 'instance' | 'delete-instance'; cluster: string; hosts: string[]; price?: string; verifyOnly: boolean }[] = [];
   const history: { history_id: string; message: string; timestamp: string }[] = [];
   const say = (message: string) => history.push({ history_id: randomUUID(), message, timestamp: String(Math.floor(Date.now() / 1000)) });
   const timers = new Set<NodeJS.Timeout>();
@@ -63,7 +70,7 @@ export async function startVmwareSolutionsSimulator(o: VsSimOptions) {
     timers.add(t);
   };
   const fqdn = (h: VsHost) => `${h.name.hostname}.${h.name.domain ?? o.instance.rootDomain}`;
-  const busy = () => instance.status !== 'Available' || Date.now() < busyUntil;
+  const busy = (instance: Instance) => instance.status !== 'Available' || Date.now() < busyUntil;
   const price = (n: number) => ({ total_monthly: (n * PRICE_PER_HOST).toFixed(2), currency: 'USD' });
 
   const handle = async (req: LabRequest): Promise<LabResponse> => {
@@ -79,14 +86,16 @@ export async function startVmwareSolutionsSimulator(o: VsSimOptions) {
     if (!o.authorized(req.headers.authorization)) return vsError(401, 'BXNVS0401', 'The IAM token is invalid or expired');
     const q = (k: string) => req.query.get(k) === 'true';
     let m: RegExpExecArray | null;
-    if (req.method === 'POST' && req.path === '/v1/vcenters/nsxt') {
-      if (faults.refuseOrders) return vsError(403, 'BXNVS0403', 'New deployments of VMware Solutions offerings are no longer available for this account (End of Marketing, 31 October 2025).');
-      return vsError(400, 'BXNVS0400', 'The lab simulates one instance; ordering another is not simulated.');
-    }
-    if (!(m = /^\/v[12]\/vcenters\/([^/]+)(\/.*)?$/.exec(req.path)) || m[1] !== instance.id) return vsError(404, 'BXNVS0404', 'The resource cannot be found.');
+    const view = ({ clusters: _c, ...i }: Instance) => ({ ...i, status: i === labInstance && Date.now() < busyUntil ? 'Modifying' : i.status });
+    if (req.method === 'GET' && req.path === '/v1/vcenters') return { status: 200, body: [...instances.values()].map(view) };
+    if (req.method === 'POST' && req.path === '/v1/vcenters/nsxt') return orderInstance(req);
+    if (!(m = /^\/v[12]\/vcenters\/([^/]+)(\/.*)?$/.exec(req.path)) || !instances.has(m[1]!)) return vsError(404, 'BXNVS0404', 'The resource cannot be found.');
+    const instance = instances.get(m[1]!)!;
     const rest = m[2] ?? '';
-    if (req.method === 'GET' && rest === '') return { status: 200, body: { ...instance, status: Date.now() < busyUntil ? 'Modifying' : instance.status } };
+    if (req.method === 'GET' && rest === '') return { status: 200, body: view(instance) };
+    if (req.method === 'DELETE' && rest === '') return deleteInstance(instance);
     if (req.method === 'GET' && rest === '/history') return { status: 200, body: { history_messages: history } };
+    const clusters = instance.clusters;
     if (req.method === 'GET' && rest === '/clusters') return { status: 200, body: clusters.map(({ hosts, ...c }) => ({ ...c, num_hosts: hosts.length })) };
     const cm = /^\/clusters\/([^/]+)(\/hosts)?$/.exec(rest);
     const cluster = cm ? clusters.find((c) => c.id === cm[1]) : undefined;
@@ -100,7 +109,7 @@ export async function startVmwareSolutionsSimulator(o: VsSimOptions) {
       const verifyOnly = q('verify_only');
       orders.push({ at: new Date().toISOString(), kind: 'hosts', cluster: cluster.name, hosts: names, price: price(names.length).total_monthly, verifyOnly });
       if (verifyOnly) return { status: 200, body: { price: price(names.length) } };
-      if (busy()) return vsError(409, 'BXNVS0409', 'Conflict. The request cannot be completed because of a conflict with the current state of the target resource.');
+      if (busy(instance)) return vsError(409, 'BXNVS0409', 'Conflict. The request cannot be completed because of a conflict with the current state of the target resource.');
       const added: VsHost[] = names.map((n) => ({ id: randomUUID(), name: { hostname: n, domain: o.instance.rootDomain }, state: 'Adding' }));
       cluster.hosts.push(...added);
       instance.status = cluster.status = 'Modifying';
@@ -125,7 +134,7 @@ export async function startVmwareSolutionsSimulator(o: VsSimOptions) {
       if (b.action !== 'delete' || !b.hosts?.length) return vsError(400, 'BXNVS0400', 'Bad request. Check your request parameters: action must be "delete" and hosts a list of host ids.');
       const going = cluster.hosts.filter((h) => b.hosts!.includes(h.id));
       if (going.length !== b.hosts.length) return vsError(404, 'BXNVS0404', 'The resource cannot be found: a host id is not in this cluster.');
-      if (busy()) return vsError(409, 'BXNVS0409', 'Conflict. The request cannot be completed because of a conflict with the current state of the target resource.');
+      if (busy(instance)) return vsError(409, 'BXNVS0409', 'Conflict. The request cannot be completed because of a conflict with the current state of the target resource.');
       orders.push({ at: new Date().toISOString(), kind: 'remove-hosts', cluster: cluster.name, hosts: going.map((h) => h.name.hostname), verifyOnly: false });
       for (const h of going) h.state = 'Deleting';
       instance.status = cluster.status = 'Modifying';
@@ -140,10 +149,60 @@ export async function startVmwareSolutionsSimulator(o: VsSimOptions) {
     return vsError(404, 'BXNVS0404', 'The resource cannot be found.');
   };
 
+  /** POST /v1/vcenters/nsxt: a new instance (a new site). Creating → Available after orderMs, or Failed. */
+  const orderInstance = (req: LabRequest): LabResponse => {
+    if (faults.refuseOrders) return vsError(403, 'BXNVS0403', 'New deployments of VMware Solutions offerings are no longer available for this account (End of Marketing, 31 October 2025).');
+    const b = req.body as { name?: string; root_domain?: string; management?: { cluster_name?: string; location?: string; quantity?: number } };
+    const mgmt = b.management;
+    if (!b.name || !/^[a-z0-9-]{1,10}$/i.test(b.name) || !b.root_domain || !mgmt?.cluster_name || !mgmt.location || !Number.isInteger(mgmt.quantity) || mgmt.quantity! < 2) {
+      return vsError(400, 'BXNVS0400', 'Bad request. Check your request parameters: name (1–10 letters, digits, -), root_domain, management.cluster_name, management.location and management.quantity (at least 2) are required.');
+    }
+    if ([...instances.values()].some((i) => i.name === b.name && i.status !== 'Deleted')) return vsError(400, 'BXNVS0400', `Bad request. An instance named ${b.name} already exists in the account.`);
+    const verifyOnly = req.query.get('verify_only') === 'true';
+    const total = (PRICE_PER_INSTANCE + mgmt.quantity! * PRICE_PER_HOST).toFixed(2);
+    orders.push({ at: new Date().toISOString(), kind: 'instance', cluster: mgmt.cluster_name, hosts: [], price: total, verifyOnly });
+    if (verifyOnly) return { status: 200, body: { price: { total_monthly: total, currency: 'USD' } } };
+    const id = randomUUID();
+    const created: Instance = { id, name: b.name, status: 'Creating', location: mgmt.location, root_domain: b.root_domain, created_time: Math.floor(Date.now() / 1000), clusters: [{ id: '0', name: mgmt.cluster_name, status: 'Initializing', location: mgmt.location, hosts: [] }] };
+    instances.set(id, created);
+    const fail = faults.failOrder;
+    faults = { ...faults, failOrder: undefined };
+    after(faults.orderMs ?? 1000, async () => {
+      if (created.status !== 'Creating') return;
+      if (fail || !o.provision) {
+        created.status = 'Failed';
+        say(`Deploying instance ${b.name} failed: ${fail ?? 'the lab cannot provision it'}`);
+        return;
+      }
+      const ep = await o.provision(b.name!);
+      created.endpoints = [
+        { type: 'vcenter', fqdn: ep.vcenter, version: '8.0' },
+        { type: 'nsxt', fqdn: ep.nsx, version: '4.2' },
+      ];
+      created.clusters[0]!.status = 'Available';
+      created.status = 'Available';
+      say(`Instance ${b.name} is Available`);
+    });
+    return { status: 202, body: { id } };
+  };
+
+  /** DELETE /v1/vcenters/{id}: Deleting, then Deleted after orderMs. */
+  const deleteInstance = (instance: Instance): LabResponse => {
+    if (instance === labInstance) return vsError(403, 'BXNVS0403', 'The lab will not delete its own instance.');
+    if (instance.status === 'Deleted' || instance.status === 'Deleting') return { status: 202, body: {} };
+    instance.status = 'Deleting';
+    orders.push({ at: new Date().toISOString(), kind: 'delete-instance', cluster: '', hosts: [], verifyOnly: false });
+    after(faults.orderMs ?? 1000, async () => {
+      instance.status = 'Deleted';
+      say(`Instance ${instance.name} was deleted`);
+    });
+    return { status: 202, body: {} };
+  };
+
   const server = await listen(handle, o.port);
   return {
     url: server.url,
-    instanceId: instance.id,
+    instanceId: labInstance.id,
     setFaults: (f: VsFaults) => {
       faults = { ...faults, ...f };
       if (f.busyMs) busyUntil = Date.now() + f.busyMs;

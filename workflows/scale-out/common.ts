@@ -97,7 +97,9 @@ export interface IksPlan {
 
 export type ScaleOutStepStatus = 'pending' | 'running' | 'done' | 'failed' | 'undone' | 'not-undone';
 export interface ScaleOutProgress {
-  state: 'checking' | 'planned' | 'awaiting-approval' | 'backing-up' | 'changing' | 'checking-result' | 'rolling-back' | 'complete' | 'rolled-back';
+  state: 'checking' | 'planned' | 'awaiting-approval' | 'backing-up' | 'changing' | 'awaiting-site-config' | 'checking-result' | 'rolling-back' | 'complete' | 'rolled-back';
+  /** A new site's block for the config, to add before `sddc-ops site ready`. */
+  siteBlock?: string;
   steps: { name: string; undo: string; status: ScaleOutStepStatus; detail?: string }[];
   plan?: ScaleOutPlan;
   rollback?: RollbackReport;
@@ -202,8 +204,8 @@ export async function preChangeBackup(input: ScaleOutCommon, state: ScaleOutStat
 export interface SagaStep {
   name: string;
   undo: string;
-  /** Registered before `run`: it must be safe when the step did nothing (look up, then act). */
-  compensate: () => Promise<unknown>;
+  /** Registered before `run`: it must be safe when the step did nothing (look up, then act). None: the step leaves nothing to undo (`undo` says why). */
+  compensate?: () => Promise<unknown>;
   run: () => Promise<string | void>;
 }
 
@@ -220,7 +222,8 @@ export async function runSaga(what: string, state: ScaleOutState, list: SagaStep
     update({ state: 'changing' });
     for (const [i, s] of list.entries()) {
       current = i;
-      saga.push({ step: s.name, undo: s.undo, run: () => s.compensate().then(() => undefined, (e: unknown) => Promise.reject(ownWords(e))) });
+      const compensate = s.compensate;
+      if (compensate) saga.push({ step: s.name, undo: s.undo, run: () => compensate().then(() => undefined, (e: unknown) => Promise.reject(ownWords(e))) });
       mark(i, 'running');
       mark(i, 'done', (await s.run()) ?? undefined);
     }
@@ -258,7 +261,7 @@ export async function precheck<T>(fn: () => Promise<T>): Promise<T> {
 
 /** An activity's failure in the step's own words (its cause), not "Activity task failed". */
 function ownWords(err: unknown): Error {
-  if (err instanceof ActivityFailure && err.cause) return err.cause;
+  if ((err instanceof ActivityFailure || err instanceof ChildWorkflowFailure) && err.cause) return err.cause;
   return err instanceof Error ? err : new Error(String(err));
 }
 

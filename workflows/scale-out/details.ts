@@ -34,6 +34,7 @@ export function scaleOutDetails(what: string, p: ScaleOutProgress): string {
   if (p.steps.length) {
     out.push('', '**Steps**', ...p.steps.map((s) => `- [${MARK[s.status]}] ${s.name} — ${SAYS[s.status]}${s.detail ? `: ${s.detail}` : ''} _(undo: ${s.undo})_`));
   }
+  if (p.siteBlock) out.push('', `**Site block for the config**${p.state === 'awaiting-site-config' ? ' — add it, then `sddc-ops site ready`' : ''}`, '```yaml', p.siteBlock.trimEnd(), '```');
   if (p.state === 'rolling-back') out.push('', '**Rollback** — undoing the steps done, newest first…');
   if (p.rollback) {
     out.push('', `**Rollback** — ${p.rollback.undone.length} undone${p.rollback.failed.length ? `, ${p.rollback.failed.length} NOT undone: fix by hand` : ''}`);

@@ -15,6 +15,8 @@ export interface VsInstance {
   location?: string;
   /** Hosts are named <hostname>.<root_domain>. */
   root_domain?: string;
+  /** Epoch seconds. */
+  created_time?: number;
   endpoints?: { type: string; fqdn?: string; ip_address?: string; version?: string }[];
 }
 export interface VsCluster {
@@ -37,6 +39,13 @@ export interface VsClusterDetail extends VsCluster {
 /** What a verify-only order answers: the order checked, with its price (the shape IBM does not document; see the research note). */
 export interface VsVerified {
   price?: { total_monthly: string; currency: string };
+}
+
+/** The body of a new-instance order (the fields the lab checks; IBM takes more: licenses, networking, storage). */
+export interface NewInstanceOrder {
+  name: string;
+  root_domain: string;
+  management: { cluster_name: string; location: string; quantity: number };
 }
 
 /** A second change while the instance is changing: IBM answers 409. Waiting and retrying is the cure. */
@@ -71,6 +80,23 @@ export class VmwareSolutionsClient {
       const hint = res.status === 401 || res.status === 403 ? ' — check the IAM access policy of the API key for the VMware Solutions service' : res.status === 404 ? ' — check sites.<site>.capacity.instanceId and the cluster' : '';
       throw new HttpError('IBM Cloud for VMware Solutions', method, url, res.status, detail + hint);
     }
+  }
+
+  async listInstances(): Promise<VsInstance[]> {
+    return (await this.request<VsInstance[]>('GET', '/v1/vcenters')).body ?? [];
+  }
+
+  /**
+   * Orders a new vCenter Server (NSX-T) instance: a new site. `verify` only checks and prices it.
+   * An account IBM no longer lets order new instances is refused here (End of Marketing, 31 October 2025).
+   */
+  async orderInstance(order: NewInstanceOrder, o: { verify?: boolean } = {}): Promise<VsVerified & { id?: string }> {
+    const q = o.verify ? '?verify_only=true&check_price=true' : '';
+    return (await this.request<VsVerified & { id?: string }>('POST', `/v1/vcenters/nsxt${q}`, order)).body ?? {};
+  }
+
+  async deleteInstance(id: string): Promise<void> {
+    await this.request('DELETE', `/v1/vcenters/${encodeURIComponent(id)}`);
   }
 
   async getInstance(id: string): Promise<VsInstance> {

@@ -1,0 +1,63 @@
+/** `sddc-ops site ready`: check a new site's config block, then tell the add-site run waiting for it (loaded when it runs). */
+import { userInfo } from 'node:os';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { loadConfig, siteOf } from '../config/load.js';
+import type { SiteConfig } from '../config/schema.js';
+import { resolveSecret } from '../config/secrets.js';
+import { send } from '../providers/http.js';
+import { siteReadyUpdate } from '../../workflows/scale-out/add-site.js';
+import { connectOrExplain } from './backup-run.js';
+import type { ConnectionOpts } from './common.js';
+import { CliError, EXIT, info, printJson } from './output.js';
+
+/** What is wrong with a site's block: secrets that do not resolve, endpoints that do not answer. Never a secret's value. */
+export async function siteBlockProblems(site: string, sc: SiteConfig): Promise<string[]> {
+  const problems: string[] = [];
+  const refs: [string, string | undefined][] = [
+    ['vcenter.password', sc.vcenter.password],
+    ['vcenter.backupPassword', sc.vcenter.backupPassword],
+    ['nsx.password', sc.nsx.password],
+    ['nsx.backupPassphrase', sc.nsx.backupPassphrase],
+    ['backupTarget.password', sc.backupTarget.password],
+    ['backupTarget.privateKey', sc.backupTarget.privateKey],
+  ];
+  for (const [key, ref] of refs) {
+    if (!ref) continue;
+    try {
+      await resolveSecret(ref);
+    } catch (err) {
+      problems.push(`sites.${site}.${key}: ${(err as Error).message}`);
+    }
+  }
+  for (const [key, url] of [
+    ['vcenter.url', sc.vcenter.url],
+    ['nsx.url', sc.nsx.url],
+  ] as const) {
+    // Any HTTP answer will do: this only proves something listens there.
+    await send({ method: 'GET', url, timeoutMs: 10_000, caFile: key.startsWith('vcenter') ? sc.vcenter.caFile : sc.nsx.caFile }).catch((err: unknown) => problems.push(`sites.${site}.${key} ${url} does not answer: ${(err as Error).message}`));
+  }
+  return problems;
+}
+
+export async function siteReady(site: string, o: ConnectionOpts & { run: string; by?: string; config?: string; json?: boolean }): Promise<void> {
+  const { config, file } = loadConfig(o.config);
+  const sc = siteOf(config, file, site);
+  const problems = await siteBlockProblems(site, sc);
+  if (problems.length) throw new CliError(`the block of site ${site} in ${file} is not ready:\n  ${problems.join('\n  ')}`, EXIT.BAD_INPUT);
+  const by = o.by ?? userInfo().username;
+  const { client, connection } = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  try {
+    await client.workflow
+      .getHandle(o.run)
+      .executeUpdate(siteReadyUpdate, { args: [{ site, by }] })
+      .catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) throw new CliError(`no run ${o.run}`, EXIT.BAD_INPUT);
+        const why = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
+        throw new CliError(`the run refused: ${why}`, EXIT.BAD_INPUT);
+      });
+    if (o.json) printJson({ workflowId: o.run, site, by, status: 'site-ready' });
+    else info(`${o.run}: site ${site} is ready (by ${by}); the run now takes its first backup and creates its schedule`);
+  } finally {
+    await connection.close();
+  }
+}

@@ -119,6 +119,13 @@ describe('sddc-ops scale-out', () => {
     expect((await cli(['scale-out', 'add-cluster', '--site', 'cli-grow', '--name', 'C9', ...conn()])).code).toBe(2);
     expect((await cli(['approve', 'no-such-run', '--by', 'me', ...conn()])).code).toBe(2);
     expect((await cli(['cancel', 'no-such-run', ...conn()])).code).toBe(2);
+    const notThere = await cli(['site', 'ready', 'kyoto', '--run', 'scale-out-add-site-kyoto', ...conn()]);
+    expect(notThere.code, 'a site ready for a block not in the config').toBe(2);
+    expect(notThere.stderr).toContain('sites.kyoto: no such site');
+    const noRun = await cli(['site', 'ready', 'cli-grow', '--run', 'no-such-run', ...conn()]);
+    expect(noRun.code).toBe(2);
+    expect(noRun.stderr).toContain('no run no-such-run');
+    expect((await cli(['scale-out', 'add-site', '--name', 'Bad Name', '--location', 'tok02', ...conn()])).code).toBe(2);
   });
 
   const state = (id: string) => stack.client.workflow.getHandle(id).query(scaleOutProgressQuery);

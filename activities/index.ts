@@ -11,5 +11,5 @@ export { requestEndpointLock, describeEndpointLock, runHasEnded } from './locks/
 export { waitForNsxBackup, waitForVcenterBackup } from './backup/product-wait.js';
 export { precheckIksChange, changeWorkerPool, awaitWorkerPool, iksEtcdRecord } from './scale-out/iks.js';
 export { scaleOutInventory, precheckAddHosts, addHostToCluster, removeHostFromCluster, setClusterHa, precheckAddCluster, createClusterIfAbsent, destroyClusterIfPresent } from './scale-out/hosts.js';
-export { precheckIbmOrder, orderIbmHosts, removeIbmHosts, awaitIbmOrder } from './scale-out/capacity-ibm.js';
+export { precheckIbmOrder, orderIbmHosts, removeIbmHosts, awaitIbmOrder, precheckIbmCluster, orderIbmCluster, awaitIbmCluster, deleteIbmCluster } from './scale-out/capacity-ibm.js';
 export { precheckIbmSite, orderIbmInstance, awaitIbmInstance, deleteIbmInstance, newSiteBlock, applySiteSchedules, deleteSiteSchedules } from './scale-out/site-ibm.js';

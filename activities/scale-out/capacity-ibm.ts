@@ -105,3 +105,62 @@ export async function awaitIbmOrder(t: IbmOrderTarget & { clusterId: string; hos
     throw ApplicationFailure.create({ type: 'OrderInProgress', category: ApplicationFailureCategory.BENIGN, message: `instance ${instance.name} is ${instance.status}; hosts ${hosts.map((h) => `${h.name.hostname} ${h.state}`).join(', ') || 'none yet'}` });
   });
 }
+
+/** Read-only: no cluster of that name in IBM's inventory, and IBM verifies and prices the order. */
+export async function precheckIbmCluster(t: { ibm: IbmCloudConfig; instanceId: string; name: string; quantity: number }): Promise<{ instance: { id: string; name: string }; location: string; price?: { total_monthly: string; currency: string } }> {
+  return guarded(async () => {
+    const c = await client(t.ibm);
+    const instance = await c.getInstance(t.instanceId);
+    if ((await c.listClusters(t.instanceId)).some((x) => x.name === t.name && x.status !== 'Deleted')) throw nonRetryable('ScaleOutPrecheckFailed', `nothing was ordered: IBM's inventory already has a cluster ${t.name}`);
+    const location = instance.location ?? '';
+    const verified = await c.orderCluster(t.instanceId, { cluster_name: t.name, location, hardware: { quantity: t.quantity } }, { verify: true });
+    return { instance: { id: instance.id, name: instance.name }, location, ...(verified.price ? { price: verified.price } : {}) };
+  });
+}
+
+/** Orders the cluster; one by that name already there (a retry: the pre-check saw none) is not ordered again. */
+export async function orderIbmCluster(t: { ibm: IbmCloudConfig; instanceId: string; name: string; location: string; quantity: number }): Promise<{ how: 'ordered' | 'already-ordered' }> {
+  return guarded(async () => {
+    const c = await client(t.ibm);
+    if ((await c.listClusters(t.instanceId)).some((x) => x.name === t.name && !['Deleting', 'Deleted'].includes(x.status))) return { how: 'already-ordered' as const };
+    await c.orderCluster(t.instanceId, { cluster_name: t.name, location: t.location, hardware: { quantity: t.quantity } }).catch(busy);
+    return { how: 'ordered' as const };
+  });
+}
+
+/**
+ * One look at an ordered cluster: `present` — Available with all its hosts (their FQDNs returned);
+ * `absent` — gone. Not yet: a benign retryable `OrderInProgress`. Gone while the instance is
+ * Available again: the order failed (IBM's history says why).
+ */
+export async function awaitIbmCluster(t: { ibm: IbmCloudConfig; instanceId: string; name: string; want: 'present' | 'absent' }): Promise<{ hosts: string[] }> {
+  return guarded(async () => {
+    const c = await client(t.ibm);
+    const instance = await c.getInstance(t.instanceId);
+    const found = (await c.listClusters(t.instanceId)).find((x) => x.name === t.name && x.status !== 'Deleted');
+    if (t.want === 'absent') {
+      if (!found) return { hosts: [] };
+      throw ApplicationFailure.create({ type: 'OrderInProgress', category: ApplicationFailureCategory.BENIGN, message: `cluster ${t.name} is ${found.status}` });
+    }
+    if (!found && instance.status === 'Available') {
+      const said = (await c.history(t.instanceId)).at(-1)?.message;
+      throw nonRetryable('CapacityOrderFailed', `the order of cluster ${t.name} ended without it${said ? `; IBM says: ${said}` : ''}`);
+    }
+    const detail = found ? await c.getCluster(t.instanceId, found.id) : undefined;
+    if (detail?.status === 'Available' && detail.hosts.every((h) => h.state === 'Available') && instance.status === 'Available') {
+      return { hosts: detail.hosts.map((h) => `${h.name.hostname}.${h.name.domain ?? instance.root_domain}`) };
+    }
+    throw ApplicationFailure.create({ type: 'OrderInProgress', category: ApplicationFailureCategory.BENIGN, message: `cluster ${t.name} is ${detail?.status ?? 'not listed yet'}; instance ${instance.name} is ${instance.status}` });
+  });
+}
+
+/** Asks IBM to delete the cluster this run ordered (named so; the pre-check saw none before); none left is fine. */
+export async function deleteIbmCluster(t: { ibm: IbmCloudConfig; instanceId: string; name: string }): Promise<{ how: 'requested' | 'absent' }> {
+  return guarded(async () => {
+    const c = await client(t.ibm);
+    const found = (await c.listClusters(t.instanceId)).find((x) => x.name === t.name && !['Deleting', 'Deleted'].includes(x.status));
+    if (!found) return { how: 'absent' as const };
+    await c.deleteCluster(t.instanceId, found.id).catch(busy);
+    return { how: 'requested' as const };
+  });
+}

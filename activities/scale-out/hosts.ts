@@ -141,7 +141,7 @@ export interface AddClusterPrecheck {
  * Before a new cluster: its name is free, the hosts are new and named once, and every thumbprint
  * is known (asked of vCenter through an existing cluster when not pinned: that changes nothing).
  */
-export async function precheckAddCluster(i: { vcenter: VcenterConfig; scaleOut: HostLogin; name: string; hosts: HostRequest[] }): Promise<AddClusterPrecheck> {
+export async function precheckAddCluster(i: { vcenter: VcenterConfig; scaleOut?: HostLogin; name: string; hosts: HostRequest[] }): Promise<AddClusterPrecheck> {
   return withVsphere(i.vcenter, async (c) => {
     const inv = await readInventory(c);
     const problems: string[] = [];
@@ -153,7 +153,8 @@ export async function precheckAddCluster(i: { vcenter: VcenterConfig; scaleOut: 
     const unpinned = i.hosts.filter((h) => !h.thumbprint);
     if (unpinned.length && !probe) problems.push(`no cluster to ask vCenter for thumbprints through: pin them (${unpinned.map((h) => `--host ${h.name}=THUMBPRINT`).join(' ')})`);
     if (problems.length) throw nonRetryable('ScaleOutPrecheckFailed', `nothing was changed: ${problems.join('; ')}`, { problems });
-    const hosts = await thumbprintsOf(c, probe, i.hosts, i.scaleOut);
+    if (i.hosts.length && !i.scaleOut) throw nonRetryable('BadConfig', 'sites.<site>.scaleOut is not set: give hostUser and hostPassword (a secret reference) for the new hosts');
+    const hosts = i.hosts.length ? await thumbprintsOf(c, probe, i.hosts, i.scaleOut!) : [];
     return { folder: text(datacenters[0]!.props.hostFolder)!, hosts };
   });
 }

@@ -70,17 +70,22 @@ async function connect(o: ConnectionOpts & { config?: string }) {
   return { config, ...conn };
 }
 
-export async function startScaleOut(kind: 'addHosts' | 'addCluster', o: ScaleOutOpts & { cluster?: string; name?: string }): Promise<void> {
-  const hosts = parseHosts(o.host ?? []);
+export async function startScaleOut(kind: 'addHosts' | 'addCluster', o: ScaleOutOpts & { cluster?: string; name?: string; hostCount?: string }): Promise<void> {
+  let hostCount: number | undefined;
+  if (o.hostCount !== undefined) {
+    hostCount = Number(o.hostCount);
+    if (kind !== 'addCluster' || o.host?.length || !Number.isInteger(hostCount) || hostCount < 2 || hostCount > 64) throw new CliError(`--host-count ${o.hostCount}: for add-cluster on a site ordering from IBM, 2 to 64 hosts, without --host`, EXIT.BAD_INPUT);
+  }
+  const hosts = hostCount === undefined ? parseHosts(o.host ?? []) : [];
   const target = kind === 'addHosts' ? o.cluster! : o.name!;
-  const input = { site: o.site, hosts, skipBackup: !!o.skipBackup, requireApproval: !!o.requireApproval, planOnly: !!o.plan, ...(kind === 'addHosts' ? { cluster: target } : { name: target }) } as AddHostsInput | AddClusterInput;
+  const input = { site: o.site, hosts, skipBackup: !!o.skipBackup, requireApproval: !!o.requireApproval, planOnly: !!o.plan, ...(kind === 'addHosts' ? { cluster: target } : { name: target, ...(hostCount ? { hostCount } : {}) }) } as AddHostsInput | AddClusterInput;
   await startRun(o, {
     workflowType: kind,
     input,
     // One change per cluster at a time; a plan changes nothing and gets an id of its own.
     idPart: `${kind === 'addHosts' ? 'add-hosts' : 'add-cluster'}-${o.site}-${target}`,
     operation: kind === 'addHosts' ? 'scale-out-add-hosts' : 'scale-out-add-cluster',
-    summary: `${kind === 'addHosts' ? `add ${hosts.length} host(s) to cluster ${target}` : `new cluster ${target} with ${hosts.length} host(s)`} on site ${o.site}`,
+    summary: `${kind === 'addHosts' ? `add ${hosts.length} host(s) to cluster ${target}` : `new cluster ${target} with ${hostCount ?? hosts.length} host(s)`} on site ${o.site}`,
   });
 }
 

@@ -42,9 +42,13 @@ export function scaleOutCommand(): Command {
   common(cmd.command('add-hosts').description('Add ESXi hosts to an existing cluster, then recompute its HA admission-control reservation').requiredOption('--cluster <name>', 'the cluster')).action(
     async (o: ScaleOutOpts & { cluster: string }) => (await import('./scale-out-run.js')).startScaleOut('addHosts', o),
   );
-  common(cmd.command('add-cluster').description('Create a cluster (HA/DRS from sites.<site>.scaleOut.newCluster) and add its hosts').requiredOption('--name <name>', 'the new cluster\'s name')).action(
-    async (o: ScaleOutOpts & { name: string }) => (await import('./scale-out-run.js')).startScaleOut('addCluster', o),
-  );
+  common(
+    cmd
+      .command('add-cluster')
+      .description('Create a cluster (HA/DRS from sites.<site>.scaleOut.newCluster) and add its hosts — or, where capacity is ordered from IBM, order it')
+      .requiredOption('--name <name>', 'the new cluster\'s name')
+      .option('--host-count <n>', 'on a site whose capacity is ordered from IBM: how many hosts (IBM names them; no --host)'),
+  ).action(async (o: ScaleOutOpts & { name: string; hostCount?: string }) => (await import('./scale-out-run.js')).startScaleOut('addCluster', o));
   const iks = cmd.command('iks').description('Grow an IKS worker pool — resize it, or add a zone — then wait until every worker is deployed and healthy');
   const iksCommon = (c: Command) =>
     addConnectionOptions(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_NEW_CLUSTER } from '../domain/ha-admission.js';
 import { SECRET_REF_RE } from './secrets.js';
 import { parseDuration } from '../domain/duration.js';
 import { cronProblem, timezoneProblem } from '../schedules/validate.js';
@@ -205,7 +206,7 @@ export const siteSchema = z.strictObject({
           drsEnabled: z.boolean().default(true),
           drsBehavior: z.enum(['manual', 'partiallyAutomated', 'fullyAutomated']).default('fullyAutomated'),
         })
-        .default({ haEnabled: true, hostFailuresToTolerate: 1, drsEnabled: true, drsBehavior: 'fullyAutomated' })
+        .default({ ...DEFAULT_NEW_CLUSTER })
         .describe('HA and DRS settings of clusters that `scale-out add-cluster` creates'),
     })
     .optional()

@@ -65,3 +65,17 @@ export function planHa(before: HaSettings, hosts: number): HaPlan {
     }
   }
 }
+
+/** The HA/DRS settings of a new cluster when the site's config says nothing (sites.<site>.scaleOut.newCluster). */
+export const DEFAULT_NEW_CLUSTER = { haEnabled: true, hostFailuresToTolerate: 1, drsEnabled: true, drsBehavior: 'fullyAutomated' } as const;
+
+/** The HA settings a new cluster of `hosts` hosts gets: a percentage reservation for its host failures. */
+export function newClusterHa(nc: { haEnabled: boolean; hostFailuresToTolerate: number }, hosts: number): HaSettings {
+  const pct = reservePercent(Math.min(nc.hostFailuresToTolerate, hosts), hosts);
+  return {
+    enabled: nc.haEnabled,
+    admissionControlEnabled: nc.haEnabled,
+    failoverLevel: nc.hostFailuresToTolerate,
+    policy: { kind: 'resources', cpuPercent: pct, memoryPercent: pct, failoverLevel: nc.hostFailuresToTolerate, autoCompute: false },
+  };
+}

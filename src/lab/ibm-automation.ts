@@ -25,6 +25,17 @@ export function ibmAutomation(vsphere: LabVsphere, login: { user: string; passwo
         if (!found) throw new Error(`IBM automation: no cluster ${cluster} in vCenter`);
         for (const h of hosts) await c.addHost(found.ref, { hostName: h, port: 443, sslThumbprint: await vsphere.thumbprint(h), userName: 'root', password: 'ibm-automation' });
       }),
+    createCluster: (name: string) =>
+      session(async (c) => {
+        const [dc] = await c.retrieve([{ type: 'Datacenter', paths: ['hostFolder'] }]);
+        // IBM builds clusters with HA and DRS on; sddc-ops sets the reservation for the hosts afterwards.
+        await c.createCluster({ type: 'Folder', value: text(dc!.props.hostFolder)! }, name, { dasConfig: { enabled: true, admissionControlEnabled: true }, drsConfig: { enabled: true, defaultVmBehavior: 'fullyAutomated' } });
+      }),
+    destroyCluster: (name: string) =>
+      session(async (c) => {
+        const found = (await c.retrieve([{ type: 'ClusterComputeResource', paths: ['name'] }])).find((x) => text(x.props.name) === name);
+        if (found) await c.destroy(found.ref);
+      }),
     leave: (hosts: string[]) =>
       session(async (c) => {
         const byName = await hostsByName(c);

@@ -18,6 +18,9 @@ export interface VsSimOptions {
   /** IBM's automation adds the hosts (FQDNs) to the vCenter cluster / removes them. */
   join: (cluster: string, hosts: string[]) => Promise<void>;
   leave: (hosts: string[]) => Promise<void>;
+  /** A cluster IBM builds: its automation creates it in vCenter (then joins its hosts) / removes it. */
+  createCluster?: (name: string) => Promise<void>;
+  destroyCluster?: (name: string) => Promise<void>;
   /** A new instance is built: the lab starts what answers at its vCenter and NSX endpoints. */
   provision?: (name: string) => Promise<{ vcenter: string; nsx: string }>;
   port?: number;
@@ -58,7 +61,7 @@ export async function startVmwareSolutionsSimulator(o: VsSimOptions) {
     location: 'tok02',
     hosts: c.hosts.map((h) => ({ id: randomUUID(), name: { hostname: h, domain: o.instance.rootDomain }, state: 'Available' })),
   }));
-  const orders: { at: string; kind: 'hosts' | 'remove-hosts' | 'instance' | 'delete-instance'; cluster: string; hosts: string[]; price?: string; verifyOnly: boolean }[] = [];
+  const orders: { at: string; kind: 'hosts' | 'remove-hosts' | 'instance' | 'delete-instance' | 'cluster' | 'delete-cluster'; cluster: string; hosts: string[]; price?: string; verifyOnly: boolean }[] = [];
   const history: { history_id: string; message: string; timestamp: string }[] = [];
   const say = (message: string) => history.push({ history_id: randomUUID(), message, timestamp: String(Math.floor(Date.now() / 1000)) });
   const timers = new Set<NodeJS.Timeout>();
@@ -99,7 +102,9 @@ export async function startVmwareSolutionsSimulator(o: VsSimOptions) {
     if (req.method === 'GET' && rest === '/clusters') return { status: 200, body: clusters.map(({ hosts, ...c }) => ({ ...c, num_hosts: hosts.length })) };
     const cm = /^\/clusters\/([^/]+)(\/hosts)?$/.exec(rest);
     const cluster = cm ? clusters.find((c) => c.id === cm[1]) : undefined;
+    if (req.method === 'POST' && rest === '/clusters') return orderCluster(instance, req);
     if (!cm || !cluster) return vsError(404, 'BXNVS0404', 'The resource cannot be found.');
+    if (req.method === 'DELETE' && !cm[2]) return deleteCluster(instance, cluster);
     if (req.method === 'GET' && !cm[2]) return { status: 200, body: { ...cluster, num_hosts: cluster.hosts.length } };
     if (req.method === 'POST' && cm[2]) {
       const b = req.body as { host_names?: string[]; quantity?: number };
@@ -147,6 +152,61 @@ export async function startVmwareSolutionsSimulator(o: VsSimOptions) {
       return { status: 202, body: {} };
     }
     return vsError(404, 'BXNVS0404', 'The resource cannot be found.');
+  };
+
+  let hostSeq = 100;
+  let clusterSeq = 0;
+  /** POST /v1/vcenters/{id}/clusters: a new cluster; IBM names its hosts host<n>. Initializing → Available after orderMs. */
+  const orderCluster = (instance: Instance, req: LabRequest): LabResponse => {
+    const b = req.body as { cluster_name?: string; location?: string; hardware?: { quantity?: number } };
+    const quantity = b.hardware?.quantity;
+    if (!b.cluster_name || b.cluster_name.length > 30 || !b.location || !Number.isInteger(quantity) || quantity! < 2) {
+      return vsError(400, 'BXNVS0400', 'Bad request. Check your request parameters: cluster_name (up to 30 characters), location and hardware.quantity (at least 2) are required.');
+    }
+    if (instance.clusters.some((c) => c.name === b.cluster_name && c.status !== 'Deleted')) return vsError(400, 'BXNVS0400', `Bad request. A cluster named ${b.cluster_name} already exists in the instance.`);
+    const verifyOnly = req.query.get('verify_only') === 'true';
+    const total = (quantity! * PRICE_PER_HOST).toFixed(2);
+    orders.push({ at: new Date().toISOString(), kind: 'cluster', cluster: b.cluster_name, hosts: [], price: total, verifyOnly });
+    if (verifyOnly) return { status: 200, body: { price: { total_monthly: total, currency: 'USD' } } };
+    if (busy(instance)) return vsError(409, 'BXNVS0409', 'Conflict. The request cannot be completed because of a conflict with the current state of the target resource.');
+    const id = String(++clusterSeq);
+    const hosts: VsHost[] = Array.from({ length: quantity! }, () => ({ id: randomUUID(), name: { hostname: `host${++hostSeq}`, domain: instance.root_domain }, state: 'Adding' }));
+    const cluster: VsClusterDetail = { id, name: b.cluster_name, status: 'Initializing', location: b.location, hosts };
+    instance.clusters.push(cluster);
+    instance.status = 'Modifying';
+    const fail = faults.failOrder;
+    const skipJoin = faults.skipJoin;
+    faults = { ...faults, failOrder: undefined, skipJoin: undefined };
+    after(faults.orderMs ?? 1000, async () => {
+      if (fail) {
+        instance.clusters = instance.clusters.filter((c) => c !== cluster);
+        say(`Adding cluster ${b.cluster_name} failed: ${fail}`);
+      } else {
+        await o.createCluster?.(cluster.name);
+        if (!skipJoin) await o.join(cluster.name, hosts.map(fqdn));
+        for (const h of hosts) h.state = 'Available';
+        cluster.status = 'Available';
+        say(`Cluster ${b.cluster_name} was added with hosts ${hosts.map((h) => h.name.hostname).join(', ')}`);
+      }
+      instance.status = 'Available';
+    });
+    return { status: 202, body: { id } };
+  };
+
+  /** DELETE /v1/vcenters/{id}/clusters/{cid}: Deleting; then its hosts leave vCenter, the cluster goes, after orderMs. */
+  const deleteCluster = (instance: Instance, cluster: VsClusterDetail): LabResponse => {
+    if (busy(instance)) return vsError(409, 'BXNVS0409', 'Conflict. The request cannot be completed because of a conflict with the current state of the target resource.');
+    cluster.status = 'Deleting';
+    instance.status = 'Modifying';
+    orders.push({ at: new Date().toISOString(), kind: 'delete-cluster', cluster: cluster.name, hosts: cluster.hosts.map((h) => h.name.hostname), verifyOnly: false });
+    after(faults.orderMs ?? 1000, async () => {
+      await o.leave(cluster.hosts.map(fqdn));
+      await o.destroyCluster?.(cluster.name);
+      instance.clusters = instance.clusters.filter((c) => c !== cluster);
+      say(`Cluster ${cluster.name} was deleted`);
+      instance.status = 'Available';
+    });
+    return { status: 202, body: {} };
   };
 
   /** POST /v1/vcenters/nsxt: a new instance (a new site). Creating → Available after orderMs, or Failed. */

@@ -10,6 +10,7 @@ import { runActivity } from '../fixtures/activity.js';
 import { scaleOutInventory } from '../../activities/scale-out/hosts.js';
 import { approveUpdate, scaleOutProgressQuery } from '../../workflows/scale-out/common.js';
 import type { AddHostsInput, AddHostsResult } from '../../workflows/scale-out/add-hosts.js';
+import type { AddClusterInput, AddClusterResult } from '../../workflows/scale-out/add-cluster.js';
 import type { RollbackReport } from '../../src/domain/saga.js';
 import type { VsphereFaults } from '../../src/lab/vsphere.js';
 import type { VsFaults } from '../../src/lab/vmware-solutions.js';
@@ -154,5 +155,46 @@ describe('addHosts through IBM Cloud for VMware Solutions', () => {
     expect(err.cause!.message).toMatch(/host esx-241\.elsewhere\.example is not in the instance's domain lab\.local/);
     expect((await orders()).length, 'not even a verify-only order').toBe(placed);
     expect(await snapshot()).toEqual(before);
+  });
+
+  describe('addCluster through IBM', () => {
+    const startCluster = (name: string, o: Partial<AddClusterInput> = {}) =>
+      env.client.workflow.start('addCluster', { taskQueue, workflowId: `add-cluster-ibm-${++n}`, args: [{ site: lab.site, name, hosts: [], hostCount: 2, skipBackup: true, ...o } satisfies AddClusterInput] });
+    const ibmClusters = async () => (await (await vs()).listClusters(lab.vmwareSolutions!.instanceId)).map((c) => c.name).sort();
+    const t = (name: string) => ({ ibm: ibm(), instanceId: lab.vmwareSolutions!.instanceId, name });
+
+    it('orders the cluster at the approved price; IBM builds it and joins its hosts; the run sets its HA reservation', async () => {
+      const before = await snapshot();
+      const h = await startCluster('C-ibm');
+      await until('the plan', async () => ((await h.query(scaleOutProgressQuery)).state === 'awaiting-approval' ? true : undefined), 30_000);
+      expect((await h.query(scaleOutProgressQuery)).plan!.order!.price).toEqual({ total_monthly: '5780.80', currency: 'USD' });
+      await h.executeUpdate(approveUpdate, { args: [{ by: 'capacity-owner' }] });
+      const r = (await h.result()) as AddClusterResult;
+      expect(r.added).toHaveLength(2);
+      const c = (await snapshot()).clusters.find((x) => x.name === 'C-ibm')!;
+      expect(c.hosts).toEqual([...r.added].sort());
+      expect(c.ha).toMatchObject({ enabled: true, policy: { kind: 'resources', cpuPercent: 50, memoryPercent: 50 } });
+      expect(await ibmClusters()).toContain('C-ibm');
+      await runActivity(activities.deleteIbmCluster, t('C-ibm'));
+      await until('IBM deletes the cluster', () => runActivity(activities.awaitIbmCluster, { ...t('C-ibm'), want: 'absent' }).then(() => true, () => undefined), 30_000);
+      expect(await snapshot()).toEqual(before);
+    });
+
+    it('a fault after the order (the HA step) deletes the cluster through IBM; host names are refused for an IBM cluster', async () => {
+      const before = await snapshot();
+      await lab.vsphere!.setFaults({ failMethod: { name: 'ReconfigureComputeResource_Task', call: 1, fault: 'InvalidState' } });
+      try {
+        const h = await startCluster('C-ibm2');
+        await approve(h);
+        const { report } = await rolledBack(h.result());
+        expect(report.undone.map((u) => u.undo)).toEqual(['delete cluster C-ibm2 through IBM Cloud, and wait until it is gone']);
+      } finally {
+        await lab.vsphere!.clearFaults();
+      }
+      expect(await ibmClusters()).not.toContain('C-ibm2');
+      expect(await snapshot()).toEqual(before);
+      const named = (await (await startCluster('C-ibm3', { hosts: [{ name: 'esx-9.lab.local' }] })).result().then(() => undefined, (e: unknown) => e)) as WorkflowFailedError;
+      expect(named.cause!.message).toMatch(/give --host-count N instead of --host/);
+    });
   });
 });

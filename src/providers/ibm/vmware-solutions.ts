@@ -117,6 +117,16 @@ export class VmwareSolutionsClient {
     return (await this.request<VsVerified>('POST', `/v1/vcenters/${encodeURIComponent(id)}/clusters/${encodeURIComponent(cluster)}/hosts${q}`, { host_names: hostNames, maintenance_mode: false })).body ?? {};
   }
 
+  /** Orders a new cluster of `quantity` hosts (IBM names them); `verify` only checks and prices it. */
+  async orderCluster(id: string, order: { cluster_name: string; location: string; hardware: { quantity: number } }, o: { verify?: boolean } = {}): Promise<VsVerified & { id?: string }> {
+    const q = o.verify ? '?verify_only=true&check_price=true' : '';
+    return (await this.request<VsVerified & { id?: string }>('POST', `/v1/vcenters/${encodeURIComponent(id)}/clusters${q}`, order)).body ?? {};
+  }
+
+  async deleteCluster(id: string, cluster: string): Promise<void> {
+    await this.request('DELETE', `/v1/vcenters/${encodeURIComponent(id)}/clusters/${encodeURIComponent(cluster)}`);
+  }
+
   /** The instance's history, oldest first: where IBM says why an order failed. */
   async history(id: string): Promise<{ message: string; timestamp: string }[]> {
     return (await this.request<{ history_messages?: { message: string; timestamp: string }[] }>('GET', `/v2/vcenters/${encodeURIComponent(id)}/history`)).body?.history_messages ?? [];

@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import * as activities from '../../activities/index.js';
 import { startWorkerEnv } from '../fixtures/temporal.js';
 import { editLabConfig, type TestLab } from '../fixtures/lab.js';
 import { until } from '../fixtures/wait.js';
+import { approveWhenAsked, rolledBack } from '../fixtures/scale-out.js';
 import { runActivity } from '../fixtures/activity.js';
 import { scaleOutInventory } from '../../activities/scale-out/hosts.js';
 import { approveUpdate, scaleOutProgressQuery } from '../../workflows/scale-out/common.js';
 import type { AddHostsInput, AddHostsResult } from '../../workflows/scale-out/add-hosts.js';
 import type { AddClusterInput, AddClusterResult } from '../../workflows/scale-out/add-cluster.js';
-import type { RollbackReport } from '../../src/domain/saga.js';
 import type { VsphereFaults } from '../../src/lab/vsphere.js';
 import type { VsFaults } from '../../src/lab/vmware-solutions.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -45,18 +45,6 @@ const orders = async () => (await (await fetch(`${ibm().vmwareSolutionsUrl}/lab/
 let n = 0;
 const start = (hosts: string[], o: Partial<AddHostsInput> = {}) =>
   env.client.workflow.start('addHosts', { taskQueue, workflowId: `add-hosts-ibm-${++n}`, args: [{ site: lab.site, cluster: 'DC0_C0', hosts: hosts.map((name) => ({ name })), skipBackup: true, ...o } satisfies AddHostsInput] });
-/** Every IBM order needs an approval (it costs money): given here once the run asks. */
-async function approve(h: WorkflowHandle) {
-  await until('the run to ask for approval', async () => ((await h.query(scaleOutProgressQuery)).state === 'awaiting-approval' ? true : undefined), 30_000);
-  await h.executeUpdate(approveUpdate, { args: [{ by: 'capacity-owner' }] });
-}
-async function rolledBack(p: Promise<unknown>): Promise<{ failure: ApplicationFailure; report: RollbackReport }> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
-  expect(failure.type).toBe('ScaleOutRolledBack');
-  return { failure, report: failure.details![0] as RollbackReport };
-}
 /** Takes ordered hosts back out (through IBM, as the rollback does) and restores the HA settings. */
 async function giveBack(names: string[]) {
   const t = { ibm: ibm(), instanceId: lab.vmwareSolutions!.instanceId, cluster: 'DC0_C0', clusterId: '0', hostNames: names };
@@ -92,7 +80,7 @@ describe('addHosts through IBM Cloud for VMware Solutions', () => {
     const before = await snapshot();
     lab.vmwareSolutions!.setFaults({ busyMs: 2500 });
     const h = await start(['esx-211.lab.local']);
-    await approve(h);
+    await approveWhenAsked(h);
     await h.result();
     const started = (await h.fetchHistory()).events!.filter((e) => e.activityTaskStartedEventAttributes?.lastFailure?.message?.includes('the instance is changing'));
     expect(started.length, 'a retry of the order carries the refusal it waited out').toBeGreaterThan(0);
@@ -116,7 +104,7 @@ describe('addHosts through IBM Cloud for VMware Solutions', () => {
       if (c.soap) await lab.vsphere!.setFaults(c.soap);
       try {
         const h = await start(['esx-221.lab.local', 'esx-222.lab.local']);
-        await approve(h);
+        await approveWhenAsked(h);
         const { failure, report } = await rolledBack(h.result());
         expect(failure.message).toMatch(c.says);
         expect(report.undone.map((u) => u.step)).toEqual(c.undone);
@@ -134,7 +122,7 @@ describe('addHosts through IBM Cloud for VMware Solutions', () => {
     lab.vmwareSolutions!.setFaults({ orderMs: 3000 });
     try {
       const h = await start(['esx-231.lab.local']);
-      await approve(h);
+      await approveWhenAsked(h);
       await until('the order to be placed', async () => ((await orders()).some((o) => !o.verifyOnly && o.hosts.includes('esx-231')) ? true : undefined), 30_000);
       await h.cancel();
       const { failure, report } = await rolledBack(h.result());
@@ -185,7 +173,7 @@ describe('addHosts through IBM Cloud for VMware Solutions', () => {
       await lab.vsphere!.setFaults({ failMethod: { name: 'ReconfigureComputeResource_Task', call: 1, fault: 'InvalidState' } });
       try {
         const h = await startCluster('C-ibm2');
-        await approve(h);
+        await approveWhenAsked(h);
         const { report } = await rolledBack(h.result());
         expect(report.undone.map((u) => u.undo)).toEqual(['delete cluster C-ibm2 through IBM Cloud, and wait until it is gone']);
       } finally {

@@ -6,11 +6,11 @@ import * as activities from '../../activities/index.js';
 import { startWorkerEnv } from '../fixtures/temporal.js';
 import { editLabConfig, setFaults, type TestLab } from '../fixtures/lab.js';
 import { until } from '../fixtures/wait.js';
+import { rolledBack } from '../fixtures/scale-out.js';
 import { runActivity } from '../fixtures/activity.js';
 import { scaleOutInventory } from '../../activities/scale-out/hosts.js';
 import { approveUpdate, scaleOutProgressQuery, type AddHostsInput, type AddHostsResult } from '../../workflows/scale-out/add-hosts.js';
 import type { AddClusterInput, AddClusterResult } from '../../workflows/scale-out/add-cluster.js';
-import type { RollbackReport } from '../../src/domain/saga.js';
 import type { VsphereFaults } from '../../src/lab/vsphere.js';
 
 let env: TestWorkflowEnvironment;
@@ -39,13 +39,6 @@ const start = async (hosts: string[], o: Partial<AddHostsInput> = {}) =>
   env.client.workflow.start('addHosts', { taskQueue, workflowId: `add-hosts-test-${++n}`, args: [{ site: lab.site, cluster: 'DC0_C0', hosts: await pin(hosts), skipBackup: true, ...o } satisfies AddHostsInput] });
 const startCluster = async (name: string, hosts: string[]) =>
   env.client.workflow.start('addCluster', { taskQueue, workflowId: `add-cluster-test-${++n}`, args: [{ site: lab.site, name, hosts: await pin(hosts), skipBackup: true } satisfies AddClusterInput] });
-async function rolledBack(p: Promise<unknown>): Promise<{ failure: ApplicationFailure; report: RollbackReport }> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
-  expect(failure.type).toBe('ScaleOutRolledBack');
-  return { failure, report: failure.details![0] as RollbackReport };
-}
 
 describe('addHosts (saga) against the lab vCenter', () => {
   it('adds two hosts, connected, and rewrites the HA reservation for five hosts', async () => {

@@ -7,9 +7,9 @@ import * as activities from '../../activities/index.js';
 import { startWorkerEnv } from '../fixtures/temporal.js';
 import { editLabConfig, setFaults, type TestLab } from '../fixtures/lab.js';
 import { until } from '../fixtures/wait.js';
+import { approveWhenAsked, rolledBack } from '../fixtures/scale-out.js';
 import { approveUpdate, scaleOutProgressQuery } from '../../workflows/scale-out/common.js';
 import { siteReadyUpdate, type AddSiteInput, type AddSiteResult } from '../../workflows/scale-out/add-site.js';
-import type { RollbackReport } from '../../src/domain/saga.js';
 import { loadConfig } from '../../src/config/load.js';
 import { iamFor } from '../../activities/endpoints.js';
 import { VmwareSolutionsClient } from '../../src/providers/ibm/vmware-solutions.js';
@@ -34,10 +34,6 @@ const instances = async () => (await new VmwareSolutionsClient({ url: ibm().vmwa
 let n = 0;
 const start = (site: string, o: Partial<AddSiteInput> = {}) => env.client.workflow.start('addSite', { taskQueue, workflowId: `add-site-test-${++n}`, args: [{ site, location: 'osa21', ...o } satisfies AddSiteInput] });
 const stateOf = async (h: WorkflowHandle) => (await h.query(scaleOutProgressQuery)).state;
-async function approve(h: WorkflowHandle) {
-  await until('the run to ask for approval', async () => ((await stateOf(h)) === 'awaiting-approval' ? true : undefined), 30_000);
-  await h.executeUpdate(approveUpdate, { args: [{ by: 'cfo' }] });
-}
 /** What the operator does with the printed block: fill in the secret references (here: the lab's files) and add it. */
 async function addBlock(h: WorkflowHandle, site: string): Promise<{ putBack: () => void; vcenterUrl: string }> {
   await until('the run to print the site block', async () => ((await stateOf(h)) === 'awaiting-site-config' ? true : undefined), 30_000);
@@ -49,13 +45,6 @@ async function addBlock(h: WorkflowHandle, site: string): Promise<{ putBack: () 
   block.nsx.backupPassphrase = main.nsx.backupPassphrase;
   const putBack = editLabConfig(lab.configPath, (doc) => (doc.sites[site] = block));
   return { putBack, vcenterUrl: block.vcenter.url };
-}
-async function rolledBack(p: Promise<unknown>): Promise<{ failure: ApplicationFailure; report: RollbackReport }> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
-  expect(failure.type).toBe('ScaleOutRolledBack');
-  return { failure, report: failure.details![0] as RollbackReport };
 }
 const ORDER = (site: string) => `order instance ${site} (3 hosts in osa21) and wait until it is Available`;
 
@@ -102,7 +91,7 @@ describe('addSite through IBM Cloud for VMware Solutions', () => {
   it('an instance that fails to deploy is deleted, and the report says so', async () => {
     lab.vmwareSolutions!.setFaults({ failOrder: 'No capacity in osa21.' });
     const h = await start('kobe');
-    await approve(h);
+    await approveWhenAsked(h, 'cfo');
     const { failure, report } = await rolledBack(h.result());
     expect(failure.message).toMatch(/instance kobe failed to deploy; IBM says: .*No capacity in osa21/);
     expect(report.undone.map((u) => u.step)).toEqual([ORDER('kobe')]);
@@ -111,7 +100,7 @@ describe('addSite through IBM Cloud for VMware Solutions', () => {
 
   it('a first backup that fails deletes the instance this run ordered (and only it)', async () => {
     const h = await start('sakai');
-    await approve(h);
+    await approveWhenAsked(h, 'cfo');
     const { putBack, vcenterUrl } = await addBlock(h, 'sakai');
     try {
       await setFaults(vcenterUrl, { failJob: { message: 'Location is not accessible.' } });
@@ -128,7 +117,7 @@ describe('addSite through IBM Cloud for VMware Solutions', () => {
 
   it('a cancel while the run waits for the site block deletes the instance', async () => {
     const h = await start('himeji');
-    await approve(h);
+    await approveWhenAsked(h, 'cfo');
     await until('the run to wait for the site block', async () => ((await stateOf(h)) === 'awaiting-site-config' ? true : undefined), 30_000);
     await h.cancel();
     const { failure } = await rolledBack(h.result());

@@ -6,11 +6,11 @@ import * as activities from '../../activities/index.js';
 import { startWorkerEnv } from '../fixtures/temporal.js';
 import { editLabConfig, setFaults, type TestLab } from '../fixtures/lab.js';
 import { until } from '../fixtures/wait.js';
+import { rolledBack } from '../fixtures/scale-out.js';
 import { runActivity } from '../fixtures/activity.js';
 import { approveUpdate, scaleOutProgressQuery } from '../../workflows/scale-out/common.js';
 import type { ExpandIksInput, ExpandIksResult } from '../../workflows/scale-out/expand-iks.js';
 import type { ScaleOutPlanResult } from '../../workflows/scale-out/common.js';
-import type { RollbackReport } from '../../src/domain/saga.js';
 import { IksClient } from '../../src/providers/ibm/iks.js';
 import { iamFor } from '../../activities/endpoints.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -50,13 +50,6 @@ const settled = () => until('the pool to settle', async () => ((await snapshot()
 let n = 0;
 const start = (change: ExpandIksInput['change'], o: Partial<ExpandIksInput> = {}) =>
   env.client.workflow.start('expandIks', { taskQueue, workflowId: `expand-iks-test-${++n}`, args: [{ site: lab.site, cluster: CLUSTER, pool: 'default', change, ...o } satisfies ExpandIksInput] });
-async function rolledBack(p: Promise<unknown>): Promise<{ failure: ApplicationFailure; report: RollbackReport }> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
-  expect(failure.type).toBe('ScaleOutRolledBack');
-  return { failure, report: failure.details![0] as RollbackReport };
-}
 /** Puts the pool back as it was (through the same activities a rollback uses). */
 async function restore(to: { sizePerZone: number; zones: string[] }) {
   const t = { ibm: ibm(), cluster: lab.config.iksClusters[0]!, pool: 'default' };

@@ -15,7 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type * as activities from '../../activities/index.js';
 import type { HostLogin, HostRequest } from '../../activities/scale-out/hosts.js';
-import type { VcenterConfig } from '../../src/config/schema.js';
+import type { IbmCloudConfig, SiteConfig, VcenterConfig } from '../../src/config/schema.js';
 import { NON_RETRYABLE_TYPES } from '../../src/domain/failure-types.js';
 import { Saga, type RollbackReport } from '../../src/domain/saga.js';
 import type { HaPlan, HaSettings } from '../../src/domain/ha-admission.js';
@@ -47,7 +47,16 @@ export interface ScaleOutResult {
 }
 
 /** The site as the worker's config has it now, with the scale-out settings it must have. */
-export async function scaleOutSite(site: string) {
+export interface ScaleOutSiteConfig {
+  config: SiteConfig;
+  capacity: SiteConfig['capacity'];
+  ibm?: IbmCloudConfig;
+  scaleOut?: SiteConfig['scaleOut'];
+  /** How vCenter logs in to new hosts (vcenter-direct only). */
+  login?: HostLogin;
+}
+
+export async function scaleOutSite(site: string): Promise<ScaleOutSiteConfig> {
   const { config, ibm } = await loadSite(site, 'Scale-out');
   const capacity = config.capacity ?? { provider: 'vcenter-direct' as const };
   if (capacity.provider === 'ibm-vmware-solutions') {
@@ -165,8 +174,8 @@ export function scaleOutState(what: string) {
 export type ScaleOutState = ReturnType<typeof scaleOutState>;
 
 /**
- * With --require-approval, or when the plan says it needs one (a stale app-data acknowledgement):
- * wait for it. Otherwise a thumbprint not pinned stops the run here, before any change.
+ * With --require-approval, or when the plan says it needs one (an order that costs money, a stale
+ * app-data acknowledgement): wait for it. Otherwise a thumbprint not pinned stops the run here, before any change.
  */
 export async function approvalGate(input: Pick<ScaleOutCommon, 'requireApproval'>, state: ScaleOutState): Promise<void> {
   const discovered = state.progress.plan?.hosts?.filter((h) => h.source === 'discovered') ?? [];
@@ -192,11 +201,10 @@ export async function preChangeBackup(input: ScaleOutCommon, state: ScaleOutStat
     return { setId: r.setId };
   } catch (err) {
     if (isCancellation(err)) throw err;
-    const cause = err instanceof ChildWorkflowFailure && err.cause ? err.cause : (err as Error);
     throw ApplicationFailure.create({
       type: 'PreChangeBackupFailed',
       nonRetryable: true,
-      message: `nothing was changed: the pre-change backup of site ${input.site} failed (${cause.message}); fix it and run again, or run with --skip-backup to go on without one`,
+      message: `nothing was changed: the pre-change backup of site ${input.site} failed (${ownWords(err).message}); fix it and run again, or run with --skip-backup to go on without one`,
     });
   }
 }

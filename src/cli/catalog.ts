@@ -70,7 +70,7 @@ export function addCatalogCommands(backup: Command): void {
     .action(async (o: { site: string; config?: string; json?: boolean }) => {
       const { config, file } = loadConfig(o.config);
       const target = siteOf(config, file, o.site).backupTarget;
-      const catalog = await withSftp(await endpoint(target), (s) => readCatalog(new SftpStore(s, target.directory)));
+      const catalog = await withSftp(await targetEndpoint(target), (s) => readCatalog(new SftpStore(s, target.directory)));
       const statuses = await withLiveness(config, catalog, (l) => catalogStatuses(catalog, Date.now(), l));
       if (o.json) {
         printJson({
@@ -113,7 +113,7 @@ export function addCatalogCommands(backup: Command): void {
       const target = config.sites[site]!.backupTarget;
       let m;
       try {
-        m = await withSftp(await endpoint(target), (s) => readManifest(new SftpStore(s, target.directory), setId));
+        m = await withSftp(await targetEndpoint(target), (s) => readManifest(new SftpStore(s, target.directory), setId));
       } catch (err) {
         if (err instanceof SetNotFoundError) throw new CliError(`${err.message} — see \`sddc-ops backup list --site ${site}\``, EXIT.BAD_INPUT);
         throw err;
@@ -169,7 +169,7 @@ export function addCatalogCommands(backup: Command): void {
       const target = siteOf(config, file, o.site).backupTarget;
       const verb = o.dryRun ? 'would delete' : 'deleted';
       if (o.orphans) {
-        const r = await withSftp(await endpoint(target), (s) => pruneOrphans(new SftpStore(s, target.directory), { dryRun: !!o.dryRun }));
+        const r = await withSftp(await targetEndpoint(target), (s) => pruneOrphans(new SftpStore(s, target.directory), { dryRun: !!o.dryRun }));
         if (o.json) printJson(r);
         else {
           for (const x of r.orphans) info(`orphan ${x.folder} (started ${x.startedAt}): ${x.files} file(s), ${humanBytes(x.bytes)}`);
@@ -183,7 +183,7 @@ export function addCatalogCommands(backup: Command): void {
       if (!policy || !hasRules(policy)) {
         throw new ConfigError(file, [`sites.${o.site}.backupTarget.retention: not set, so nothing is ever pruned; add keepLast, daily, weekly, monthly or maxAge`]);
       }
-      const r = await withSftp(await endpoint(target), async (s) => {
+      const r = await withSftp(await targetEndpoint(target), async (s) => {
         const store = new SftpStore(s, target.directory);
         return withLiveness(config, await readCatalog(store), (liveness) => pruneTarget(store, policy, { dryRun: !!o.dryRun, nowMs: Date.now(), liveness }));
       });
@@ -201,7 +201,8 @@ export function addCatalogCommands(backup: Command): void {
     });
 }
 
-async function endpoint(target: Parameters<typeof sftpEndpoint>[0]) {
+/** The target's SFTP endpoint, its secrets resolved; one that does not resolve is bad input (exit 2). */
+export async function targetEndpoint(target: Parameters<typeof sftpEndpoint>[0]) {
   try {
     return await sftpEndpoint(target);
   } catch (err) {

@@ -20,6 +20,7 @@ const LOADERS: Record<CommandName, () => Promise<Command>> = {
   approve: async () => (await import('./scale-out.js')).approveCommand(),
   cancel: async () => (await import('./scale-out.js')).cancelCommand(),
   site: async () => (await import('./scale-out.js')).siteCommand(),
+  restore: async () => (await import('./restore.js')).restoreCommand(),
   'temporal-cli': async () =>
     new Command('temporal-cli').description(COMMAND_SUMMARIES['temporal-cli']).action(async () => {
       const { ensureTemporalCli } = await import('../temporal/cli-provision.js');

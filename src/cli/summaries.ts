@@ -19,6 +19,7 @@ export const COMMAND_SUMMARIES = {
     'Faults are injected with PUT <simulator>/lab/faults, e.g. {"http5xx":3}, {"unauthorized":true}, {"expireSessions":true}, {"jobDurationMs":60000}, ' +
     '{"failJob":{"message":"..."}}, {"upload":"truncate"|"corrupt"}, {"badFingerprint":true}; DELETE clears them.',
   'scale-out': 'Grow the estate as rollback-safe runs: add hosts to a cluster (HA reservation recomputed), add a cluster, grow an IKS worker pool, order a new site',
+  restore: 'Restore a site from a backup set: the runbook for the pair (vCenter first, then NSX)',
   site: 'Sites that scale-out adds: confirm a new site\'s config block to the run that waits for it',
   approve: 'Approve a scale-out run that waits for approval (--require-approval), after reading its plan',
   cancel: 'Cancel a scale-out run: what it changed so far is undone, in reverse',

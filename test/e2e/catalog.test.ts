@@ -3,6 +3,7 @@ import { chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, sta
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { cli, startStack, type Stack } from '../fixtures/stack.js';
+import { resolveSecret } from '../../src/config/secrets.js';
 import { manifestsOnDisk } from '../fixtures/manifest.js';
 import { editLabConfig } from '../fixtures/lab.js';
 
@@ -135,6 +136,27 @@ describe('the catalog lives with the backups', () => {
     expect((await cli(['backup', 'verify', newest, ...conn()])).code).toBe(1);
 
     expect(await listed()).toEqual([expect.objectContaining({ setId: newest, status: 'damaged' }), expect.objectContaining({ setId: older[0], status: 'complete' })]);
+
+    // restore plan takes the newest *verified* set; the damaged one only with --force, which it shows.
+    const rp = await cli(['restore', 'plan', '--site', 'cat', '--json', '--config', stack.lab.configPath]);
+    expect(rp.code, rp.stderr).toBe(0);
+    const rb = JSON.parse(rp.stdout);
+    const good = manifestOf(older[0]!);
+    expect(rb).toMatchObject({ setId: older[0], status: 'complete', vcenter: { backupPasswordRef: good.vcenter!.backupPasswordRef, folder: good.vcenter!.folders![0] }, nsx: { passphraseRef: good.nsx!.passphraseRef, folder: good.nsx!.folders![0] } });
+    expect(rb.vcenter.location).toBe(`sftp://${good.target.host}:${good.target.port}${good.target.directory.replace(/\/$/, '')}/${good.vcenter!.folders![0]}`);
+    expect(rb.nsx.timestampMs).toBeGreaterThan(0);
+    expect(rb.skewSeconds).toBeLessThan(60);
+    const refused = await cli(['restore', 'plan', '--site', 'cat', '--set', newest, '--config', stack.lab.configPath]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(new RegExp(`set ${newest} is damaged: its last verification found .*; restore it only with --force`));
+    const md = await cli(['restore', 'plan', '--site', 'cat', '--set', newest, '--force', '--config', stack.lab.configPath]);
+    expect(md.code, md.stderr).toBe(0);
+    expect(md.stdout).toMatch(new RegExp(`^# Restore of site cat from set ${newest}\n\n> \\*\\*FORCED\\*\\*: set ${newest} is damaged`));
+    expect(md.stdout).toMatch(/## 1\. vCenter Server [\s\S]*## 2\. NSX Manager [\s\S]*## 3\. Reconcile/);
+    for (const ref of [stack.lab.config.vcenter.backupPassword, stack.lab.config.nsx.backupPassphrase]) {
+      expect(md.stdout).toContain(ref);
+      expect(md.stdout, 'a secret reference, never its value').not.toContain(await resolveSecret(ref));
+    }
     const dry = await cli(['backup', 'prune', '--site', 'cat', '--dry-run', '--json', '--config', retentionConfig()]);
     expect(dry.code, dry.stderr).toBe(0);
     const plan = JSON.parse(dry.stdout);

@@ -147,14 +147,17 @@ describe('sddc-ops scale-out', () => {
 
   it('cancel rolls a run back: the cluster it made and the host it added are gone', async () => {
     const before = await snapshot();
-    await stack.lab.vsphere!.setFaults({ taskDelayMs: 1500 });
+    // The host's AddHost_Task runs 8 s: the cancel (a CLI process, slow to start on a loaded machine) lands while it runs.
+    await stack.lab.vsphere!.setFaults({ taskRunMs: 8000 });
     try {
       const tp = await stack.lab.vsphere!.thumbprint('esx-95.lab.local');
       const started = await cli(['scale-out', 'add-cluster', '--site', 'cli-grow', '--name', 'C-cli2', '--host', `esx-95.lab.local=${tp}`, '--skip-backup', '--no-wait', '--json', ...conn()]);
       const id = JSON.parse(started.stdout).workflowId as string;
-      await until('the cluster is created', async () => ((await state(id)).steps[0]?.status === 'done' ? true : undefined), 60_000);
+      await until('the host is being added', async () => ((await state(id)).steps[1]?.status === 'running' ? true : undefined), 60_000);
       expect((await cli(['cancel', id, ...conn()])).code).toBe(0);
+      await stack.lab.vsphere!.clearFaults(); // the undos run at full speed; the task in flight keeps its 8 s
       await until('the run is rolled back', async () => ((await state(id)).state === 'rolled-back' ? true : undefined), 90_000);
+      expect((await state(id)).rollback!.undone.map((u) => u.step)).toEqual(['add host esx-95.lab.local', 'create cluster C-cli2']);
     } finally {
       await stack.lab.vsphere!.clearFaults();
     }

@@ -146,7 +146,10 @@ describe('addHosts (saga) against the lab vCenter', () => {
     try {
       const h = await start(['esx-61.lab.local', 'esx-62.lab.local']);
       await until('the first host is added', async () => ((await h.query(scaleOutProgressQuery)).steps[0]?.status === 'done' ? true : undefined), 30_000);
+      // The second host's task runs 6 s from here, so the cancel lands mid-step however slow this machine is.
+      await lab.vsphere!.setFaults({ taskRunMs: 6000 });
       await h.cancel();
+      await lab.vsphere!.clearFaults();
       const { failure, report } = await rolledBack(h.result());
       expect(failure.message).toContain('the run was cancelled');
       expect(report.undone.map((u) => u.step)).toContain('add host esx-61.lab.local');

@@ -1,11 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { listen, basicCredentials, type LabRequest, type LabResponse } from './http.js';
 import { FaultState, faultControl } from './faults.js';
 import { damage, uploadAsProduct, UploadError } from './sftp-upload.js';
 import { sshFingerprint } from '../providers/sftp/fingerprint.js';
+import { withSftp } from '../providers/sftp/client.js';
 import { vcenterBackupFolderName } from '../domain/backup-set.js';
-import type { BackupJobStatus, BackupRequest, LocalizableMessage } from '../providers/vcenter/types.js';
+import type { BackupJobStatus, BackupRequest, LocalizableMessage, RestoreJobStatus, RestoreRequest } from '../providers/vcenter/types.js';
 
 /**
  * vCenter appliance (VAMI) backup API simulator, /api family (shared/api/vcenter.md): session
@@ -22,7 +23,13 @@ export interface VcenterSimOptions {
   jobDurationMs?: number;
   /** The SOAP peer (govmomi simulator) served under this vCenter's /sdk, as one real vCenter serves both. */
   soapUrl?: string;
+  /**
+   * A freshly deployed appliance in restore mode (installer stage 1: Restore): only the restore API
+   * answers until a restore job succeeds; then it is the restored vCenter (the archive's version).
+   */
+  restoreMode?: boolean;
 }
+
 
 const BACKUP_PASSWORD_RE = /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)(?=.*[^A-Za-z0-9]).{8,20}$/;
 
@@ -35,7 +42,9 @@ function vapiError(status: number, type: string, text: string, id = `com.vmware.
 
 export async function startVcenterSimulator(opts: VcenterSimOptions) {
   const faults = new FaultState();
-  const version = opts.version ?? '8.0.3.00400';
+  let version = opts.version ?? '8.0.3.00400';
+  let restoreMode = !!opts.restoreMode;
+  let restoreJob: RestoreJobStatus = { state: 'NONE', progress: 0, messages: [] };
   const build = opts.build ?? '24322831';
   const fqdn = opts.fqdn ?? 'vcsa.lab.local';
   const sessions = new Set<string>();
@@ -73,7 +82,8 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
     if (jobFaults.upload && jobFaults.upload !== 'ok') files[1]!.data = damage(files[1]!.data, jobFaults.upload);
     files.push({
       path: `${dir}/backup-metadata.json`,
-      data: Buffer.from(JSON.stringify({ version, build, fqdn, type: 'MANUAL', parts: req.parts, comment: req.comment ?? '', encrypted: !!req.backup_password, start_time: job.start_time })),
+      // The real archive is encrypted with the backup password; the lab records its hash so a restore can tell a wrong one.
+      data: Buffer.from(JSON.stringify({ version, build, fqdn, type: 'MANUAL', parts: req.parts, comment: req.comment ?? '', encrypted: !!req.backup_password, backup_password_sha256: req.backup_password ? sha256(req.backup_password) : undefined, start_time: job.start_time })),
     });
     const host = url.hostname;
     const port = Number(url.port || 22);
@@ -120,6 +130,9 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
       sessions.delete(sid);
       return { status: 204 };
     }
+    const restoreRoute = /^\/api\/appliance\/recovery\/restore(\/job)?$/.exec(req.path);
+    if (restoreRoute) return restoreApi(req, !!restoreRoute[1]);
+    if (restoreMode) return vapiError(503, 'SERVICE_UNAVAILABLE', 'The appliance is in restore mode: only the restore API is available until a restore completes.');
     if (req.method === 'GET' && req.path === '/api/appliance/system/version') {
       return { status: 200, body: { version, build, product: 'VMware vCenter Server', type: 'vCenter Server with an embedded Platform Services Controller', summary: '', releasedate: '', install_time: '' } };
     }
@@ -176,6 +189,72 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
     return vapiError(404, 'NOT_FOUND', `Not found: ${req.method} ${req.path}`);
   };
 
+  /** Reads the archive's metadata over SFTP, as the appliance does (trusting the server's key on first use). */
+  const archiveOf = async (r: RestoreRequest): Promise<{ version: string; parts: string[]; backup_password_sha256?: string }> => {
+    const url = new URL(r.location);
+    const port = Number(url.port || 22);
+    const hostKeyFingerprint = knownHosts.get(`${url.hostname}:${port}`) || (await peekFingerprint(url.hostname, port));
+    const text = await withSftp({ host: url.hostname, port, user: r.location_user, password: r.location_password, hostKeyFingerprint }, (c) => c.readTextIfPresent(`${decodeURIComponent(url.pathname)}/backup-metadata.json`));
+    if (!text) throw new Error('no backup-metadata.json at the location');
+    return JSON.parse(text);
+  };
+  const checkArchive = async (r: Partial<RestoreRequest> | undefined): Promise<{ error?: LabResponse; meta?: Awaited<ReturnType<typeof archiveOf>> }> => {
+    if (!r || r.location_type !== 'SFTP' || !r.location || !r.location_user || !r.location_password) return { error: vapiError(400, 'INVALID_ARGUMENT', 'location_type SFTP, location, location_user and location_password are required.') };
+    let meta;
+    try {
+      meta = await archiveOf(r as RestoreRequest);
+    } catch {
+      return { error: vapiError(400, 'INVALID_ARGUMENT', 'Location is not accessible or holds no backup. Check the path and the permissions of the backup user.') };
+    }
+    if (meta.backup_password_sha256 && meta.backup_password_sha256 !== sha256(r.backup_password ?? '')) return { error: vapiError(400, 'INVALID_ARGUMENT', 'The backup password is incorrect: the archive cannot be decrypted.') };
+    return { meta };
+  };
+  /** POST restore?action=validate, POST restore/job, GET restore/job, POST restore/job?action=cancel. */
+  const restoreApi = async (req: LabRequest, job: boolean): Promise<LabResponse> => {
+    if (!job && req.method === 'POST' && req.query.get('action') === 'validate') {
+      if (!restoreMode) return vapiError(400, 'NOT_ALLOWED_IN_CURRENT_STATE', 'The appliance is not in restore mode.');
+      const { error, meta } = await checkArchive(req.body as Partial<RestoreRequest>);
+      if (error) return error;
+      return { status: 200, body: { status: 'OK', version: meta!.version, parts: meta!.parts, messages: [] } };
+    }
+    if (job && req.method === 'GET') return { status: 200, body: restoreJob };
+    if (job && req.method === 'POST' && req.query.get('action') === 'cancel') {
+      if (restoreJob.state !== 'INPROGRESS') return { status: 200, body: { status: 'FAIL', messages: [msg('com.vmware.applmgmt.restore.not_running', 'No restore is running.')] } };
+      restoreJob = { ...restoreJob, state: 'FAILED', end_time: new Date().toISOString(), messages: [msg('com.vmware.applmgmt.restore.canceled', 'Restore was canceled.')] };
+      return { status: 200, body: { status: 'OK', messages: [] } };
+    }
+    if (job && req.method === 'POST') {
+      if (!restoreMode) return vapiError(400, 'NOT_ALLOWED_IN_CURRENT_STATE', 'The appliance is not in restore mode.');
+      if (restoreJob.state === 'INPROGRESS') return vapiError(400, 'RESOURCE_IN_USE', 'A restore is already in progress.');
+      const { error, meta } = await checkArchive(req.body as Partial<RestoreRequest>);
+      if (error) return error;
+      const jobFaults = faults.takeJobFaults();
+      restoreJob = { state: 'INPROGRESS', progress: 0, start_time: new Date().toISOString(), messages: [] };
+      const mine = restoreJob;
+      const duration = faults.get().jobDurationMs ?? opts.jobDurationMs ?? 2500;
+      const p = (async () => {
+        for (let i = 1; i <= 4; i++) {
+          await new Promise((r) => setTimeout(r, duration / 4));
+          if (mine.state !== 'INPROGRESS') return;
+          mine.progress = i * 25;
+        }
+        mine.end_time = new Date().toISOString();
+        if (jobFaults.failJob) {
+          mine.state = 'FAILED';
+          mine.messages = [msg('com.vmware.applmgmt.restore.failed', jobFaults.failJob.message)];
+          return;
+        }
+        mine.state = 'SUCCEEDED';
+        mine.messages = [msg('com.vmware.applmgmt.restore.finished', 'Restore finished successfully.')];
+        version = meta!.version;
+        restoreMode = false;
+      })().finally(() => running.delete(p));
+      running.add(p);
+      return { status: 200, body: restoreJob };
+    }
+    return vapiError(404, 'NOT_FOUND', `Not found: ${req.method} ${req.path}`);
+  };
+
   const server = await listen(handle, opts.port, '127.0.0.1', { prefix: '/sdk', target: () => opts.soapUrl });
   return {
     url: server.url,
@@ -186,12 +265,16 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
     /** Sessions created (POST /api/session): what a client's polling costs the appliance. */
     loginCount: () => logins,
     jobRunning: () => [...jobs.values()].some((j) => j.state === 'INPROGRESS'),
+    /** Whether the appliance still waits for a restore (restore mode). */
+    inRestoreMode: () => restoreMode,
     close: async () => {
       await Promise.allSettled([...running]);
       await server.close();
     },
   };
 }
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 function statusOf(j: BackupJobStatus): BackupJobStatus {
   return { id: j.id, state: j.state, progress: j.progress, start_time: j.start_time, end_time: j.end_time, messages: j.messages };

@@ -1,5 +1,5 @@
 import { HttpError, basicAuth, errorDetail, parseJson, send, type HttpRequest } from '../http.js';
-import type { ApplianceVersion, BackupJobReturnResult, BackupJobStatus, BackupRequest, VapiError } from './types.js';
+import type { ApplianceVersion, BackupJobReturnResult, BackupJobStatus, BackupRequest, LocalizableMessage, RestoreJobStatus, RestoreRequest, VapiError } from './types.js';
 
 export interface VcenterEndpoint {
   url: string;
@@ -71,6 +71,19 @@ export class VcenterClient {
   /** Asks the appliance to cancel a running job; it answers with a ReturnResult (OK, WARNING or FAIL). */
   async cancelJob(id: string): Promise<BackupJobReturnResult> {
     return (await this.raw('POST', `/api/appliance/recovery/backup/job/${encodeURIComponent(id)}?action=cancel`)) as BackupJobReturnResult;
+  }
+
+  /** On an appliance in restore mode: checks an archive (location, its login, the backup password) before anything changes. */
+  async validateRestore(req: RestoreRequest): Promise<{ status: string; version: string; parts: string[]; messages: LocalizableMessage[] }> {
+    return (await this.raw('POST', '/api/appliance/recovery/restore?action=validate', req)) as { status: string; version: string; parts: string[]; messages: LocalizableMessage[] };
+  }
+
+  async startRestore(req: RestoreRequest): Promise<RestoreJobStatus> {
+    return (await this.raw('POST', '/api/appliance/recovery/restore/job', req)) as RestoreJobStatus;
+  }
+
+  async getRestoreJob(): Promise<RestoreJobStatus> {
+    return (await this.raw('GET', '/api/appliance/recovery/restore/job')) as RestoreJobStatus;
   }
 
   async getVersion(): Promise<ApplianceVersion> {

@@ -43,3 +43,23 @@ export interface BackupJobReturnResult {
   status: 'FAIL' | 'WARNING' | 'OK';
   messages: LocalizableMessage[];
 }
+
+/** A file-based restore request, on an appliance deployed in restore mode (shared/api/vcenter.md; the field list is to be confirmed against the SDK). */
+export interface RestoreRequest {
+  location_type: 'SFTP';
+  location: string;
+  location_user: string;
+  location_password: string;
+  backup_password?: string;
+  sso_admin_user_name?: string;
+  sso_admin_password?: string;
+  ignore_warnings?: boolean;
+}
+
+export interface RestoreJobStatus {
+  state: 'NONE' | 'INPROGRESS' | 'SUCCEEDED' | 'FAILED';
+  progress: number;
+  start_time?: string;
+  end_time?: string;
+  messages: LocalizableMessage[];
+}

@@ -1,11 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { listen, basicCredentials, type LabRequest, type LabResponse } from './http.js';
 import { FaultState, faultControl } from './faults.js';
 import { damage, uploadAsProduct, UploadError } from './sftp-upload.js';
-import { nsxBackupFolderName } from '../domain/backup-set.js';
-import type { BackupConfiguration, BackupOperationStatus, CurrentBackupOperationStatus } from '../providers/nsx/types.js';
+import { nsxBackupFolderName, parseNsxBackupFolderName } from '../domain/backup-set.js';
+import { withSftp } from '../providers/sftp/client.js';
+import type { BackupConfiguration, BackupOperationStatus, BackupTimestamp, ClusterRestoreStatus, CurrentBackupOperationStatus, RestoreConfiguration } from '../providers/nsx/types.js';
 
 /**
  * NSX-T Manager backup API simulator (shared/api/nsx.md): basic auth, ApiError bodies, the
@@ -55,7 +56,8 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
     const rfs = config.remote_file_server!;
     const nodeDir = `${version}-${nodeId}-127.0.0.1`;
     const base = posix.join(rfs.directory_path, 'cluster-node-backups', nodeDir, nsxBackupFolderName(start));
-    const meta = Buffer.from(JSON.stringify({ backup_id: backupId, version, node_id: nodeId, start_time: start, encrypted: true }));
+    // The real backup is encrypted with the passphrase; the lab records its hash so a restore can tell a wrong one.
+    const meta = Buffer.from(JSON.stringify({ backup_id: backupId, version, node_id: nodeId, start_time: start, encrypted: true, passphrase_sha256: sha256(config.passphrase ?? '') }));
     const files = [
       { path: `${base}/cluster_backup.tar.enc`, data: randomBytes(96 * 1024) },
       { path: `${base}/node_${nodeId}.tar.enc`, data: randomBytes(48 * 1024) },
@@ -89,6 +91,54 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
       const [c, m] = map[code]!;
       finish(false, c, m);
     }
+  };
+
+  let restoreConfig: RestoreConfiguration | undefined;
+  let restore: ClusterRestoreStatus = { status: { value: 'INITIAL' } };
+  let advance: (() => void) | undefined;
+  /** The backups on the restore source: cluster-node-backups/<version>-<node>-<ip>/backup-<time>UTC/metadata.json. */
+  const backupsOnServer = async (rc: RestoreConfiguration): Promise<(BackupTimestamp & { meta: { version?: string; passphrase_sha256?: string } })[]> => {
+    const r = rc.remote_file_server;
+    const root = posix.join(r.directory_path, 'cluster-node-backups');
+    return withSftp({ host: r.server, port: r.port, user: r.protocol.authentication_scheme.username, password: r.protocol.authentication_scheme.password, hostKeyFingerprint: r.protocol.ssh_fingerprint }, async (c) => {
+      const out: (BackupTimestamp & { meta: { version?: string; passphrase_sha256?: string } })[] = [];
+      for (const node of await c.list(root)) {
+        const m = /-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-([\d.]+)$/i.exec(node.name);
+        if (!m) continue;
+        for (const b of await c.list(posix.join(root, node.name))) {
+          const at = parseNsxBackupFolderName(b.name);
+          const meta = at === undefined ? undefined : await c.readTextIfPresent(posix.join(root, node.name, b.name, 'metadata.json'));
+          if (at !== undefined && meta) out.push({ timestamp: at, node_id: m[1]!, ip_address: m[2]!, restore_type: ['CLUSTER_RESTORE'], meta: JSON.parse(meta) });
+        }
+      }
+      return out.sort((a, b) => b.timestamp - a.timestamp);
+    });
+  };
+  /** RUNNING, then SUSPENDED_FOR_USER_ACTION until the operator answers, then RUNNING to SUCCESS (or FAILED with failJob). */
+  const runRestore = (from: BackupTimestamp & { meta: { version?: string } }) => {
+    const jobFaults = faults.takeJobFaults();
+    const duration = faults.get().jobDurationMs ?? opts.jobDurationMs ?? 1500;
+    const started = Date.now();
+    const mine: ClusterRestoreStatus = { status: { value: 'RUNNING' }, step: { step_number: 1, value: 'Restoring the cluster configuration' }, total_steps: 4, restore_start_time: started, backup_timestamp: from.timestamp };
+    restore = mine;
+    const live = () => restore === mine && mine.status.value !== 'ABORTED';
+    setTimeout(() => {
+      if (!live()) return;
+      // (confirm) the instruction ids NSX uses; the shape is {id, name, fields, data}.
+      restore = { ...mine, status: { value: 'SUSPENDED_FOR_USER_ACTION', description: 'Waiting for the operator' }, step: { step_number: 2, value: 'Checking the fabric nodes' }, instructions: [{ id: 'CONFIRM_FABRIC_NODES', name: 'Confirm that the transport nodes listed are reachable, then continue', fields: ['node_id', 'display_name'], data: [{ node_id: 'tn-esx-01', display_name: 'esx-01.lab.local' }] }] };
+      const suspended = restore;
+      advance = () => {
+        if (restore !== suspended) return;
+        restore = { ...suspended, status: { value: 'RUNNING' }, step: { step_number: 3, value: 'Restoring the node' }, instructions: undefined };
+        const resumed = restore;
+        setTimeout(() => {
+          if (restore !== resumed) return;
+          restore = jobFaults.failJob
+            ? { ...resumed, status: { value: 'FAILED', description: jobFaults.failJob.message }, restore_end_time: Date.now() }
+            : { ...resumed, status: { value: 'SUCCESS' }, step: { step_number: 4, value: 'Restore completed' }, restore_end_time: Date.now() };
+        }, duration / 2);
+      };
+    }, duration / 2);
   };
 
   const handle = async (req: LabRequest): Promise<LabResponse> => {
@@ -128,6 +178,44 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
         return { status: 200, body: current };
       case 'GET /api/v1/cluster/backups/history':
         return { status: 200, body: { cluster_backup_statuses: history, node_backup_statuses: history, inventory_backup_statuses: inventory } };
+      case 'PUT /api/v1/cluster/restore/config': {
+        const body = req.body as RestoreConfiguration;
+        const problem = validateConfig({ backup_enabled: false, ...body }, { backup_enabled: false });
+        if (problem) return apiError(400, 'BAD_REQUEST', 29107, problem);
+        restoreConfig = body;
+        return { status: 200, body: { remote_file_server: publicConfig({ backup_enabled: false, remote_file_server: body.remote_file_server }).remote_file_server } };
+      }
+      case 'GET /api/v1/cluster/restore/backuptimestamps': {
+        if (!restoreConfig) return apiError(400, 'BAD_REQUEST', 29200, 'Restore configuration is not set: PUT /api/v1/cluster/restore/config first.');
+        try {
+          return { status: 200, body: { results: (await backupsOnServer(restoreConfig)).map(({ meta: _m, ...t }) => t) } };
+        } catch (err) {
+          return apiError(400, 'BAD_REQUEST', 29201, `The backup server could not be read: ${(err as Error).message}`);
+        }
+      }
+      case 'POST /api/v1/cluster/restore?action=start': {
+        if (!restoreConfig) return apiError(400, 'BAD_REQUEST', 29200, 'Restore configuration is not set: PUT /api/v1/cluster/restore/config first.');
+        if (['RUNNING', 'SUSPENDED_FOR_USER_ACTION'].includes(restore.status.value)) return apiError(400, 'BAD_REQUEST', 29202, 'A restore is already in progress.');
+        const b = req.body as { node_id?: string; timestamp?: number };
+        const found = (await backupsOnServer(restoreConfig).catch(() => [])).find((t) => t.node_id === b.node_id && t.timestamp === b.timestamp);
+        if (!found) return apiError(400, 'BAD_REQUEST', 29203, `No backup of node ${b.node_id} at ${b.timestamp} on the backup server.`);
+        if (found.meta.passphrase_sha256 && found.meta.passphrase_sha256 !== sha256(restoreConfig.passphrase)) return apiError(400, 'BAD_REQUEST', 29204, 'The passphrase is incorrect: the backup cannot be decrypted.');
+        runRestore(found);
+        return { status: 200, body: restore };
+      }
+      case 'GET /api/v1/cluster/restore/status':
+        return { status: 200, body: restore };
+      case 'POST /api/v1/cluster/restore?action=advance': {
+        if (restore.status.value !== 'SUSPENDED_FOR_USER_ACTION') return apiError(400, 'BAD_REQUEST', 29205, `The restore is ${restore.status.value}, not waiting for an action.`);
+        const data = (req.body as { data?: { id?: string }[] })?.data ?? [];
+        const missing = (restore.instructions ?? []).filter((i) => !data.some((d) => d.id === i.id));
+        if (missing.length) return apiError(400, 'BAD_REQUEST', 29206, `Answer every instruction: ${missing.map((i) => i.id).join(', ')}.`);
+        advance?.();
+        return { status: 200, body: restore };
+      }
+      case 'POST /api/v1/cluster/restore?action=cancel':
+        if (['RUNNING', 'SUSPENDED_FOR_USER_ACTION'].includes(restore.status.value)) restore = { ...restore, status: { value: 'ABORTED' }, instructions: undefined, restore_end_time: Date.now() };
+        return { status: 200, body: restore };
       case 'GET /api/v1/cluster/backups/overview':
         return { status: 200, body: { backup_config: publicConfig(config), current_backup_operation_status: current, backup_operation_history: { cluster_backup_statuses: history } } };
       default:
@@ -150,6 +238,8 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
     },
   };
 }
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** The GET never returns the SFTP password or the passphrase. */
 function publicConfig(c: BackupConfiguration): BackupConfiguration {

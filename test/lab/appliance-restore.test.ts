@@ -7,6 +7,9 @@ import { resolveSecret } from '../../src/config/secrets.js';
 import { VcenterClient } from '../../src/providers/vcenter/client.js';
 import { startVcenterSimulator } from '../../src/lab/vcenter.js';
 import type { RestoreRequest } from '../../src/providers/vcenter/types.js';
+import { NsxClient } from '../../src/providers/nsx/client.js';
+import { startNsxSimulator } from '../../src/lab/nsx.js';
+import type { RemoteFileServer } from '../../src/providers/nsx/types.js';
 
 let lab: TestLab;
 let fresh: Awaited<ReturnType<typeof startVcenterSimulator>>;
@@ -60,5 +63,42 @@ describe('the lab appliance in restore mode', () => {
     expect(fresh.inRestoreMode()).toBe(false);
     expect((await c.getVersion()).version).toBe('8.0.3.00400');
     await expect(c.validateRestore(restoreReq)).rejects.toThrow(/not in restore mode/);
+  });
+});
+
+describe('the lab NSX Manager restores from its backups', () => {
+  const PASSPHRASE = 'Nsx-Passphrase-7!';
+  let rfs: RemoteFileServer;
+  let manager: Awaited<ReturnType<typeof startNsxSimulator>>;
+  const nsx = async (url: string) => new NsxClient({ url, user: lab.config.nsx.user, password: await resolveSecret(lab.config.nsx.password) });
+
+  beforeAll(async () => {
+    const t = lab.config.backupTarget;
+    rfs = { server: t.host, port: t.port, directory_path: `${t.directory}/nsx`, protocol: { protocol_name: 'sftp', ssh_fingerprint: t.hostKeyFingerprint, authentication_scheme: { scheme_name: 'PASSWORD', username: t.user, password: await resolveSecret(t.password!) } } };
+    const c = await nsx(lab.config.nsx.url);
+    await c.putBackupConfig({ backup_enabled: false, remote_file_server: rfs, passphrase: PASSPHRASE });
+    await c.startBackup();
+    await until('the NSX backup', async () => ((await c.getBackupHistory()).cluster_backup_statuses?.[0]?.success ? true : undefined), 30_000);
+    manager = await startNsxSimulator({ user: lab.config.nsx.user, password: await resolveSecret(lab.config.nsx.password), jobDurationMs: 400 });
+  });
+  afterAll(async () => manager?.close());
+
+  it('lists the backups on the server, refuses a wrong passphrase, suspends for an operator action, then succeeds', async () => {
+    const c = await nsx(manager.url);
+    await c.putRestoreConfig({ remote_file_server: rfs, passphrase: 'Wrong-Passphrase-1!' });
+    const [newest] = await c.restoreTimestamps();
+    expect(newest).toMatchObject({ node_id: expect.stringMatching(/^[0-9a-f-]{36}$/), timestamp: expect.any(Number) });
+    await expect(c.startRestore(newest!.node_id, newest!.timestamp)).rejects.toThrow(/passphrase is incorrect/);
+    await c.putRestoreConfig({ remote_file_server: rfs, passphrase: PASSPHRASE });
+    await expect(c.startRestore(newest!.node_id, 1)).rejects.toThrow(/No backup of node/);
+    expect((await c.startRestore(newest!.node_id, newest!.timestamp)).status.value).toBe('RUNNING');
+    const suspended = await until('the operator pause', async () => {
+      const st = await c.getRestoreStatus();
+      return st.status.value === 'SUSPENDED_FOR_USER_ACTION' ? st : undefined;
+    }, 30_000);
+    expect(suspended.instructions![0]).toMatchObject({ id: 'CONFIRM_FABRIC_NODES', name: expect.stringMatching(/transport nodes/) });
+    await expect(c.advanceRestore([])).rejects.toThrow(/Answer every instruction: CONFIRM_FABRIC_NODES/);
+    await c.advanceRestore([{ id: 'CONFIRM_FABRIC_NODES' }]);
+    await until('the restore to succeed', async () => ((await c.getRestoreStatus()).status.value === 'SUCCESS' ? true : undefined), 30_000);
   });
 });

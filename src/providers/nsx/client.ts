@@ -2,9 +2,12 @@ import { HttpError, HttpTimeoutError, basicAuth, errorDetail, parseJson, send, t
 import type {
   BackupConfiguration,
   BackupOperationHistory,
+  BackupTimestamp,
+  ClusterRestoreStatus,
   CurrentBackupOperationStatus,
   NodeVersion,
   NsxApiError,
+  RestoreConfiguration,
 } from './types.js';
 
 export interface NsxEndpoint {
@@ -63,6 +66,32 @@ export class NsxClient {
 
   getBackupHistory(): Promise<BackupOperationHistory> {
     return this.call('GET', '/api/v1/cluster/backups/history');
+  }
+
+  /** On a freshly deployed manager: where the backups are, and the passphrase that decrypts them. */
+  putRestoreConfig(config: RestoreConfiguration): Promise<unknown> {
+    return this.call('PUT', '/api/v1/cluster/restore/config', config);
+  }
+
+  async restoreTimestamps(): Promise<BackupTimestamp[]> {
+    return (await this.call<{ results?: BackupTimestamp[] }>('GET', '/api/v1/cluster/restore/backuptimestamps')).results ?? [];
+  }
+
+  startRestore(nodeId: string, timestamp: number): Promise<ClusterRestoreStatus> {
+    return this.call('POST', '/api/v1/cluster/restore?action=start', { node_id: nodeId, timestamp });
+  }
+
+  getRestoreStatus(): Promise<ClusterRestoreStatus> {
+    return this.call('GET', '/api/v1/cluster/restore/status');
+  }
+
+  /** Answers what a restore suspended for: one entry per instruction, by its id. */
+  advanceRestore(data: { id: string; [k: string]: unknown }[]): Promise<ClusterRestoreStatus> {
+    return this.call('POST', '/api/v1/cluster/restore?action=advance', { data });
+  }
+
+  cancelRestore(): Promise<ClusterRestoreStatus> {
+    return this.call('POST', '/api/v1/cluster/restore?action=cancel');
   }
 
   getNodeVersion(): Promise<NodeVersion> {

@@ -60,3 +60,32 @@ export interface NodeVersion {
   node_version: string;
   product_version: string;
 }
+
+/** Restore to a freshly deployed manager at the same address (shared/api/nsx.md). */
+export interface RestoreConfiguration {
+  remote_file_server: RemoteFileServer;
+  passphrase: string;
+}
+export interface BackupTimestamp {
+  timestamp: number;
+  node_id: string;
+  ip_address?: string;
+  restore_type?: string[];
+}
+export type RestoreStatusValue = 'INITIAL' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'SUSPENDED_BY_USER' | 'SUSPENDED_FOR_USER_ACTION' | 'SUSPENDED' | 'ABORTED';
+/** What NSX asks the operator to do while a restore is suspended (the id and fields to answer with; the exact ids are to be confirmed). */
+export interface RestoreInstruction {
+  id: string;
+  name: string;
+  fields?: string[];
+  data?: Record<string, unknown>[];
+}
+export interface ClusterRestoreStatus {
+  status: { value: RestoreStatusValue; description?: string };
+  step?: { step_number: number; value: string; description?: string };
+  instructions?: RestoreInstruction[];
+  total_steps?: number;
+  restore_start_time?: number;
+  restore_end_time?: number;
+  backup_timestamp?: number;
+}

@@ -7,3 +7,4 @@ export { addHosts } from './scale-out/add-hosts.js';
 export { addCluster } from './scale-out/add-cluster.js';
 export { expandIks } from './scale-out/expand-iks.js';
 export { addSite } from './scale-out/add-site.js';
+export { restoreSite } from './restore/restore-site.js';

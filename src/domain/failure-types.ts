@@ -19,6 +19,9 @@ export const NON_RETRYABLE_TYPES = [
   'ScaleOutRolledBack',
   'IksWorkerFailed',
   'CapacityOrderFailed',
+  'RestoreRefused',
+  'RestoreFailed',
+  'RestorePostcheckFailed',
 ] as const;
 
 export type NonRetryableType = (typeof NON_RETRYABLE_TYPES)[number];

@@ -1,0 +1,161 @@
+import { Context } from '@temporalio/activity';
+import type { SiteConfig } from '../../src/config/schema.js';
+import { resolveSecret } from '../../src/config/secrets.js';
+import { readCatalog } from '../../src/catalog/catalog.js';
+import { SftpStore } from '../../src/catalog/store.js';
+import { withSftp } from '../../src/providers/sftp/client.js';
+import { HttpError } from '../../src/providers/http.js';
+import { NsxClient } from '../../src/providers/nsx/client.js';
+import type { ClusterRestoreStatus } from '../../src/providers/nsx/types.js';
+import { VcenterClient } from '../../src/providers/vcenter/client.js';
+import type { RestoreRequest } from '../../src/providers/vcenter/types.js';
+import { pickRestoreSet, RestorePlanError, restoreRunbook, type RestoreRunbook } from '../../src/restore/runbook.js';
+import { nsxEndpoint, sftpEndpoint, vcenterEndpoint } from '../endpoints.js';
+import { guarded, nonRetryable } from '../failures.js';
+
+/** The runbook of the set to restore, from the catalog on the site's target (see src/restore/runbook.ts). */
+export async function planRestore(i: { site: string; config: SiteConfig; setId?: string; force?: boolean }): Promise<RestoreRunbook> {
+  return guarded(async () => {
+    const t = i.config.backupTarget;
+    const catalog = await withSftp(await sftpEndpoint(t), (s) => readCatalog(new SftpStore(s, t.directory)));
+    try {
+      const picked = pickRestoreSet(catalog.sets, i.site, { setId: i.setId, force: i.force, nowMs: Date.now() });
+      return restoreRunbook(picked.manifest, i.config, picked);
+    } catch (err) {
+      if (err instanceof RestorePlanError) throw nonRetryable('BadRequest', err.message);
+      throw err;
+    }
+  });
+}
+
+/** The appliance restore request: the archive's location and the secrets it needs, resolved here and nowhere else. */
+async function restoreRequest(config: SiteConfig, r: RestoreRunbook): Promise<RestoreRequest> {
+  const t = config.backupTarget;
+  return {
+    location_type: 'SFTP',
+    location: r.vcenter.location,
+    location_user: t.user,
+    location_password: await resolveSecret(t.password ?? ''),
+    backup_password: await resolveSecret(r.vcenter.backupPasswordRef),
+    sso_admin_user_name: config.vcenter.user,
+    sso_admin_password: await resolveSecret(config.vcenter.password),
+    ignore_warnings: false,
+  };
+}
+
+async function vcenter<T>(config: SiteConfig, fn: (c: VcenterClient) => Promise<T>): Promise<T> {
+  const c = new VcenterClient(await vcenterEndpoint(config.vcenter));
+  await c.login();
+  try {
+    return await fn(c);
+  } finally {
+    await c.logout();
+  }
+}
+
+/**
+ * Before anything changes: the new vCenter answers in restore mode and accepts the archive (its
+ * location, login and backup password: `restore?action=validate`), and the new NSX Manager answers.
+ */
+export async function precheckRestoreTargets(i: { config: SiteConfig; runbook: RestoreRunbook }): Promise<{ archiveVersion: string; nsxVersion: string }> {
+  return guarded(async () => {
+    let archiveVersion: string;
+    try {
+      archiveVersion = (await vcenter(i.config, async (c) => c.validateRestore(await restoreRequest(i.config, i.runbook)))).version;
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 400) throw nonRetryable('RestoreRefused', `nothing was changed: the vCenter at ${i.runbook.vcenter.address} refuses the archive: ${err.detail}`);
+      throw err;
+    }
+    const nsxVersion = (await new NsxClient(await nsxEndpoint(i.config.nsx)).getNodeVersion()).product_version ?? '';
+    return { archiveVersion, nsxVersion };
+  });
+}
+
+/** Starts the appliance restore job; one already running or done (a retry) is left as it is. */
+export async function startVcenterRestore(i: { config: SiteConfig; runbook: RestoreRunbook }): Promise<{ how: 'started' | 'already-running' | 'already-done' }> {
+  return guarded(() =>
+    vcenter(i.config, async (c) => {
+      const job = await c.getRestoreJob();
+      if (job.state === 'INPROGRESS') return { how: 'already-running' as const };
+      if (job.state === 'SUCCEEDED') return { how: 'already-done' as const };
+      await c.startRestore(await restoreRequest(i.config, i.runbook));
+      return { how: 'started' as const };
+    }),
+  );
+}
+
+/** Polls the restore job to its end, heartbeating its progress; FAILED is the appliance's own words. */
+export async function awaitVcenterRestore(i: { config: SiteConfig; pollMs?: number }): Promise<{ version: string }> {
+  return guarded(() =>
+    vcenter(i.config, async (c) => {
+      for (;;) {
+        const job = await c.getRestoreJob();
+        Context.current().heartbeat({ progress: job.progress });
+        if (job.state === 'SUCCEEDED') return { version: (await c.getVersion()).version };
+        if (job.state === 'FAILED') throw nonRetryable('RestoreFailed', `the vCenter restore failed: ${job.messages.map((m) => m.default_message).join('; ') || 'no message'} — read the appliance's restore log, fix the cause, redeploy the appliance in restore mode and run the restore again`);
+        await new Promise((r) => setTimeout(r, i.pollMs ?? 1000));
+      }
+    }),
+  );
+}
+
+/** Points the new manager at the backups and starts the restore of the set's backup; one already started for it (a retry) is left as it is. */
+export async function startNsxRestore(i: { config: SiteConfig; runbook: RestoreRunbook }): Promise<{ how: 'started' | 'already-started' }> {
+  return guarded(async () => {
+    const c = new NsxClient(await nsxEndpoint(i.config.nsx));
+    const r = i.runbook;
+    const now = await c.getRestoreStatus().catch(() => undefined);
+    if (now && now.backup_timestamp === r.nsx.timestampMs && ['RUNNING', 'SUSPENDED_FOR_USER_ACTION', 'SUCCESS'].includes(now.status.value)) return { how: 'already-started' as const };
+    const t = i.config.backupTarget;
+    await c.putRestoreConfig({
+      remote_file_server: {
+        server: t.host,
+        port: t.port,
+        directory_path: r.nsx.directory,
+        protocol: { protocol_name: 'sftp', ssh_fingerprint: t.hostKeyFingerprint, authentication_scheme: { scheme_name: 'PASSWORD', username: t.user, password: await resolveSecret(t.password ?? '') } },
+      },
+      passphrase: await resolveSecret(r.nsx.passphraseRef),
+    });
+    const listed = await c.restoreTimestamps();
+    const mine = listed.find((x) => x.timestamp === r.nsx.timestampMs && (!r.nsx.nodeId || x.node_id === r.nsx.nodeId));
+    if (!mine) throw nonRetryable('RestoreRefused', `the NSX Manager does not list the set's backup (${r.nsx.backupAt}, node ${r.nsx.nodeId ?? '?'}); it lists ${listed.map((x) => new Date(x.timestamp).toISOString()).join(', ') || 'none'}`);
+    await c.startRestore(mine.node_id, mine.timestamp);
+    return { how: 'started' as const };
+  });
+}
+
+/** Polls the NSX restore until it ends or waits for the operator (heartbeating); FAILED/ABORTED in NSX's words. */
+export async function awaitNsxRestore(i: { config: SiteConfig; pollMs?: number }): Promise<ClusterRestoreStatus> {
+  return guarded(async () => {
+    const c = new NsxClient(await nsxEndpoint(i.config.nsx));
+    for (;;) {
+      const st = await c.getRestoreStatus();
+      Context.current().heartbeat({ status: st.status.value, step: st.step?.value });
+      if (st.status.value === 'SUCCESS' || st.status.value === 'SUSPENDED_FOR_USER_ACTION') return st;
+      if (['FAILED', 'ABORTED', 'SUSPENDED', 'SUSPENDED_BY_USER'].includes(st.status.value)) {
+        throw nonRetryable('RestoreFailed', `the NSX restore is ${st.status.value}${st.status.description ? `: ${st.status.description}` : ''} (step ${st.step?.value ?? '?'}) — see the manager's restore status page; a retry there (action=retry) or a new manager may be needed`);
+      }
+      await new Promise((r) => setTimeout(r, i.pollMs ?? 1000));
+    }
+  });
+}
+
+/** Answers what NSX suspended the restore for. */
+export async function advanceNsxRestore(i: { config: SiteConfig; answers: { id: string; [k: string]: unknown }[] }): Promise<void> {
+  return guarded(async () => {
+    await new NsxClient(await nsxEndpoint(i.config.nsx)).advanceRestore(i.answers);
+  });
+}
+
+/** After both stages: the versions are the set's, and vCenter is out of restore mode. */
+export async function restorePostCheck(i: { config: SiteConfig; runbook: RestoreRunbook }): Promise<{ vcenterVersion: string; nsxVersion: string }> {
+  return guarded(async () => {
+    const vcenterVersion = (await vcenter(i.config, (c) => c.getVersion())).version;
+    const nsxVersion = (await new NsxClient(await nsxEndpoint(i.config.nsx)).getNodeVersion()).product_version ?? '';
+    const problems: string[] = [];
+    if (i.runbook.vcenter.version && vcenterVersion !== i.runbook.vcenter.version) problems.push(`vCenter is ${vcenterVersion}, the set's is ${i.runbook.vcenter.version}`);
+    if (i.runbook.nsx.version && nsxVersion !== i.runbook.nsx.version) problems.push(`NSX is ${nsxVersion}, the set's is ${i.runbook.nsx.version}`);
+    if (problems.length) throw nonRetryable('RestorePostcheckFailed', `post-check: ${problems.join('; ')}`);
+    return { vcenterVersion, nsxVersion };
+  });
+}

@@ -6,6 +6,13 @@ import { withSftp } from '../providers/sftp/client.js';
 import { targetEndpoint } from './catalog.js';
 import { pickRestoreSet, RestorePlanError, restoreRunbook, runbookMarkdown } from '../restore/runbook.js';
 import { CliError, EXIT, info, printJson } from './output.js';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
+import { restoreContinueUpdate, restoreProgressQuery, type RestoreSiteInput, type RestoreSiteResult } from '../../workflows/restore/restore-site.js';
+import { connectOrExplain, failureReason, runEnd } from './backup-run.js';
+import type { ConnectionOpts } from './common.js';
+import type { RestoreRunOpts } from './restore.js';
+import { outcomeOf } from './wait.js';
 
 export async function restorePlan(o: { site: string; set?: string; force?: boolean; config?: string; json?: boolean }): Promise<void> {
   const { config, file } = loadConfig(o.config);
@@ -31,4 +38,103 @@ export async function restorePlan(o: { site: string; set?: string; force?: boole
   const runbook = restoreRunbook(picked.manifest, site, picked);
   if (o.json) printJson(runbook);
   else process.stdout.write(runbookMarkdown(runbook));
+}
+
+export async function restoreRun(o: RestoreRunOpts): Promise<void> {
+  const { config, file } = loadConfig(o.config);
+  siteOf(config, file, o.site);
+  if (o.set) {
+    try {
+      checkedSetId(o.set);
+    } catch (err) {
+      if (err instanceof BadSetIdError) throw new CliError(err.message, EXIT.BAD_INPUT);
+      throw err;
+    }
+  }
+  const { client, connection } = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  try {
+    const input: RestoreSiteInput = { site: o.site, ...(o.set ? { setId: o.set } : {}), ...(o.force ? { force: true } : {}), ...(o.yes ? { yes: true } : {}) };
+    let handle;
+    try {
+      handle = await client.workflow.start('restoreSite', {
+        taskQueue: o.taskQueue ?? config.temporal.taskQueue,
+        workflowId: `restore-site-${o.site}`,
+        args: [input],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+        typedSearchAttributes: [
+          { key: SddcSite, value: o.site },
+          { key: SddcOperation, value: 'restore-site' },
+        ],
+        staticSummary: `Restore site ${o.site}${o.set ? ` from ${o.set}` : ''}`,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`restore-site-${o.site} is already running`, EXIT.RUN_FAILED);
+      throw err;
+    }
+    if (!o.json) info(`started ${handle.workflowId}`);
+    if (!o.wait) {
+      if (o.json) printJson({ status: 'started', workflowId: handle.workflowId });
+      return;
+    }
+    let told = '';
+    const timer = setInterval(() => {
+      void handle.query(restoreProgressQuery).then((p) => {
+        const w = p.waitingFor;
+        const say =
+          w?.kind === 'go'
+            ? `waiting for a go-ahead: sddc-ops restore continue ${handle.workflowId} --by NAME  (starts ${w.stage})`
+            : w?.kind === 'nsx-answer'
+              ? `NSX waits for the operator:\n${w.instructions.map((i) => `  ${i.id}: ${i.name}`).join('\n')}\nthen: sddc-ops restore continue ${handle.workflowId} --by NAME ${w.instructions.map((i) => `--answer ${i.id}`).join(' ')}`
+              : `${p.state}${p.setId ? ` (set ${p.setId})` : ''}`;
+        if (say !== told && !o.json) info(say);
+        told = say;
+      }, () => undefined);
+    }, 1000);
+    try {
+      const r = (await outcomeOf(() => handle.result())) as RestoreSiteResult;
+      if (o.json) printJson({ ...r, workflowId: handle.workflowId });
+      else info(`restored site ${o.site} from ${r.setId}: vCenter ${r.vcenterVersion}, NSX ${r.nsxVersion}`);
+    } catch (err) {
+      const reason = failureReason(err);
+      if (o.json) printJson({ status: runEnd(err), workflowId: handle.workflowId, reason });
+      else info(`${runEnd(err).toUpperCase()}: ${reason}`);
+      process.exitCode = EXIT.RUN_FAILED;
+    } finally {
+      clearInterval(timer);
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+/** `--answer ID` or `--answer ID={"field":…}`. */
+function parseAnswer(v: string): { id: string; [k: string]: unknown } {
+  const [id, json] = [v.split('=')[0]!, v.includes('=') ? v.slice(v.indexOf('=') + 1) : undefined];
+  if (!/^[A-Za-z0-9_.-]+$/.test(id)) throw new CliError(`--answer ${v}: expected an instruction id, optionally =JSON`, EXIT.BAD_INPUT);
+  if (json === undefined) return { id };
+  try {
+    return { ...(JSON.parse(json) as object), id };
+  } catch {
+    throw new CliError(`--answer ${v}: the part after = is not JSON`, EXIT.BAD_INPUT);
+  }
+}
+
+export async function restoreContinue(run: string, o: ConnectionOpts & { by: string; answer?: string[]; config?: string; json?: boolean }): Promise<void> {
+  const answers = o.answer?.map(parseAnswer);
+  const { config } = loadConfig(o.config);
+  const { client, connection } = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  try {
+    const r = await client.workflow
+      .getHandle(run)
+      .executeUpdate(restoreContinueUpdate, { args: [{ by: o.by, ...(answers ? { answers } : {}) }] })
+      .catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) throw new CliError(`no run ${run}`, EXIT.BAD_INPUT);
+        const why = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
+        throw new CliError(`refused: ${why}`, EXIT.BAD_INPUT);
+      });
+    if (o.json) printJson({ workflowId: run, ...r });
+    else info(`${run}: ${r.accepted} (by ${o.by})`);
+  } finally {
+    await connection.close();
+  }
 }

@@ -13,4 +13,4 @@ export { precheckIksChange, changeWorkerPool, awaitWorkerPool, iksEtcdRecord } f
 export { scaleOutInventory, precheckAddHosts, addHostToCluster, removeHostFromCluster, setClusterHa, precheckAddCluster, createClusterIfAbsent, destroyClusterIfPresent } from './scale-out/hosts.js';
 export { precheckIbmOrder, orderIbmHosts, removeIbmHosts, awaitIbmOrder, precheckIbmCluster, orderIbmCluster, awaitIbmCluster, deleteIbmCluster } from './scale-out/capacity-ibm.js';
 export { precheckIbmSite, orderIbmInstance, awaitIbmInstance, deleteIbmInstance, newSiteBlock, applySiteSchedules, deleteSiteSchedules } from './scale-out/site-ibm.js';
-export { planRestore, precheckRestoreTargets, startVcenterRestore, awaitVcenterRestore, startNsxRestore, awaitNsxRestore, advanceNsxRestore, restorePostCheck } from './restore/restore.js';
+export { planRestore, precheckRestoreTargets, startVcenterRestore, awaitVcenterRestore, startNsxRestore, awaitNsxRestore, advanceNsxRestore, restorePostCheck, stopRestore } from './restore/restore.js';

@@ -93,7 +93,7 @@ export async function awaitVcenterRestore(i: { config: SiteConfig; pollMs?: numb
         Context.current().heartbeat({ progress: job.progress });
         if (job.state === 'SUCCEEDED') return { version: (await c.getVersion()).version };
         if (job.state === 'FAILED') throw nonRetryable('RestoreFailed', `the vCenter restore failed: ${job.messages.map((m) => m.default_message).join('; ') || 'no message'} — read the appliance's restore log, fix the cause, redeploy the appliance in restore mode and run the restore again`);
-        await new Promise((r) => setTimeout(r, i.pollMs ?? 1000));
+        await Context.current().sleep(i.pollMs ?? 1000); // rejects when the run is cancelled
       }
     }),
   );
@@ -135,7 +135,7 @@ export async function awaitNsxRestore(i: { config: SiteConfig; pollMs?: number }
       if (['FAILED', 'ABORTED', 'SUSPENDED', 'SUSPENDED_BY_USER'].includes(st.status.value)) {
         throw nonRetryable('RestoreFailed', `the NSX restore is ${st.status.value}${st.status.description ? `: ${st.status.description}` : ''} (step ${st.step?.value ?? '?'}) — see the manager's restore status page; a retry there (action=retry) or a new manager may be needed`);
       }
-      await new Promise((r) => setTimeout(r, i.pollMs ?? 1000));
+      await Context.current().sleep(i.pollMs ?? 1000); // rejects when the run is cancelled
     }
   });
 }
@@ -157,5 +157,29 @@ export async function restorePostCheck(i: { config: SiteConfig; runbook: Restore
     if (i.runbook.nsx.version && nsxVersion !== i.runbook.nsx.version) problems.push(`NSX is ${nsxVersion}, the set's is ${i.runbook.nsx.version}`);
     if (problems.length) throw nonRetryable('RestorePostcheckFailed', `post-check: ${problems.join('; ')}`);
     return { vcenterVersion, nsxVersion };
+  });
+}
+
+/**
+ * After a cancel: stops what the restore started on the products — the vCenter restore job if it
+ * still runs, the NSX restore if it runs or waits — and says what it stopped. The appliances stay
+ * as they are (a half-restored one must be redeployed), which the result says.
+ */
+export async function stopRestore(i: { config: SiteConfig }): Promise<{ stopped: string[] }> {
+  return guarded(async () => {
+    const stopped: string[] = [];
+    await vcenter(i.config, async (c) => {
+      if ((await c.getRestoreJob()).state === 'INPROGRESS') {
+        await c.cancelRestore();
+        stopped.push('the vCenter restore job');
+      }
+    }).catch(() => undefined); // a vCenter that answers nothing has nothing of ours running
+    const n = new NsxClient(await nsxEndpoint(i.config.nsx));
+    const st = await n.getRestoreStatus().catch(() => undefined);
+    if (st && ['RUNNING', 'SUSPENDED_FOR_USER_ACTION'].includes(st.status.value)) {
+      await n.cancelRestore();
+      stopped.push('the NSX restore');
+    }
+    return { stopped };
   });
 }

@@ -112,4 +112,24 @@ describe('restoreSite against the lab', () => {
       putBack();
     }
   });
+
+  it('a cancel during the vCenter restore stops the appliance\'s restore job and ends the run Cancelled, saying what it stopped', async () => {
+    const { vcenter, putBack } = await newAppliances();
+    vcenter.faults.set({ jobDurationMs: 6000 });
+    try {
+      const h = await start({ yes: true });
+      await until('the vCenter restore to run', async () => ((await h.query(restoreProgressQuery)).stages[1]?.status === 'running' ? true : undefined), 30_000);
+      await new Promise((r) => setTimeout(r, 500));
+      await h.cancel();
+      const err = (await h.result().then(() => undefined, (e: unknown) => e)) as WorkflowFailedError;
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(err.cause?.name).toBe('CancelledFailure');
+      const p = await h.query(restoreProgressQuery);
+      expect(p.state).toBe('cancelled');
+      expect(p.stages[1]!.detail).toMatch(/^cancelled; stopped the vCenter restore job — redeploy/);
+      expect(vcenter.inRestoreMode(), 'a cancelled restore leaves the appliance in restore mode, to be redeployed').toBe(true);
+    } finally {
+      putBack();
+    }
+  });
 });

@@ -1,9 +1,11 @@
 import {
   ApplicationFailure,
+  CancellationScope,
   condition,
   defineQuery,
   defineUpdate,
   executeChild,
+  isCancellation,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -42,7 +44,7 @@ export interface RestoreSiteResult {
 
 type StageStatus = 'pending' | 'waiting' | 'running' | 'done' | 'failed';
 export interface RestoreProgress {
-  state: 'planning' | 'checking' | 'waiting-for-go' | 'restoring-vcenter' | 'restoring-nsx' | 'waiting-for-nsx-answer' | 'post-checking' | 'restored' | 'failed';
+  state: 'planning' | 'checking' | 'waiting-for-go' | 'restoring-vcenter' | 'restoring-nsx' | 'waiting-for-nsx-answer' | 'post-checking' | 'restored' | 'failed' | 'cancelled';
   setId?: string;
   stages: { name: string; status: StageStatus; detail?: string }[];
   /** What the run waits for: a go-ahead for a stage, or answers to NSX's instructions. */
@@ -121,6 +123,13 @@ export async function restoreSite(input: RestoreSiteInput): Promise<RestoreSiteR
       mark(i, 'done', detail?.(r));
       return r;
     } catch (err) {
+      if (isCancellation(err)) {
+        // Stop what the stage started on the products, then end Cancelled; the appliances are left to be redeployed.
+        const { stopped } = await CancellationScope.nonCancellable(() => quick.stopRestore.executeWithOptions({ summary: 'Cancelled: stop the restore jobs on the products' }, [{ config }]));
+        mark(i, 'failed', `cancelled; stopped ${stopped.join(' and ') || 'nothing (none was running)'} — redeploy the appliance(s) before restoring again`);
+        set({ state: 'cancelled', waitingFor: undefined });
+        throw err;
+      }
       mark(i, 'failed', (err as { cause?: Error }).cause?.message ?? (err as Error).message);
       set({ state: 'failed' });
       throw err;

@@ -86,6 +86,10 @@ export class VcenterClient {
     return (await this.raw('GET', '/api/appliance/recovery/restore/job')) as RestoreJobStatus;
   }
 
+  async cancelRestore(): Promise<unknown> {
+    return this.raw('POST', '/api/appliance/recovery/restore/job?action=cancel');
+  }
+
   async getVersion(): Promise<ApplianceVersion> {
     return (await this.raw('GET', '/api/appliance/system/version')) as ApplianceVersion;
   }

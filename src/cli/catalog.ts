@@ -12,13 +12,18 @@ import { catalogStatus, type CatalogStatus } from '../domain/backup-set.js';
 import { CliError, EXIT, humanBytes, info, printJson } from './output.js';
 
 /** The site a set id belongs to: "<site>-<YYYYMMDD>T<HHMMSS>Z". A set id that is not a plain name is bad input. */
-export function siteOfSet(config: Config, file: string, setId: string, site?: string): string {
+/** A set id given on the command line: one that is not a plain name is bad input (exit 2). */
+export function setIdArg(setId: string): string {
   try {
-    checkedSetId(setId);
+    return checkedSetId(setId);
   } catch (err) {
     if (err instanceof BadSetIdError) throw new CliError(err.message, EXIT.BAD_INPUT);
     throw err;
   }
+}
+
+export function siteOfSet(config: Config, file: string, setId: string, site?: string): string {
+  setIdArg(setId);
   if (site) {
     siteOf(config, file, site);
     return site;

@@ -1,9 +1,9 @@
 /** What the restore commands do (loaded when they run). */
 import { loadConfig, siteOf } from '../config/load.js';
-import { BadSetIdError, checkedSetId, readCatalog } from '../catalog/catalog.js';
+import { readCatalog } from '../catalog/catalog.js';
 import { SftpStore } from '../catalog/store.js';
 import { withSftp } from '../providers/sftp/client.js';
-import { targetEndpoint } from './catalog.js';
+import { setIdArg, targetEndpoint } from './catalog.js';
 import { pickRestoreSet, RestorePlanError, restoreRunbook, runbookMarkdown } from '../restore/runbook.js';
 import { CliError, EXIT, info, printJson } from './output.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
@@ -17,14 +17,7 @@ import { outcomeOf } from './wait.js';
 export async function restorePlan(o: { site: string; set?: string; force?: boolean; config?: string; json?: boolean }): Promise<void> {
   const { config, file } = loadConfig(o.config);
   const site = siteOf(config, file, o.site);
-  if (o.set) {
-    try {
-      checkedSetId(o.set);
-    } catch (err) {
-      if (err instanceof BadSetIdError) throw new CliError(err.message, EXIT.BAD_INPUT);
-      throw err;
-    }
-  }
+  if (o.set) setIdArg(o.set);
   const target = site.backupTarget;
   const catalog = await withSftp(await targetEndpoint(target), (s) => readCatalog(new SftpStore(s, target.directory)));
   for (const u of catalog.unreadable) info(`warning: ${u.setId}: unreadable manifest (${u.reason})`);
@@ -43,14 +36,7 @@ export async function restorePlan(o: { site: string; set?: string; force?: boole
 export async function restoreRun(o: RestoreRunOpts): Promise<void> {
   const { config, file } = loadConfig(o.config);
   siteOf(config, file, o.site);
-  if (o.set) {
-    try {
-      checkedSetId(o.set);
-    } catch (err) {
-      if (err instanceof BadSetIdError) throw new CliError(err.message, EXIT.BAD_INPUT);
-      throw err;
-    }
-  }
+  if (o.set) setIdArg(o.set);
   const { client, connection } = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
   try {
     const input: RestoreSiteInput = { site: o.site, ...(o.set ? { setId: o.set } : {}), ...(o.force ? { force: true } : {}), ...(o.yes ? { yes: true } : {}) };

@@ -6,6 +6,8 @@ import { FaultState, faultControl } from './faults.js';
 import { damage, uploadAsProduct, UploadError } from './sftp-upload.js';
 import { nsxBackupFolderName, parseNsxBackupFolderName } from '../domain/backup-set.js';
 import { withSftp } from '../providers/sftp/client.js';
+import { defaultNsxState, policyApi, type NsxConfigState } from './nsx-config-state.js';
+import { seal, unseal } from './sealed.js';
 import type { BackupConfiguration, BackupOperationStatus, BackupTimestamp, ClusterRestoreStatus, CurrentBackupOperationStatus, RestoreConfiguration } from '../providers/nsx/types.js';
 
 /**
@@ -19,6 +21,8 @@ export interface NsxSimOptions {
   port?: number;
   version?: string;
   jobDurationMs?: number;
+  /** A freshly deployed manager: no configuration until a restore loads one (default: the lab's sample configuration). */
+  fresh?: boolean;
 }
 
 const PASSPHRASE_RE = /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)(?=.*[^A-Za-z0-9]).{8,}$/;
@@ -38,6 +42,8 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
   const history: BackupOperationStatus[] = [];
   const inventory: BackupOperationStatus[] = [];
   let running: Promise<void> | undefined;
+  /** The manager's configuration (Policy API); its backups carry it, sealed with the passphrase. */
+  let state: NsxConfigState = opts.fresh ? { segments: [], tier0s: [], tier1s: [], policies: [] } : defaultNsxState();
   let putCount = 0;
   let backupsStarted = 0;
 
@@ -58,8 +64,10 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
     const base = posix.join(rfs.directory_path, 'cluster-node-backups', nodeDir, nsxBackupFolderName(start));
     // The real backup is encrypted with the passphrase; the lab records its hash so a restore can tell a wrong one.
     const meta = Buffer.from(JSON.stringify({ backup_id: backupId, version, node_id: nodeId, start_time: start, encrypted: true, passphrase_sha256: sha256(config.passphrase ?? '') }));
+    // The configuration as it is when the cluster backup is taken (the end of the job), sealed with the passphrase.
+    const clusterBackup = seal({ version, node_id: nodeId, taken_at: Date.now(), state }, config.passphrase ?? '');
     const files = [
-      { path: `${base}/cluster_backup.tar.enc`, data: randomBytes(96 * 1024) },
+      { path: `${base}/cluster_backup.tar.enc`, data: clusterBackup },
       { path: `${base}/node_${nodeId}.tar.enc`, data: randomBytes(48 * 1024) },
       { path: `${base}/metadata.json`, data: damage(meta, jobFaults.upload === 'corrupt' ? 'corrupt' : 'ok') },
       {
@@ -97,25 +105,34 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
   let restore: ClusterRestoreStatus = { status: { value: 'INITIAL' } };
   let advance: (() => void) | undefined;
   /** The backups on the restore source: cluster-node-backups/<version>-<node>-<ip>/backup-<time>UTC/metadata.json. */
-  const backupsOnServer = async (rc: RestoreConfiguration): Promise<(BackupTimestamp & { meta: { version?: string; passphrase_sha256?: string } })[]> => {
+  type OnServer = BackupTimestamp & { folder: string; meta: { version?: string; passphrase_sha256?: string } };
+  const backupsOnServer = async (rc: RestoreConfiguration): Promise<OnServer[]> => {
     const r = rc.remote_file_server;
     const root = posix.join(r.directory_path, 'cluster-node-backups');
     return withSftp({ host: r.server, port: r.port, user: r.protocol.authentication_scheme.username, password: r.protocol.authentication_scheme.password, hostKeyFingerprint: r.protocol.ssh_fingerprint }, async (c) => {
-      const out: (BackupTimestamp & { meta: { version?: string; passphrase_sha256?: string } })[] = [];
+      const out: OnServer[] = [];
       for (const node of await c.list(root)) {
         const m = /-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-([\d.]+)$/i.exec(node.name);
         if (!m) continue;
         for (const b of await c.list(posix.join(root, node.name))) {
           const at = parseNsxBackupFolderName(b.name);
           const meta = at === undefined ? undefined : await c.readTextIfPresent(posix.join(root, node.name, b.name, 'metadata.json'));
-          if (at !== undefined && meta) out.push({ timestamp: at, node_id: m[1]!, ip_address: m[2]!, restore_type: ['CLUSTER_RESTORE'], meta: JSON.parse(meta) });
+          if (at !== undefined && meta) out.push({ timestamp: at, node_id: m[1]!, ip_address: m[2]!, restore_type: ['CLUSTER_RESTORE'], folder: posix.join(root, node.name, b.name), meta: JSON.parse(meta) });
         }
       }
       return out.sort((a, b) => b.timestamp - a.timestamp);
     });
   };
   /** RUNNING, then SUSPENDED_FOR_USER_ACTION until the operator answers, then RUNNING to SUCCESS (or FAILED with failJob). */
-  const runRestore = (from: BackupTimestamp & { meta: { version?: string } }) => {
+  /** The configuration a backup carries: its cluster backup, opened with the passphrase (a damaged file or a wrong passphrase fails). */
+  const configIn = async (rc: RestoreConfiguration, from: OnServer): Promise<NsxConfigState> => {
+    const r = rc.remote_file_server;
+    const data = await withSftp({ host: r.server, port: r.port, user: r.protocol.authentication_scheme.username, password: r.protocol.authentication_scheme.password, hostKeyFingerprint: r.protocol.ssh_fingerprint }, (c) =>
+      c.readFile(posix.join(from.folder, 'cluster_backup.tar.enc')),
+    );
+    return unseal<{ state: NsxConfigState }>(data, rc.passphrase).state;
+  };
+  const runRestore = (from: OnServer, restored: Promise<NsxConfigState>) => {
     const jobFaults = faults.takeJobFaults();
     const duration = faults.get().jobDurationMs ?? opts.jobDurationMs ?? 1500;
     const started = Date.now();
@@ -131,11 +148,18 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
         if (restore !== suspended) return;
         restore = { ...suspended, status: { value: 'RUNNING' }, step: { step_number: 3, value: 'Restoring the node' }, instructions: undefined };
         const resumed = restore;
-        setTimeout(() => {
+        setTimeout(async () => {
           if (restore !== resumed) return;
-          restore = jobFaults.failJob
-            ? { ...resumed, status: { value: 'FAILED', description: jobFaults.failJob.message }, restore_end_time: Date.now() }
-            : { ...resumed, status: { value: 'SUCCESS' }, step: { step_number: 4, value: 'Restore completed' }, restore_end_time: Date.now() };
+          if (jobFaults.failJob) {
+            restore = { ...resumed, status: { value: 'FAILED', description: jobFaults.failJob.message }, restore_end_time: Date.now() };
+            return;
+          }
+          try {
+            state = await restored;
+            restore = { ...resumed, status: { value: 'SUCCESS' }, step: { step_number: 4, value: 'Restore completed' }, restore_end_time: Date.now() };
+          } catch (err) {
+            restore = { ...resumed, status: { value: 'FAILED', description: `The cluster backup could not be restored: ${(err as Error).message}` }, restore_end_time: Date.now() };
+          }
         }, duration / 2);
       };
     }, duration / 2);
@@ -150,6 +174,8 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
       return apiError(403, 'FORBIDDEN', 403, 'The credentials were incorrect or the account specified has been locked.');
     }
     if (faults.takeServerError()) return apiError(503, 'SERVICE_UNAVAILABLE', 503, 'Some appliance components are not functioning properly.');
+    const policy = policyApi(() => state, req);
+    if (policy) return policy;
     const route = `${req.method} ${req.path}${req.query.get('action') ? `?action=${req.query.get('action')}` : ''}`;
     switch (route) {
       case 'GET /api/v1/node/version':
@@ -200,7 +226,9 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
         const found = (await backupsOnServer(restoreConfig).catch(() => [])).find((t) => t.node_id === b.node_id && t.timestamp === b.timestamp);
         if (!found) return apiError(400, 'BAD_REQUEST', 29203, `No backup of node ${b.node_id} at ${b.timestamp} on the backup server.`);
         if (found.meta.passphrase_sha256 && found.meta.passphrase_sha256 !== sha256(restoreConfig.passphrase)) return apiError(400, 'BAD_REQUEST', 29204, 'The passphrase is incorrect: the backup cannot be decrypted.');
-        runRestore(found);
+        const restored = configIn(restoreConfig, found);
+        restored.catch(() => undefined); // read now, failed (if at all) when the restore gets there
+        runRestore(found, restored);
         return { status: 200, body: restore };
       }
       case 'GET /api/v1/cluster/restore/status':
@@ -232,6 +260,15 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
     /** How many backups were started through the API. */
     backupsStarted: () => backupsStarted,
     idle: async () => running,
+    /** Deployed anew (a drill sandbox's redeploy): no configuration, no restore. */
+    redeploy: () => {
+      state = { segments: [], tier0s: [], tier1s: [], policies: [] };
+      restore = { status: { value: 'INITIAL' } };
+      restoreConfig = undefined;
+      advance = undefined;
+    },
+    /** The manager's configuration now (segments, gateways, firewall policies). */
+    configState: () => structuredClone(state),
     close: async () => {
       await running?.catch(() => undefined);
       await server.close();

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { seal, unseal } from './sealed.js';
 import { listen, basicCredentials, type LabRequest, type LabResponse } from './http.js';
 import { FaultState, faultControl } from './faults.js';
 import { damage, uploadAsProduct, UploadError } from './sftp-upload.js';
@@ -30,6 +31,21 @@ export interface VcenterSimOptions {
   restoreMode?: boolean;
 }
 
+/** The small inventory the lab appliance keeps, in the vSphere Automation API's summary shapes (/api/vcenter/...). */
+export interface ApplianceInventory {
+  datacenters: { datacenter: string; name: string }[];
+  clusters: { cluster: string; name: string; ha_enabled: boolean; drs_enabled: boolean }[];
+  hosts: { host: string; name: string; connection_state: string; power_state: string }[];
+}
+
+export function defaultApplianceInventory(): ApplianceInventory {
+  return {
+    datacenters: [{ datacenter: 'datacenter-3', name: 'DC0' }],
+    clusters: [{ cluster: 'domain-c8', name: 'DC0_C0', ha_enabled: true, drs_enabled: true }],
+    hosts: [1, 2, 3].map((n) => ({ host: `host-${20 + n}`, name: `esx-0${n}.lab.local`, connection_state: 'CONNECTED', power_state: 'POWERED_ON' })),
+  };
+}
+
 
 const BACKUP_PASSWORD_RE = /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)(?=.*[^A-Za-z0-9]).{8,20}$/;
 
@@ -44,6 +60,8 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
   const faults = new FaultState();
   let version = opts.version ?? '8.0.3.00400';
   let restoreMode = !!opts.restoreMode;
+  /** Empty on an appliance deployed to be restored; a restore loads the archive's. */
+  let inventory: ApplianceInventory = opts.restoreMode ? { datacenters: [], clusters: [], hosts: [] } : defaultApplianceInventory();
   let restoreJob: RestoreJobStatus = { state: 'NONE', progress: 0, messages: [] };
   const build = opts.build ?? '24322831';
   const fqdn = opts.fqdn ?? 'vcsa.lab.local';
@@ -79,6 +97,8 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
     const archive = (kb: number) => gzipSync(Buffer.concat([randomBytes(kb * 512), Buffer.alloc(kb * 512, 'vcsa')]));
     const parts = ['lotus_backup', 'config_files', 'database_full_backup', ...(req.parts.includes('seat') ? ['stats_events_tasks'] : [])];
     const files: { path: string; data: Buffer }[] = parts.map((p, i) => ({ path: `${dir}/${p}.tar.gz`, data: archive(32 + i * 16) }));
+    // The inventory database as it is now, sealed with the backup password: what a restore loads.
+    files[0]!.data = gzipSync(Buffer.concat([seal({ inventory }, req.backup_password ?? ''), randomBytes(16 * 1024)]));
     if (jobFaults.upload && jobFaults.upload !== 'ok') files[1]!.data = damage(files[1]!.data, jobFaults.upload);
     files.push({
       path: `${dir}/backup-metadata.json`,
@@ -133,6 +153,8 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
     const restoreRoute = /^\/api\/appliance\/recovery\/restore(\/job)?$/.exec(req.path);
     if (restoreRoute) return restoreApi(req, !!restoreRoute[1]);
     if (restoreMode) return vapiError(503, 'SERVICE_UNAVAILABLE', 'The appliance is in restore mode: only the restore API is available until a restore completes.');
+    const inventoryRoute = /^\/api\/vcenter\/(datacenter|cluster|host)$/.exec(req.path);
+    if (req.method === 'GET' && inventoryRoute) return { status: 200, body: inventory[`${inventoryRoute[1]}s` as keyof ApplianceInventory] };
     if (req.method === 'GET' && req.path === '/api/appliance/system/version') {
       return { status: 200, body: { version, build, product: 'VMware vCenter Server', type: 'vCenter Server with an embedded Platform Services Controller', summary: '', releasedate: '', install_time: '' } };
     }
@@ -198,6 +220,15 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
     if (!text) throw new Error('no backup-metadata.json at the location');
     return JSON.parse(text);
   };
+  /** The inventory the archive holds: lotus_backup.tar.gz, opened with the backup password. */
+  const archiveInventory = async (r: RestoreRequest): Promise<ApplianceInventory> => {
+    const url = new URL(r.location);
+    const port = Number(url.port || 22);
+    const hostKeyFingerprint = knownHosts.get(`${url.hostname}:${port}`) || (await peekFingerprint(url.hostname, port));
+    const data = await withSftp({ host: url.hostname, port, user: r.location_user, password: r.location_password, hostKeyFingerprint }, (c) => c.readFile(`${decodeURIComponent(url.pathname)}/lotus_backup.tar.gz`));
+    const sealed = gunzipSync(data);
+    return unseal<{ inventory: ApplianceInventory }>(sealed.subarray(0, sealed.length - 16 * 1024), r.backup_password ?? '').inventory;
+  };
   const checkArchive = async (r: Partial<RestoreRequest> | undefined): Promise<{ error?: LabResponse; meta?: Awaited<ReturnType<typeof archiveOf>> }> => {
     if (!r || r.location_type !== 'SFTP' || !r.location || !r.location_user || !r.location_password) return { error: vapiError(400, 'INVALID_ARGUMENT', 'location_type SFTP, location, location_user and location_password are required.') };
     let meta;
@@ -229,6 +260,9 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
       const { error, meta } = await checkArchive(req.body as Partial<RestoreRequest>);
       if (error) return error;
       const jobFaults = faults.takeJobFaults();
+      const body = req.body as RestoreRequest;
+      const restored = archiveInventory(body);
+      restored.catch(() => undefined); // failed (if at all) when the job gets there
       restoreJob = { state: 'INPROGRESS', progress: 0, start_time: new Date().toISOString(), messages: [] };
       const mine = restoreJob;
       const duration = faults.get().jobDurationMs ?? opts.jobDurationMs ?? 2500;
@@ -242,6 +276,13 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
         if (jobFaults.failJob) {
           mine.state = 'FAILED';
           mine.messages = [msg('com.vmware.applmgmt.restore.failed', jobFaults.failJob.message)];
+          return;
+        }
+        try {
+          inventory = await restored;
+        } catch (err) {
+          mine.state = 'FAILED';
+          mine.messages = [msg('com.vmware.applmgmt.restore.failed', `The inventory database could not be restored: ${(err as Error).message}`)];
           return;
         }
         mine.state = 'SUCCEEDED';
@@ -267,6 +308,15 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
     jobRunning: () => [...jobs.values()].some((j) => j.state === 'INPROGRESS'),
     /** Whether the appliance still waits for a restore (restore mode). */
     inRestoreMode: () => restoreMode,
+    /** Deployed anew (a drill sandbox's redeploy): restore mode, no inventory, no restore job. */
+    redeploy: () => {
+      restoreMode = true;
+      inventory = { datacenters: [], clusters: [], hosts: [] };
+      restoreJob = { state: 'NONE', progress: 0, messages: [] };
+      version = opts.version ?? '8.0.3.00400';
+    },
+    /** The appliance's inventory now. */
+    inventory: () => structuredClone(inventory),
     close: async () => {
       await Promise.allSettled([...running]);
       await server.close();

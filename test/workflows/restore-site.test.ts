@@ -32,7 +32,7 @@ afterAll(async () => {
 async function newAppliances() {
   const login = { user: lab.config.vcenter.user, password: await resolveSecret(lab.config.vcenter.password) };
   const vcenter = await startVcenterSimulator({ ...login, restoreMode: true, version: '8.0.3.00000', jobDurationMs: 400 });
-  const nsx = await startNsxSimulator({ user: lab.config.nsx.user, password: await resolveSecret(lab.config.nsx.password), jobDurationMs: 400 });
+  const nsx = await startNsxSimulator({ user: lab.config.nsx.user, password: await resolveSecret(lab.config.nsx.password), jobDurationMs: 400, fresh: true });
   fresh.push(vcenter, nsx);
   const putBack = editLabConfig(lab.configPath, (doc) => {
     doc.sites[lab.site]!.vcenter.url = vcenter.url;
@@ -50,8 +50,10 @@ const waitingFor = (h: WorkflowHandle, kind: 'go' | 'nsx-answer') =>
 
 describe('restoreSite against the lab', () => {
   it('restores vCenter then NSX from the newest verified set, each stage on a go-ahead, NSX\'s pause answered', async () => {
-    const { vcenter, putBack } = await newAppliances();
+    const { vcenter, nsx, putBack } = await newAppliances();
     try {
+      expect(nsx.configState().segments, 'a new manager holds no configuration').toEqual([]);
+      expect(vcenter.inventory().hosts).toEqual([]);
       const h = await start();
       const first = await waitingFor(h, 'go');
       expect(first).toMatchObject({ setId, waitingFor: { stage: 'the vCenter restore' } });
@@ -70,6 +72,9 @@ describe('restoreSite against the lab', () => {
       await expect(h.executeUpdate(restoreContinueUpdate, { args: [{ by: 'ops', answers: [] }] })).rejects.toThrow();
       await h.executeUpdate(restoreContinueUpdate, { args: [{ by: 'net-lead', answers: [{ id: 'CONFIRM_FABRIC_NODES' }] }] });
       const r = (await h.result()) as RestoreSiteResult;
+      // What the backups carried is what the new appliances hold now.
+      expect(nsx.configState()).toEqual(lab.nsx.configState());
+      expect(vcenter.inventory()).toEqual(lab.vcenter.inventory());
       expect(r).toMatchObject({ status: 'restored', setId, vcenterVersion: '8.0.3.00400', goAheads: [{ stage: 'the vCenter restore', by: 'ops' }, { stage: 'the NSX restore', by: 'ops' }], nsxAnswers: [{ instructions: ['CONFIRM_FABRIC_NODES'], by: 'net-lead' }] });
     } finally {
       putBack();

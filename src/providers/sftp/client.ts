@@ -100,6 +100,10 @@ export class PinnedSftp {
 
   /** A small file's content, or undefined when it does not exist: open, read, close (no stat first). */
   async readTextIfPresent(path: string): Promise<string | undefined> {
+    return (await this.readBytesIfPresent(path))?.toString('utf8');
+  }
+
+  async readBytesIfPresent(path: string): Promise<Buffer | undefined> {
     const chunks: Buffer[] = [];
     try {
       await readPipelined(this.raw, path, (c) => void chunks.push(Buffer.from(c)), { chunkSize: 64 * 1024, inFlight: 1 });
@@ -107,7 +111,14 @@ export class PinnedSftp {
       if ((err as { code?: number }).code === SFTP_NO_SUCH_FILE) return undefined;
       throw err;
     }
-    return Buffer.concat(chunks).toString('utf8');
+    return Buffer.concat(chunks);
+  }
+
+  /** A small file's bytes (the whole file in memory). */
+  async readFile(path: string): Promise<Buffer> {
+    const data = await this.readBytesIfPresent(path);
+    if (data === undefined) throw Object.assign(new Error(`No such file: ${path}`), { code: 'ENOENT' });
+    return data;
   }
 
   /** Writes a file so that readers see either the old content or the whole new content. */

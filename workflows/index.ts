@@ -8,3 +8,4 @@ export { addCluster } from './scale-out/add-cluster.js';
 export { expandIks } from './scale-out/expand-iks.js';
 export { addSite } from './scale-out/add-site.js';
 export { restoreSite } from './restore/restore-site.js';
+export { restoreDrill } from './restore/restore-drill.js';

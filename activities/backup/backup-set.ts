@@ -179,7 +179,13 @@ export async function writeBackupSetManifest({ target, manifest }: { target: Bac
       const now = await updateManifest(store, manifest.setId, `backup run ${manifest.workflow.runId}`, (current) => {
         if (current && (current.status === 'complete' || current.status === 'deleting') && manifest.status !== 'complete') return undefined;
         written = true;
-        return { ...manifest, ...(current?.verifications ? { verifications: current.verifications } : {}), ...(current?.appData ? { appData: current.appData } : {}) };
+        return {
+          ...manifest,
+          ...(current?.verifications ? { verifications: current.verifications } : {}),
+          ...(current?.appData ? { appData: current.appData } : {}),
+          ...(current?.restoreTested ? { restoreTested: current.restoreTested } : {}),
+          ...(current?.drills ? { drills: current.drills } : {}),
+        };
       });
       return { path: `${target.directory.replace(/\/+$/, '')}/${manifestOf(manifest.setId)}`, status: now!.status, written };
     }),

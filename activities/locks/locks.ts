@@ -31,7 +31,8 @@ export async function describeEndpointLock({ resource }: { resource: string }): 
 }
 
 /** Whether a run has ended (a run the server no longer knows has ended too). */
-export async function runHasEnded({ workflowId, runId }: { workflowId: string; runId: string }): Promise<boolean> {
+/** Whether a run has ended (without a run id: the newest run of that workflow id). */
+export async function runHasEnded({ workflowId, runId }: { workflowId: string; runId?: string }): Promise<boolean> {
   try {
     const d = await Context.current().client.workflow.getHandle(workflowId, runId).describe();
     return d.status.name !== 'RUNNING';

@@ -7,7 +7,7 @@ import { withSftp } from '../../src/providers/sftp/client.js';
 import { HttpError } from '../../src/providers/http.js';
 import { NsxClient } from '../../src/providers/nsx/client.js';
 import type { ClusterRestoreStatus } from '../../src/providers/nsx/types.js';
-import { VcenterClient } from '../../src/providers/vcenter/client.js';
+import { withVcenter, type VcenterClient } from '../../src/providers/vcenter/client.js';
 import type { RestoreRequest } from '../../src/providers/vcenter/types.js';
 import { pickRestoreSet, RestorePlanError, restoreRunbook, type RestoreRunbook } from '../../src/restore/runbook.js';
 import { nsxEndpoint, sftpEndpoint, vcenterEndpoint } from '../endpoints.js';
@@ -44,13 +44,7 @@ async function restoreRequest(config: SiteConfig, r: RestoreRunbook): Promise<Re
 }
 
 async function vcenter<T>(config: SiteConfig, fn: (c: VcenterClient) => Promise<T>): Promise<T> {
-  const c = new VcenterClient(await vcenterEndpoint(config.vcenter));
-  await c.login();
-  try {
-    return await fn(c);
-  } finally {
-    await c.logout();
-  }
+  return withVcenter(await vcenterEndpoint(config.vcenter), fn);
 }
 
 /**
@@ -66,7 +60,13 @@ export async function precheckRestoreTargets(i: { config: SiteConfig; runbook: R
       if (err instanceof HttpError && err.status === 400) throw nonRetryable('RestoreRefused', `nothing was changed: the vCenter at ${i.runbook.vcenter.address} refuses the archive: ${err.detail}`);
       throw err;
     }
-    const nsxVersion = (await new NsxClient(await nsxEndpoint(i.config.nsx)).getNodeVersion()).product_version ?? '';
+    const nsx = new NsxClient(await nsxEndpoint(i.config.nsx));
+    const nsxVersion = (await nsx.getNodeVersion()).product_version ?? '';
+    // A restore goes onto a freshly deployed manager: one that already ran a restore holds that one's configuration.
+    const before = await nsx.getRestoreStatus().catch(() => undefined);
+    if (before && before.status.value !== 'INITIAL') {
+      throw nonRetryable('RestoreRefused', `nothing was changed: the NSX Manager at ${i.config.nsx.url} has already run a restore (${before.status.value}${before.backup_timestamp ? ` of the backup of ${new Date(before.backup_timestamp).toISOString()}` : ''}); deploy a fresh manager at that address and run the restore again`);
+    }
     return { archiveVersion, nsxVersion };
   });
 }

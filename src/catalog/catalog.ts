@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MANIFEST_NAME, isPlainSetId, type BackupSetManifest, type FileRecord } from '../domain/backup-set.js';
+import { MANIFEST_NAME, isPlainSetId, type BackupSetManifest, type DrillRecord, type FileRecord } from '../domain/backup-set.js';
 import type { BackupStore } from './store.js';
 import { mapLimit } from '../util/concurrency.js';
 
@@ -170,6 +170,20 @@ export async function recordVerification(store: BackupStore, setId: string, at: 
       ...m,
       ...(result.ok ? { verifiedAt: at } : {}),
       verifications: [...(m.verifications ?? []), { at, ok: result.ok, problems: result.problems }].slice(-20),
+    };
+  });
+  return next!;
+}
+
+/** Records a restore drill of the set; a passed one makes it the set's `restoreTested`. Under the set's lock. */
+export async function recordDrill(store: BackupStore, setId: string, record: DrillRecord): Promise<BackupSetManifest> {
+  const next = await updateManifest(store, setId, 'restore drill', (m) => {
+    if (!m) throw new SetNotFoundError(`backup set ${setId} disappeared from ${store.where} while it was being drilled`);
+    if (m.drills?.some((d) => d.drillRun === record.drillRun && d.ok === record.ok)) return undefined; // a retry: already recorded
+    return {
+      ...m,
+      ...(record.ok ? { restoreTested: { at: record.at, drillRun: record.drillRun } } : {}),
+      drills: [...(m.drills ?? []), record].slice(-10),
     };
   });
   return next!;

@@ -92,7 +92,7 @@ async function filesUnder(store: BackupStore, folder: string): Promise<{ path: s
 export async function planPrune(store: BackupStore, catalog: Catalog, policy: RetentionPolicy, o: { nowMs: number; liveness?: RunLiveness }): Promise<Omit<PruneReport, 'dryRun' | 'skipped'>> {
   const statuses = await catalogStatuses(catalog, o.nowMs, o.liveness);
   const decision = decideRetention(
-    catalog.sets.map((m) => ({ setId: m.setId, status: statuses.get(m.setId)!, startedAtMs: Date.parse(m.startedAt) })),
+    catalog.sets.map((m) => ({ setId: m.setId, status: statuses.get(m.setId)!, startedAtMs: Date.parse(m.startedAt), restoreTested: !!m.restoreTested })),
     policy,
     o.nowMs,
   );

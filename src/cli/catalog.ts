@@ -85,6 +85,7 @@ export function addCatalogCommands(backup: Command): void {
             startedAt: m.startedAt,
             endedAt: m.endedAt,
             verifiedAt: m.verifiedAt,
+            ...(m.restoreTested ? { restoreTested: m.restoreTested } : {}),
             files: m.totals.files,
             bytes: m.totals.bytes,
             failureReason: m.failureReason,
@@ -95,9 +96,17 @@ export function addCatalogCommands(backup: Command): void {
       } else {
         if (catalog.sets.length === 0) info(`no backup sets under ${target.directory} on ${target.host}`);
         else {
-          const rows = [['SET ID', 'STARTED', 'STATUS', 'FILES', 'SIZE', 'VERIFIED']];
+          const rows = [['SET ID', 'STARTED', 'STATUS', 'FILES', 'SIZE', 'VERIFIED', 'RESTORE-TESTED']];
           for (const m of catalog.sets) {
-            rows.push([m.setId, m.startedAt.slice(0, 19) + 'Z', statuses.get(m.setId)!, String(m.totals.files), humanBytes(m.totals.bytes), m.verifiedAt ? m.verifiedAt.slice(0, 19) + 'Z' : '-']);
+            rows.push([
+              m.setId,
+              m.startedAt.slice(0, 19) + 'Z',
+              statuses.get(m.setId)!,
+              String(m.totals.files),
+              humanBytes(m.totals.bytes),
+              m.verifiedAt ? m.verifiedAt.slice(0, 19) + 'Z' : '-',
+              m.restoreTested ? m.restoreTested.at.slice(0, 19) + 'Z' : '-',
+            ]);
           }
           process.stdout.write(table(rows) + '\n');
         }
@@ -133,6 +142,7 @@ export function addCatalogCommands(backup: Command): void {
         `status     ${status}${status !== m.status ? ` (manifest says ${m.status})` : ''}${m.failureReason ? ` — ${m.failureReason}` : ''}`,
         `time       ${m.startedAt} → ${m.endedAt || '(running)'}`,
         `verified   ${m.verifiedAt ?? 'never'}`,
+        `restore-tested ${m.restoreTested ? `${m.restoreTested.at} by drill ${m.restoreTested.drillRun}` : 'never'}`,
         `target     sftp://${m.target.host}:${m.target.port}${m.target.directory} (${m.target.hostKeyFingerprint})`,
         `workflow   ${m.workflow.workflowId} / ${m.workflow.runId}`,
       ];
@@ -146,6 +156,9 @@ export function addCatalogCommands(backup: Command): void {
       for (const [cluster, a] of Object.entries(m.appData ?? {})) {
         lines.push(`app data   ${cluster}: confirmed by ${a.acknowledgedBy} at ${a.at}${a.evidence ? ` — ${a.evidence}` : ''}`);
       }
+      const lastDrill = m.drills?.at(-1);
+      if (lastDrill && !lastDrill.ok) lines.push(`DRILL FAILED at ${lastDrill.at} (${lastDrill.drillRun}): ${lastDrill.problems.join('; ')}`);
+      if (m.captured) lines.push(`captured   ${m.captured.nsx.length} NSX and ${m.captured.vcenter.length} vCenter objects at ${m.captured.at} (drills compare with them)`);
       const last = m.verifications?.at(-1);
       if (last && !last.ok) lines.push(`DAMAGED    at ${last.at}: ${last.problems.join('; ')}`);
       const folders = [...(m.nsx?.folders ?? []), ...(m.vcenter?.folders ?? [])];

@@ -11,7 +11,11 @@ import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
 import { restoreContinueUpdate, restoreProgressQuery, type RestoreSiteInput, type RestoreSiteResult } from '../../workflows/restore/restore-site.js';
 import { connectOrExplain, failureReason, runEnd } from './backup-run.js';
 import type { ConnectionOpts } from './common.js';
-import type { RestoreRunOpts } from './restore.js';
+import type { RestoreDrillOpts, RestoreRunOpts } from './restore.js';
+import type { RestoreDrillInput, RestoreDrillResult } from '../../workflows/restore/restore-drill.js';
+import { drillProgressQuery } from '../../workflows/restore/restore-drill.js';
+import type { SandboxRecord } from '../../activities/restore/drill.js';
+import { drillWorkflowId } from '../temporal/backup-runs.js';
 import { outcomeOf } from './wait.js';
 
 export async function restorePlan(o: { site: string; set?: string; force?: boolean; config?: string; json?: boolean }): Promise<void> {
@@ -123,4 +127,68 @@ export async function restoreContinue(run: string, o: ConnectionOpts & { by: str
   } finally {
     await connection.close();
   }
+}
+
+export async function restoreDrillRun(o: RestoreDrillOpts): Promise<void> {
+  const { config, file } = loadConfig(o.config);
+  const site = siteOf(config, file, o.site);
+  if (!site.drill) throw new CliError(`site ${o.site} has no drill.sandbox in ${file}: say where drills restore to (a vCenter appliance in restore mode and an NSX Manager, on an isolated network)`, EXIT.BAD_INPUT);
+  if (o.set) setIdArg(o.set);
+  const { client, connection } = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  try {
+    const input: RestoreDrillInput = { site: o.site, ...(o.set ? { setId: o.set } : {}), ...(o.sandboxRedeployed ? { sandboxRedeployed: true } : {}) };
+    const handle = await client.workflow.start('restoreDrill', {
+      taskQueue: o.taskQueue ?? config.temporal.taskQueue,
+      workflowId: drillWorkflowId(o.site, new Date()),
+      args: [input],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      typedSearchAttributes: [
+        { key: SddcSite, value: o.site },
+        { key: SddcOperation, value: 'restore-drill' },
+      ],
+      staticSummary: `Restore drill of site ${o.site}${o.set ? ` (${o.set})` : ''}`,
+    });
+    if (!o.json) info(`started ${handle.workflowId}`);
+    if (!o.wait) {
+      if (o.json) printJson({ status: 'started', workflowId: handle.workflowId });
+      return;
+    }
+    let told = '';
+    const timer = setInterval(() => {
+      void handle.query(drillProgressQuery).then((p) => {
+        const say = `${p.state}${p.setId ? ` (set ${p.setId})` : ''}`;
+        if (say !== told && !o.json) info(say);
+        told = say;
+      }, () => undefined);
+    }, 1000);
+    try {
+      const r = (await outcomeOf(() => handle.result())) as RestoreDrillResult;
+      if (o.json) printJson({ ...r, workflowId: handle.workflowId });
+      else info(`PASSED: set ${r.setId} restored into the sandbox as captured (NSX: ${r.compared.nsx}; vCenter: ${r.compared.vcenter}); marked restore-tested`);
+    } catch (err) {
+      const reason = failureReason(err);
+      if (o.json) printJson({ status: runEnd(err), workflowId: handle.workflowId, reason });
+      else info(`${runEnd(err).toUpperCase()}: ${reason}`);
+      process.exitCode = EXIT.RUN_FAILED;
+    } finally {
+      clearInterval(timer);
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function restoreSandbox(o: { site: string; config?: string; json?: boolean }): Promise<void> {
+  const { config, file } = loadConfig(o.config);
+  const site = siteOf(config, file, o.site);
+  const target = site.backupTarget;
+  const text = await withSftp(await targetEndpoint(target), (s) => new SftpStore(s, target.directory).readTextIfPresent('drills/sandbox.json'));
+  const record = text ? (JSON.parse(text) as SandboxRecord) : undefined;
+  if (o.json) return printJson(record ?? { state: 'unused' });
+  if (!record) return void process.stdout.write('no drill has used the sandbox yet\n');
+  process.stdout.write(
+    `sandbox: ${record.state}${record.setId ? ` (set ${record.setId})` : ''}, drill ${record.drillRun} at ${record.at}\n` +
+      (record.reason ? `reason: ${record.reason}\n` : '') +
+      (record.state === 'dirty' ? `redeploy the sandbox appliances, then: sddc-ops restore drill --site ${o.site} --sandbox-redeployed\n` : ''),
+  );
 }

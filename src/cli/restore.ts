@@ -44,7 +44,35 @@ export function restoreCommand(): Command {
       .option('--config <file>', 'config file')
       .option('--json', 'machine-readable'),
   ).action(async (run: string, o: ConnectionOpts & { by: string; answer?: string[]; config?: string; json?: boolean }) => (await import('./restore-run.js')).restoreContinue(run, o));
+  addConnectionOptions(
+    cmd
+      .command('drill')
+      .description('Prove a set restores: restore it into the site\'s sandbox (drill.sandbox), compare what came back with what the backup captured, and mark it restore-tested')
+      .requiredOption('--site <name>', 'site name from the config file (its drill.sandbox says where to restore)')
+      .option('--set <id>', 'the set to drill (default: the newest complete, verified set)')
+      .option('--sandbox-redeployed', 'the sandbox appliances were redeployed after a drill left them part-way through a restore')
+      .option('--config <file>', 'config file')
+      .option('--no-wait', 'start the drill and return (prints its id)')
+      .option('--json', 'machine-readable result'),
+  )
+    .addHelpText(
+      'after',
+      '\nNo go-aheads are asked and NSX\'s operator pauses are answered: the sandbox is not the site. A drill that passes marks the set\n' +
+        'restore-tested (shown by `backup list` and `backup show`, and kept by retention); one that fails names what differs and tells\n' +
+        'the site\'s drill.notify contacts. Schedule drills with a schedule of purpose drill.\n' +
+        'Exit codes: 0 passed (or started with --no-wait); 1 the drill failed; 2 bad input.\n\n' +
+        'Example:\n  sddc-ops restore drill --site tokyo --json | jq .restoreTested\n',
+    )
+    .action(async (o: RestoreDrillOpts) => (await import('./restore-run.js')).restoreDrillRun(o));
+  cmd
+    .command('sandbox')
+    .description('What the drill sandbox holds: the last drill, and whether it was left part-way through a restore (dirty)')
+    .requiredOption('--site <name>', 'site name from the config file')
+    .option('--config <file>', 'config file')
+    .option('--json', 'machine-readable')
+    .action(async (o: { site: string; config?: string; json?: boolean }) => (await import('./restore-run.js')).restoreSandbox(o));
   return cmd;
 }
 
+export type RestoreDrillOpts = ConnectionOpts & { site: string; set?: string; sandboxRedeployed?: boolean; config?: string; wait: boolean; json?: boolean };
 export type RestoreRunOpts = ConnectionOpts & { site: string; set?: string; force?: boolean; yes?: boolean; config?: string; wait: boolean; json?: boolean };

@@ -83,12 +83,13 @@ export function scheduleCommand(): Command {
       .option('--catchup <duration>', 'how late a missed run may still start, e.g. 1h')
       .option('--pause-on-failure', 'pause the schedule when a run fails')
       .option('--note <text>', 'note shown with the schedule')
-      .option('--purpose <purpose>', 'what it runs: backup (coordinated backup) or appdata (app-data reminders of the site\'s IKS clusters)', 'backup')
+      .option('--purpose <purpose>', 'what it runs: backup (coordinated backup), appdata (app-data reminders of the site\'s IKS clusters) or drill (a restore drill into the site\'s sandbox)', 'backup')
       .addHelpText('after', '\nExample:\n  sddc-ops schedule create --site tokyo-1 --cron "0 2 * * *" --tz Asia/Tokyo --jitter 5m\n'),
   ).action(async (f: Opts & Record<string, unknown> & { site: string }) => {
     const s = scheduleFromFlags(f);
     const { config, file } = loadConfig(f.config);
-    siteOf(config, file, f.site);
+    const site = siteOf(config, file, f.site);
+    if (s.purpose === 'drill' && !site.drill) throw new CliError(`site ${f.site} has no drill.sandbox in ${file}: a drill needs somewhere to restore to`, EXIT.BAD_INPUT);
     await withClient({ ...f, config: file }, async (client) => {
       const opts = scheduleOptions(config, f.site, s, f.taskQueue ?? config.temporal.taskQueue, 'cli');
       const what = await upsertSchedule(client, opts);

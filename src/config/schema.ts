@@ -147,7 +147,7 @@ export const OVERLAP_POLICIES = ['skip', 'buffer-one', 'buffer-all', 'cancel-oth
 
 export const scheduleSchema = z
   .strictObject({
-    purpose: z.enum(['backup', 'appdata']).default('backup').describe('What the schedule runs: backup = a coordinated backup of the site; appdata = the app-data reminders of its IKS clusters'),
+    purpose: z.enum(['backup', 'appdata', 'drill']).default('backup').describe('What the schedule runs: backup = a coordinated backup of the site; appdata = the app-data reminders of its IKS clusters; drill = a restore drill of the newest set into the sandbox'),
     every: duration.optional().describe('Instead of cron: run at this fixed interval, e.g. 1h (NSX backups are usually hourly)'),
     cron: z.string().min(1).optional().superRefine((v, ctx) => {
       const p = v === undefined ? undefined : cronProblem(v);
@@ -165,6 +165,34 @@ export const scheduleSchema = z
   })
   .refine((x) => (x.cron === undefined) !== (x.every === undefined), { error: 'give either cron or every (not both, not neither)' })
   .describe('A durable Temporal Schedule, reconciled by `sddc-ops schedule apply`');
+
+const sandboxEndpoint = (what: string) =>
+  z
+    .strictObject({
+      url: productUrl.describe(`The sandbox ${what}'s base URL: an appliance deployed (in restore mode) on an isolated network for drills`),
+      user: z.string().min(1).optional().describe("Default: the site's"),
+      password: secretRef.optional().describe("Default: the site's"),
+      caFile: z.string().optional(),
+    })
+    .describe(`Sandbox ${what} a drill restores into`);
+
+export const drillSchema = z
+  .strictObject({
+    sandbox: z.strictObject({
+      vcenter: sandboxEndpoint('vCenter appliance'),
+      nsx: sandboxEndpoint('NSX Manager'),
+      redeploy: z
+        .strictObject({
+          url: secretRef.describe('Your automation\'s hook (vRO, Ansible, Terraform…): POSTed {site, drillRun, setId} before each drill; a 2xx answer means both sandbox appliances are freshly deployed'),
+          timeout: duration.default('30m').describe('How long a redeploy may take'),
+          caFile: z.string().optional(),
+        })
+        .optional()
+        .describe('Without it, the sandbox appliances must be redeployed by hand before each drill (a drill refuses appliances that already hold a restore)'),
+    }),
+    notify: z.array(contactSchema).default([]).describe('Told when a drill fails (what differs, or why the restore failed)'),
+  })
+  .describe('Restore drills (`sddc-ops restore drill`, or a schedule with purpose drill): restore the newest set into the sandbox and compare it with what the backup captured');
 
 export const SITE_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -195,6 +223,7 @@ export const siteSchema = z.strictObject({
     ])
     .default({ provider: 'vcenter-direct' })
     .describe('Where new capacity comes from'),
+  drill: drillSchema.optional(),
   scaleOut: z
     .strictObject({
       hostUser: z.string().min(1).default('root').describe('User vCenter logs in to new ESXi hosts with'),
@@ -274,6 +303,14 @@ export const configSchema = z.strictObject({
     if (sc.capacity.provider === 'ibm-vmware-solutions' && !c.ibmCloud) {
       ctx.addIssue({ code: 'custom', path: ['ibmCloud'], message: `required: site ${site} orders its capacity from IBM Cloud for VMware Solutions; add ibmCloud.apiKey` });
     }
+    if (sc.schedules.some((x) => x.purpose === 'drill') && !sc.drill) {
+      ctx.addIssue({ code: 'custom', path: ['sites', site, 'drill'], message: `required: site ${site} schedules drills; say where they restore to (drill.sandbox)` });
+    }
+    sc.drill?.notify.forEach((contact, j) => {
+      if (!c.notifications.webhooks[contact.webhook]) {
+        ctx.addIssue({ code: 'custom', path: ['sites', site, 'drill', 'notify', j, 'webhook'], message: `no webhook "${contact.webhook}" under notifications.webhooks` });
+      }
+    });
     sc.iksClusters.forEach((cl, i) => {
       for (const kind of ['appOwners', 'escalation'] as const) {
         cl[kind].forEach((contact, j) => {
@@ -297,3 +334,4 @@ export type IbmCloudConfig = z.infer<typeof ibmCloudSchema>;
 export type IksClusterConfig = z.infer<typeof iksClusterSchema>;
 export type WebhookConfig = z.infer<typeof webhookSchema>;
 export type ContactConfig = z.infer<typeof contactSchema>;
+export type DrillConfig = z.infer<typeof drillSchema>;

@@ -1,4 +1,5 @@
 /** The backup-set manifest: what a coordinated backup wrote, and proof that it was verified. */
+import type { CapturedInventory } from './inventory.js';
 
 export const MANIFEST_NAME = 'backup-set.json';
 
@@ -74,6 +75,20 @@ export interface BackupSetManifest {
   warnings?: string[];
   /** App owners' confirmations that they back up their application data, per cluster id. */
   appData?: Record<string, AppDataAck>;
+  /** The configuration the backups should hold, read from the products as the backups began (restore drills compare with it). */
+  captured?: CapturedInventory;
+  /** The newest drill that restored this set and found what was captured. */
+  restoreTested?: { at: string; drillRun: string };
+  /** Restore drills of this set, newest last (at most 10 kept). */
+  drills?: DrillRecord[];
+}
+
+export interface DrillRecord {
+  at: string;
+  drillRun: string;
+  ok: boolean;
+  /** What differed, or why the restore failed. */
+  problems: string[];
 }
 
 export interface IksRecord {

@@ -22,6 +22,8 @@ export const NON_RETRYABLE_TYPES = [
   'RestoreRefused',
   'RestoreFailed',
   'RestorePostcheckFailed',
+  'DrillFailed',
+  'SandboxDirty',
 ] as const;
 
 export type NonRetryableType = (typeof NON_RETRYABLE_TYPES)[number];

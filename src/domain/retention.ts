@@ -9,7 +9,8 @@ import { parseDuration } from './duration.js';
  * rule counts good sets only. Damaged, failed, cancelled and abandoned sets never count as good and
  * never protect anything.
  * - A set whose backup is still running is never expired.
- * - The newest complete set is never expired.
+ * - The newest complete set is never expired, nor the newest restore-tested one (a drill proved it
+ *   restores) unless it is past maxAge.
  * - keepLast: the newest N complete sets. daily / weekly / monthly (GFS): the newest complete set of
  *   each of the N most recent days / ISO weeks / months that have one.
  * - maxAge caps everything above (except the newest complete set).
@@ -29,6 +30,8 @@ export interface SetSummary {
   setId: string;
   status: CatalogStatus;
   startedAtMs: number;
+  /** A restore drill brought this set back as captured. */
+  restoreTested?: boolean;
 }
 
 export interface RetentionDecision {
@@ -69,6 +72,8 @@ export function decideRetention(sets: SetSummary[], policy: RetentionPolicy, now
   }
 
   const tooOld = (s: SetSummary) => policy.maxAgeMs !== undefined && nowMs - s.startedAtMs > policy.maxAgeMs;
+  const newestTested = complete.find((s) => s.restoreTested);
+  if (newestTested && !tooOld(newestTested)) keep(newestTested.setId, 'newest restore-tested set');
   const selected = new Map<string, string[]>();
   const select = (id: string, why: string) => selected.set(id, [...(selected.get(id) ?? []), why]);
   complete.slice(0, policy.keepLast ?? 0).forEach((s, i) => select(s.setId, `last ${policy.keepLast} (#${i + 1})`));

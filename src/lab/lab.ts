@@ -14,6 +14,7 @@ import { startSsh2Sftp } from './ssh2-sftp-server.js';
 import { withSftp } from '../providers/sftp/client.js';
 import { startIbmSimulators } from './ibm.js';
 import { startWebhookReceiver } from './webhook-receiver.js';
+import { listen } from './http.js';
 
 export type SftpKind = 'auto' | 'sshd' | 'ssh2';
 
@@ -93,6 +94,21 @@ export async function startLab(opts: LabOptions) {
     }
     const vcenter = await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, port: opts.vcenterPort, jobDurationMs: opts.vcenterJobMs, soapUrl: vsphere?.sdkUrl });
     started.push(vcenter);
+    // The drill sandbox: a vCenter appliance in restore mode and a freshly deployed NSX Manager, redeployed by the lab for each drill.
+    const sandbox = {
+      vcenter: await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, jobDurationMs: opts.vcenterJobMs, restoreMode: true }),
+      nsx: await startNsxSimulator({ user: creds.nsxUser, password: creds.nsxPassword, jobDurationMs: opts.nsxJobMs, fresh: true }),
+    };
+    // What an operator's automation (vRO, Ansible, Terraform) does before each drill: deploy both sandbox appliances anew.
+    let redeploys = 0;
+    const redeployer = await listen((req) => {
+      if (req.method !== 'POST' || req.path !== '/redeploy') return { status: 404 };
+      sandbox.vcenter.redeploy();
+      sandbox.nsx.redeploy();
+      redeploys++;
+      return { status: 200, body: { redeployed: ['vcenter', 'nsx'] } };
+    });
+    started.push(sandbox.vcenter, sandbox.nsx, redeployer);
     const withIks = opts.iks ?? true;
     const apiKey = labSecret();
     const clusterId = 'c0lab1iks2cluster3';
@@ -163,6 +179,10 @@ export async function startLab(opts: LabOptions) {
         : [],
       appData: opts.appData ?? { runWithBackup: true, remindEvery: '24h', escalateAfter: '72h' },
       backup: { pollInterval: opts.pollInterval ?? '1s', timeout: '30m' },
+      drill: {
+        sandbox: { vcenter: { url: sandbox.vcenter.url }, nsx: { url: sandbox.nsx.url }, redeploy: { url: secret('sandbox-redeploy-url', `${redeployer.url}/redeploy`) } },
+        notify: receiver ? [{ name: 'Backup team', webhook: 'backup-team' }] : [],
+      },
       // The SOAP peer takes any host password; the lab still gives it as a secret reference.
       ...(vsphere ? { scaleOut: { hostUser: 'root', hostPassword: secret('esxi-root-password', labSecret()) } } : {}),
     };
@@ -189,6 +209,7 @@ export async function startLab(opts: LabOptions) {
           ? {
               owners: { url: secret('webhook-owners-url', `${receiver.url}/owners`), format: 'slack' },
               escalation: { url: secret('webhook-escalation-url', `${receiver.url}/escalation`), format: 'json' },
+              'backup-team': { url: secret('webhook-backup-team-url', `${receiver.url}/backup-team`), format: 'json' },
             }
           : {},
       },
@@ -214,8 +235,13 @@ export async function startLab(opts: LabOptions) {
       vmwareSolutions,
       receiver,
       extraSites,
+      /** The drill sandbox (drill.sandbox in the config), and how often the lab redeployed it. */
+      sandbox: { ...sandbox, redeploys: () => redeploys },
       stop: async () => {
         await nsx.close();
+        await sandbox.vcenter.close();
+        await sandbox.nsx.close();
+        await redeployer.close();
         await vcenter.close();
         await vsphere?.stop();
         for (const x of extraSites) await x.vcenter.close();

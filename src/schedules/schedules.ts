@@ -11,7 +11,7 @@ import type { Config, ScheduleConfig } from '../config/schema.js';
 import { appDataRoundInput, backupInput } from '../temporal/inputs.js';
 import { parseDuration } from '../domain/duration.js';
 import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
-import { backupWorkflowId } from '../temporal/backup-runs.js';
+import { backupWorkflowId, drillWorkflowId } from '../temporal/backup-runs.js';
 
 export const SCHEDULE_PREFIX = 'sddc-ops.';
 export const scheduleId = (site: string, purpose: string) => `${SCHEDULE_PREFIX}${site}.${purpose}`;
@@ -44,6 +44,9 @@ export function desiredHash(site: string, args: unknown, s: ScheduleConfig, task
 
 /** What each purpose runs: the workflow, its input and how its runs are labelled. */
 function actionOf(config: Config, site: string, purpose: ScheduleConfig['purpose']) {
+  if (purpose === 'drill') {
+    return { workflowType: 'restoreDrill', workflowId: drillWorkflowId(site), args: { site }, operation: 'restore-drill', summary: `Scheduled restore drill of site ${site}` };
+  }
   if (purpose === 'appdata') {
     return { workflowType: 'appDataRound', workflowId: `appdata-round-${site}`, args: appDataRoundInput(site), operation: 'appdata-round', summary: `Scheduled app-data reminders of site ${site}` };
   }

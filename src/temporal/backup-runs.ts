@@ -7,6 +7,8 @@ import { SddcOperation, SddcSite } from './search-attributes.js';
 import type { coordinatedBackup } from '../../workflows/backup/coordinated-backup.js';
 
 export const backupWorkflowId = (site: string) => `coordinated-backup-${site}`;
+/** A drill's id names its site and start (schedules append their own time to the prefix): sets record it as `drillRun`. */
+export const drillWorkflowId = (site: string, at?: Date) => `restore-drill-${site}${at ? `-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}` : ''}`;
 
 export class BackupAlreadyRunning extends Error {
   override readonly name = 'BackupAlreadyRunning';

@@ -110,4 +110,24 @@ describe('retention rules, on randomly generated histories', () => {
     const d = decideRetention(sets, { daily: 2 }, NOW);
     expect(d.keep.map((k) => k.setId).sort()).toEqual(['d0h0', 'd1h0']);
   });
+
+  it('keeps the newest restore-tested set (a drill proved it restores) unless it is past maxAge', () => {
+    const tested = historyArb.chain((sets) => fc.array(fc.boolean(), { minLength: sets.length, maxLength: sets.length }).map((flags) => sets.map((s, i) => ({ ...s, restoreTested: flags[i] && s.status === 'complete' }))));
+    fc.assert(
+      fc.property(tested, policyArb, (sets, policy) => {
+        const newestTested = sets.filter((s) => s.status === 'complete' && s.restoreTested).sort((a, b) => b.startedAtMs - a.startedAtMs)[0];
+        fc.pre(!!newestTested);
+        const d = decideRetention(sets, policy, NOW);
+        const tooOld = policy.maxAgeMs !== undefined && NOW - newestTested!.startedAtMs > policy.maxAgeMs;
+        const newestComplete = sets.filter((s) => s.status === 'complete').sort((a, b) => b.startedAtMs - a.startedAtMs)[0];
+        if (!tooOld || newestComplete === newestTested) expect(d.expire.map((e) => e.setId)).not.toContain(newestTested!.setId);
+        else expect(d.keep.find((k) => k.setId === newestTested!.setId)?.reasons ?? []).not.toContain('newest restore-tested set');
+      }),
+      { numRuns: 300 },
+    );
+    const three: SetSummary[] = [0, 1, 2].map((n) => ({ setId: `s${n}`, status: 'complete', startedAtMs: NOW - n * DAY, restoreTested: n === 1 }));
+    const d = decideRetention(three, { keepLast: 1 }, NOW);
+    expect(d.expire.map((e) => e.setId)).toEqual(['s2']);
+    expect(d.keep.find((k) => k.setId === 's1')?.reasons).toEqual(['newest restore-tested set']);
+  });
 });

@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type * as activities from '../../activities/index.js';
 import type { IksRecord } from '../../src/domain/backup-set.js';
+import type { CapturedInventory } from '../../src/domain/inventory.js';
 import { startAppDataReminders, type ReminderStart } from '../appdata/appdata-round.js';
 import { loadSite } from '../site-config.js';
 import { backupRunTimeoutMs, endpointResource, makeSetId, totalsOf, type BackupSetManifest } from '../../src/domain/backup-set.js';
@@ -58,6 +59,7 @@ export const STEPS = [
   ['preflight', 'Check secrets, NSX Manager, vCenter and the SFTP target (host key, directory)'],
   ['exclusive', 'Take NSX Manager and vCenter for this run (one backup per product at a time)'],
   ['nsxConfig', 'Ensure the NSX backup target configuration'],
+  ['capture', 'Record the configuration NSX and vCenter hold as the backups begin (restore drills compare with it)'],
   ['startBackups', 'Start the NSX and vCenter backups'],
   ['waitNsx', 'Wait for the NSX backup'],
   ['waitVcenter', 'Wait for the vCenter backup'],
@@ -151,6 +153,7 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
   };
   let runningWritten = false;
   let iks: IksRecord[] | undefined;
+  let captured: CapturedInventory | undefined;
   let nsxStart: NsxStartResult | undefined;
   let vcStart: VcenterStartResult | undefined;
   let nsxDone: NsxFinished | undefined;
@@ -281,6 +284,18 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
       (r) => (r.changed ? `updated (${r.drift.join(', ')})` : 'already correct'),
     );
 
+    // What the backups should hold: a failed read is a warning (the set is still a backup; drills cannot compare it).
+    captured = await step('capture', () =>
+      api.captureInventory
+        .executeWithOptions({ summary: 'Read the NSX and vCenter configuration (for restore drills)', retry: { maximumAttempts: 3, nonRetryableErrorTypes } }, [{ nsx: config.nsx, vcenter: config.vcenter }])
+        .catch((err: unknown) => {
+          if (isCancellation(err)) throw err;
+          warnings.push(`the configuration was not captured (${failureMessage(err)}): restore drills cannot compare this set`);
+          return undefined;
+        }),
+      (c) => (c ? `${c.nsx.length} NSX and ${c.vcenter.length} vCenter objects` : 'not captured (see warnings)'),
+    );
+
     // Not cancellable, and both settle before either failure counts: a cancel or a failed start must
     // know what the other start began, so that it is recorded (and cancelled or waited for).
     await step('startBackups', () =>
@@ -365,6 +380,7 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
       ...parts(nsxFiles, vcFiles),
       totals: totalsOf(nsxFiles.files, vcFiles.files),
       ...(iks ? { iks } : {}),
+      ...(captured ? { captured } : {}),
       ...(warnings.length ? { warnings: [...warnings] } : {}),
     };
     const complete = manifest;

@@ -1,11 +1,12 @@
 import { HttpError, send } from '../http.js';
 
 export interface Notification {
-  kind: 'appdata-reminder' | 'appdata-escalation';
+  kind: 'appdata-reminder' | 'appdata-escalation' | 'drill-failed';
   subject: string;
   lines: string[];
   site: string;
-  cluster: string;
+  /** The IKS cluster an app-data message is about. */
+  cluster?: string;
   to: string;
 }
 

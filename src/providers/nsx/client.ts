@@ -94,6 +94,18 @@ export class NsxClient {
     return this.call('POST', '/api/v1/cluster/restore?action=cancel');
   }
 
+  /** Every object of a Policy API list (cursor pages followed), e.g. "/policy/api/v1/infra/segments". */
+  async policyList<T>(path: string): Promise<T[]> {
+    const out: T[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.call<{ results?: T[]; cursor?: string }>('GET', cursor ? `${path}?cursor=${encodeURIComponent(cursor)}` : path);
+      out.push(...(page.results ?? []));
+      cursor = page.cursor || undefined;
+    } while (cursor);
+    return out;
+  }
+
   getNodeVersion(): Promise<NodeVersion> {
     return this.call('GET', '/api/v1/node/version');
   }

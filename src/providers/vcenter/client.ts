@@ -93,6 +93,11 @@ export class VcenterClient {
   async getVersion(): Promise<ApplianceVersion> {
     return (await this.raw('GET', '/api/appliance/system/version')) as ApplianceVersion;
   }
+
+  /** A vSphere Automation inventory list: /api/vcenter/datacenter, cluster or host (summaries). */
+  async listInventory<T>(kind: 'datacenter' | 'cluster' | 'host'): Promise<T[]> {
+    return (await this.raw('GET', `/api/vcenter/${kind}`)) as T[];
+  }
 }
 
 export async function withVcenter<T>(ep: VcenterEndpoint, fn: (c: VcenterClient) => Promise<T>): Promise<T> {

@@ -19,6 +19,41 @@ afterAll(async () => {
 const conn = () => ['--config', stack.lab.configPath, '--address', stack.server.address];
 
 describe('sddc-ops restore', () => {
+  it('a scheduled drill and restore drill mark the newest set restore-tested; backup list/show and restore sandbox say so', async () => {
+    const backup = await cli(['backup', 'run', '--site', 'drcli', '--json', ...conn()]);
+    expect(backup.code, backup.stderr).toBe(0);
+    const setId = JSON.parse(backup.stdout).setId as string;
+    const created = await cli(['schedule', 'create', '--site', 'drcli', '--purpose', 'drill', '--cron', '0 3 * * 0', '--json', ...conn()]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout).scheduleId).toBe('sddc-ops.drcli.drill');
+    try {
+      expect((await cli(['schedule', 'trigger', 'drcli', '--purpose', 'drill', ...conn()])).code).toBe(0);
+      const runId = await until('the scheduled drill to start', async () => (await stack.client.schedule.getHandle('sddc-ops.drcli.drill').describe()).info.recentActions[0]?.action.workflow.workflowId, 30_000);
+      expect(runId).toMatch(/^restore-drill-drcli-/);
+      expect(await stack.client.workflow.getHandle(runId).result()).toMatchObject({ status: 'passed', setId });
+      const listed = JSON.parse((await cli(['backup', 'list', '--site', 'drcli', '--json', '--config', stack.lab.configPath])).stdout) as { sets: { setId: string; restoreTested?: { drillRun: string } }[] };
+      expect(listed.sets.find((x) => x.setId === setId)?.restoreTested?.drillRun).toBe(runId);
+    } finally {
+      await cli(['schedule', 'delete', 'drcli', '--purpose', 'drill', ...conn()]);
+    }
+    const drill = await cli(['restore', 'drill', '--site', 'drcli', '--json', ...conn()]);
+    expect(drill.code, drill.stderr).toBe(0);
+    const r = JSON.parse(drill.stdout) as { status: string; setId: string; workflowId: string; restoreTested: { drillRun: string } };
+    expect(r).toMatchObject({ status: 'passed', setId, restoreTested: { drillRun: r.workflowId } });
+    const table = await cli(['backup', 'list', '--site', 'drcli', '--config', stack.lab.configPath]);
+    expect(table.stdout.split('\n')[0]).toContain('RESTORE-TESTED');
+    expect(table.stdout.split('\n').find((l) => l.startsWith(setId))).toMatch(/\d{4}-\d\d-\d\dT[\d:]+Z\s*$/);
+    const show = await cli(['backup', 'show', setId, '--config', stack.lab.configPath]);
+    expect(show.stdout).toContain(`by drill ${r.workflowId}`);
+    expect(show.stdout).toMatch(/captured +\d+ NSX and \d+ vCenter objects/);
+    const sandbox = await cli(['restore', 'sandbox', '--site', 'drcli', '--json', '--config', stack.lab.configPath]);
+    expect(JSON.parse(sandbox.stdout)).toMatchObject({ state: 'restored', setId, drillRun: r.workflowId });
+    const unknown = await cli(['restore', 'drill', '--site', 'nosuch', ...conn()]);
+    expect(unknown.code).toBe(2);
+    const badSet = await cli(['restore', 'drill', '--site', 'drcli', '--set', '../x', ...conn()]);
+    expect(badSet.code).toBe(2);
+  }, 240_000);
+
   it('restore run restores the lab from its newest set; NSX\'s pause is answered with restore continue', async () => {
     const backup = await cli(['backup', 'run', '--site', 'drcli', '--json', ...conn()]);
     expect(backup.code, backup.stderr).toBe(0);

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { BackupTarget } from '../../src/config/schema.js';
 import { withSftp, type PinnedSftp } from '../../src/providers/sftp/client.js';
@@ -42,6 +43,12 @@ async function hashFolders(sftp: PinnedSftp, base: string, folders: string[], wh
   const problems: string[] = [];
   const files: { rel: string; size: number }[] = [];
   for (const folder of folders) {
+    if ((await sftp.exists(`${base}/${folder}`)) === '-') {
+      // An NSX-V backup is one file, not a folder.
+      const e = (await sftp.list(posix.dirname(`${base}/${folder}`))).find((x) => x.name === posix.basename(folder));
+      files.push({ rel: folder, size: e?.size ?? 0 });
+      continue;
+    }
     const listed = await sftp.listRecursive(`${base}/${folder}`);
     if (listed.length === 0) problems.push(`${folder}: folder is empty`);
     files.push(...listed.map((f) => ({ rel: `${folder}/${f.path}`, size: f.size })));

@@ -2,6 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { BackupTarget, NsxConfig, VcenterConfig } from '../../src/config/schema.js';
 import { resolveSecret } from '../../src/config/secrets.js';
 import { NsxClient } from '../../src/providers/nsx/client.js';
+import { NsxvClient } from '../../src/providers/nsxv/client.js';
+
+/** The manager's version, through the API of its flavor (a read that also proves the login). */
+export async function nsxVersionOf(nsx: NsxConfig): Promise<string | undefined> {
+  const ep = await nsxEndpoint(nsx);
+  return nsx.flavor === 'nsx-v' ? new NsxvClient(ep).version() : (await new NsxClient(ep).getNodeVersion()).product_version;
+}
 import { withVcenter } from '../../src/providers/vcenter/client.js';
 import { withSftp } from '../../src/providers/sftp/client.js';
 import { TargetDirectoryError } from '../../src/providers/sftp/errors.js';
@@ -63,7 +70,7 @@ export async function preflightProducts({ nsx, vcenter, target, otherSecrets }: 
   return guarded(async () => {
     const refs = [nsx.password, nsx.backupPassphrase, vcenter.password, vcenter.backupPassword, target.password, target.privateKey, ...otherSecrets].filter((r): r is string => !!r);
     for (const ref of new Set(refs)) await resolveSecret(ref);
-    const [n, v] = await Promise.all([new NsxClient(await nsxEndpoint(nsx)).getNodeVersion(), withVcenter(await vcenterEndpoint(vcenter), (c) => c.getVersion())]);
-    return { nsxVersion: n.product_version, vcenterVersion: v.version, secrets: new Set(refs).size };
+    const [nsxVersion, v] = await Promise.all([nsxVersionOf(nsx), withVcenter(await vcenterEndpoint(vcenter), (c) => c.getVersion())]);
+    return { nsxVersion, vcenterVersion: v.version, secrets: new Set(refs).size };
   });
 }

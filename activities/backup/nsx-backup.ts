@@ -8,6 +8,7 @@ import type { BackupConfiguration, BackupOperationStatus, RemoteFileServer } fro
 import { targetLayout } from '../../src/domain/backup-set.js';
 import { nsxEndpoint } from '../endpoints.js';
 import { guarded } from '../failures.js';
+import { ensureNsxvBackupConfig, nsxvBackupState, startNsxvBackup } from './nsxv-backup.js';
 
 export interface NsxTargetInput {
   nsx: NsxConfig;
@@ -52,6 +53,7 @@ export function nsxConfigDrift(current: BackupConfiguration | undefined, target:
 /** Read the NSX backup target; PUT only when it differs from the config (check, then act). */
 export async function ensureNsxBackupConfig({ nsx, target }: NsxTargetInput): Promise<EnsureNsxConfigResult> {
   return guarded(async () => {
+    if (nsx.flavor === 'nsx-v') return ensureNsxvBackupConfig(nsx, target);
     const client = new NsxClient(await nsxEndpoint(nsx));
     let current: BackupConfiguration | undefined;
     try {
@@ -100,6 +102,7 @@ export interface NsxStartResult {
 export async function startNsxBackup({ nsx, notBefore }: NsxStartInput): Promise<NsxStartResult> {
   const retry = Context.current().info.attempt > 1;
   return guarded(async () => {
+    if (nsx.flavor === 'nsx-v') return startNsxvBackup(nsx, notBefore);
     const client = new NsxClient(await nsxEndpoint(nsx));
     const productVersion = (await client.getNodeVersion().catch(() => undefined))?.product_version;
     const status = await client.getBackupStatus();
@@ -150,6 +153,7 @@ export type NsxBackupState =
 /** One look at the current operation and the history; the workflow decides when to look again. */
 export async function getNsxBackupState({ nsx, notBefore, backupId }: NsxStateInput): Promise<NsxBackupState> {
   return guarded(async () => {
+    if (nsx.flavor === 'nsx-v') return nsxvBackupState(nsx, notBefore, backupId);
     const client = new NsxClient(await nsxEndpoint(nsx));
     const status = await client.getBackupStatus();
     if (status.operation_type?.toUpperCase() === 'BACKUP' && (!backupId || status.backup_id === backupId)) {

@@ -6,7 +6,8 @@ import { readManifest, recordDrill, SetNotFoundError } from '../../src/catalog/c
 import { SftpStore } from '../../src/catalog/store.js';
 import type { DrillRecord } from '../../src/domain/backup-set.js';
 import { compareInventory, describeDifference, inventoryCounts, type CapturedInventory, type InventoryItem } from '../../src/domain/inventory.js';
-import { readNsxTInventory, readVcenterInventory } from '../../src/inventory/read.js';
+import { readNsxTInventory, readNsxvInventory, readVcenterInventory } from '../../src/inventory/read.js';
+import { NsxvClient } from '../../src/providers/nsxv/client.js';
 import { NsxClient } from '../../src/providers/nsx/client.js';
 import { withSftp } from '../../src/providers/sftp/client.js';
 import { withVcenter } from '../../src/providers/vcenter/client.js';
@@ -14,7 +15,8 @@ import { nsxEndpoint, sftpEndpoint, vcenterEndpoint } from '../endpoints.js';
 import { guarded, nonRetryable } from '../failures.js';
 
 async function nsxInventory(nsx: NsxConfig): Promise<InventoryItem[]> {
-  return readNsxTInventory(new NsxClient(await nsxEndpoint(nsx)));
+  const ep = await nsxEndpoint(nsx);
+  return nsx.flavor === 'nsx-v' ? readNsxvInventory(new NsxvClient(ep)) : readNsxTInventory(new NsxClient(ep));
 }
 
 async function vcenterInventory(vcenter: VcenterConfig): Promise<InventoryItem[]> {

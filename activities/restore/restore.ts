@@ -12,6 +12,8 @@ import type { RestoreRequest } from '../../src/providers/vcenter/types.js';
 import { pickRestoreSet, RestorePlanError, restoreRunbook, type RestoreRunbook } from '../../src/restore/runbook.js';
 import { nsxEndpoint, sftpEndpoint, vcenterEndpoint } from '../endpoints.js';
 import { guarded, nonRetryable } from '../failures.js';
+import { nsxVersionOf } from '../backup/backup-target.js';
+import * as nsxvRestore from './nsxv-restore.js';
 
 /** The runbook of the set to restore, from the catalog on the site's target (see src/restore/runbook.ts). */
 export async function planRestore(i: { site: string; config: SiteConfig; setId?: string; force?: boolean }): Promise<RestoreRunbook> {
@@ -60,6 +62,7 @@ export async function precheckRestoreTargets(i: { config: SiteConfig; runbook: R
       if (err instanceof HttpError && err.status === 400) throw nonRetryable('RestoreRefused', `nothing was changed: the vCenter at ${i.runbook.vcenter.address} refuses the archive: ${err.detail}`);
       throw err;
     }
+    if (i.config.nsx.flavor === 'nsx-v') return { archiveVersion, nsxVersion: await nsxvRestore.version(i.config) }; // NSX-V shows no restore state to check
     const nsx = new NsxClient(await nsxEndpoint(i.config.nsx));
     const nsxVersion = (await nsx.getNodeVersion()).product_version ?? '';
     // A restore goes onto a freshly deployed manager: one that already ran a restore holds that one's configuration.
@@ -102,6 +105,7 @@ export async function awaitVcenterRestore(i: { config: SiteConfig; pollMs?: numb
 /** Points the new manager at the backups and starts the restore of the set's backup; one already started for it (a retry) is left as it is. */
 export async function startNsxRestore(i: { config: SiteConfig; runbook: RestoreRunbook }): Promise<{ how: 'started' | 'already-started' }> {
   return guarded(async () => {
+    if (i.config.nsx.flavor === 'nsx-v') return nsxvRestore.start(i.config, i.runbook);
     const c = new NsxClient(await nsxEndpoint(i.config.nsx));
     const r = i.runbook;
     const now = await c.getRestoreStatus().catch(() => undefined);
@@ -127,6 +131,7 @@ export async function startNsxRestore(i: { config: SiteConfig; runbook: RestoreR
 /** Polls the NSX restore until it ends or waits for the operator (heartbeating); FAILED/ABORTED in NSX's words. */
 export async function awaitNsxRestore(i: { config: SiteConfig; pollMs?: number }): Promise<ClusterRestoreStatus> {
   return guarded(async () => {
+    if (i.config.nsx.flavor === 'nsx-v') return nsxvRestore.await(i.config, i.pollMs ?? 1000);
     const c = new NsxClient(await nsxEndpoint(i.config.nsx));
     for (;;) {
       const st = await c.getRestoreStatus();
@@ -151,7 +156,7 @@ export async function advanceNsxRestore(i: { config: SiteConfig; answers: { id: 
 export async function restorePostCheck(i: { config: SiteConfig; runbook: RestoreRunbook }): Promise<{ vcenterVersion: string; nsxVersion: string }> {
   return guarded(async () => {
     const vcenterVersion = (await vcenter(i.config, (c) => c.getVersion())).version;
-    const nsxVersion = (await new NsxClient(await nsxEndpoint(i.config.nsx)).getNodeVersion()).product_version ?? '';
+    const nsxVersion = (await nsxVersionOf(i.config.nsx)) ?? '';
     const problems: string[] = [];
     if (i.runbook.vcenter.version && vcenterVersion !== i.runbook.vcenter.version) problems.push(`vCenter is ${vcenterVersion}, the set's is ${i.runbook.vcenter.version}`);
     if (i.runbook.nsx.version && nsxVersion !== i.runbook.nsx.version) problems.push(`NSX is ${nsxVersion}, the set's is ${i.runbook.nsx.version}`);
@@ -174,6 +179,7 @@ export async function stopRestore(i: { config: SiteConfig }): Promise<{ stopped:
         stopped.push('the vCenter restore job');
       }
     }).catch(() => undefined); // a vCenter that answers nothing has nothing of ours running
+    if (i.config.nsx.flavor === 'nsx-v') return { stopped }; // NSX-V cannot cancel a restore: it runs to its end
     const n = new NsxClient(await nsxEndpoint(i.config.nsx));
     const st = await n.getRestoreStatus().catch(() => undefined);
     if (st && ['RUNNING', 'SUSPENDED_FOR_USER_ACTION'].includes(st.status.value)) {

@@ -4,6 +4,7 @@ import {
   isContainedProductPath,
   isProductBackupFolder,
   parseNsxBackupFolderName,
+  parseNsxvBackupFileName,
   parseVcenterBackupFolderName,
   productFolderOf,
   type BackupSetManifest,
@@ -74,7 +75,13 @@ export function outsideProductFolders(m: BackupSetManifest): string | undefined 
 }
 
 async function filesUnder(store: BackupStore, folder: string): Promise<{ path: string; size: number }[]> {
-  if ((await store.exists(folder)) !== 'd') return [];
+  const kind = await store.exists(folder);
+  if (kind === '-') {
+    // An NSX-V backup is one file.
+    const e = (await store.list(posix.dirname(folder))).find((x) => x.name === posix.basename(folder));
+    return e ? [{ path: folder, size: e.size }] : [];
+  }
+  if (kind !== 'd') return [];
   const out: { path: string; size: number }[] = [];
   for (const e of await store.list(folder)) {
     const p = `${folder}/${e.name}`;
@@ -201,6 +208,13 @@ export interface OrphanReport {
 export async function productFolders(store: BackupStore, roots: readonly ('nsx' | 'vcenter')[] = ['nsx', 'vcenter']): Promise<ProductFolder[]> {
   const out: ProductFolder[] = [];
   const nodes = 'nsx/cluster-node-backups';
+  if (roots.includes('nsx') && (await store.exists('nsx')) === 'd') {
+    // NSX-V: one file per backup, directly in its backup directory.
+    for (const f of await store.list('nsx')) {
+      const t = f.type === '-' ? parseNsxvBackupFileName(f.name) : undefined;
+      if (t !== undefined) out.push({ folder: `nsx/${f.name}`, t });
+    }
+  }
   if (roots.includes('nsx') && (await store.exists(nodes)) === 'd') {
     for (const node of await store.list(nodes)) {
       if (node.type !== 'd') continue;

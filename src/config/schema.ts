@@ -56,7 +56,10 @@ export const vcenterSchema = z
 export const nsxSchema = z
   .strictObject({
     url: productUrl.describe('NSX Manager (or cluster VIP) base URL'),
-    flavor: z.literal('nsx-t', { error: 'only "nsx-t" (NSX-T 3.x / NSX 4.x) is supported so far' }).default('nsx-t'),
+    flavor: z
+      .enum(['nsx-t', 'nsx-v'], { error: 'must be nsx-t (NSX-T 3.x / NSX 4.x, JSON API) or nsx-v (NSX for vSphere 6.4, XML appliance-management API)' })
+      .default('nsx-t')
+      .describe('nsx-t: NSX-T 3.x / NSX 4.x; nsx-v: NSX for vSphere 6.4 (ESG, DLR, VXLAN)'),
     user: z.string().min(1),
     password: secretRef,
     backupPassphrase: secretRef.describe('Encrypts NSX backups; without it a backup cannot be restored. Keep it safe.'),

@@ -47,6 +47,8 @@ export interface BackupSetManifest {
   target: { host: string; port: number; directory: string; hostKeyFingerprint: string };
   /** Recorded as soon as the run started it, whatever the outcome, so that retention frees it. */
   nsx?: {
+    /** Absent: nsx-t (sets made before NSX-V was supported). */
+    flavor?: 'nsx-t' | 'nsx-v';
     backupId?: string;
     startTime?: string;
     endTime?: string;
@@ -162,22 +164,26 @@ export function isContainedProductPath(rel: string): boolean {
 }
 
 /**
- * A product backup folder a manifest may record, recognised by the products' own naming:
- * nsx/cluster-node-backups/<node>/backup-<time>UTC, or vcenter/…/<M|S>_<version>_<time>_<suffix>.
- * Anything broader (nsx/, a node folder) is refused: deleting it would take other backups along.
+ * A product backup a manifest may record, recognised by the products' own naming: the folders
+ * nsx/cluster-node-backups/<node>/backup-<time>UTC (NSX-T) and vcenter/…/<M|S>_<version>_<time>_<suffix>,
+ * or the file nsx/<prefix><HH_MM_SS_DddDDMonYYYY> (NSX-V writes each backup as one file: that file
+ * is its "folder"). Anything broader (nsx/, a node folder) is refused: deleting it would take other backups along.
  */
 export function isProductBackupFolder(rel: string): boolean {
   if (!isContainedProductPath(rel)) return false;
   const parts = rel.split('/');
   const last = parts.at(-1)!;
-  if (parts[0] === 'nsx') return parts.length === 4 && parts[1] === 'cluster-node-backups' && parseNsxBackupFolderName(last) !== undefined;
+  if (parts[0] === 'nsx') {
+    if (parts.length === 2) return parseNsxvBackupFileName(last) !== undefined;
+    return parts.length === 4 && parts[1] === 'cluster-node-backups' && parseNsxBackupFolderName(last) !== undefined;
+  }
   return parts.length >= 2 && parts.length <= 5 && parseVcenterBackupFolderName(last) !== undefined;
 }
 
-/** The product backup folder a listed file lies in, when it lies in one. */
+/** The product backup a listed file belongs to (its folder, or for NSX-V the file itself), when it belongs to one. */
 export function productFolderOf(rel: string): string | undefined {
   const parts = rel.split('/');
-  for (let n = parts.length - 1; n >= 2; n--) {
+  for (let n = parts.length; n >= 2; n--) {
     const folder = parts.slice(0, n).join('/');
     if (isProductBackupFolder(folder)) return folder;
   }
@@ -198,6 +204,26 @@ export function nsxBackupFolderName(startMs: number): string {
 export function parseNsxBackupFolderName(name: string): number | undefined {
   const m = /^backup-(\d{4}-\d{2}-\d{2})T(\d{2})_(\d{2})_(\d{2})UTC$/.exec(name);
   return m ? Date.parse(`${m[1]}T${m[2]}:${m[3]}:${m[4]}Z`) : undefined;
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const two = (n: number) => String(n).padStart(2, '0');
+
+/** The prefix this tool sets on NSX-V (filenamePrefix): its backups are <prefix><HH_MM_SS_DddDDMonYYYY>. */
+export const NSXV_FILENAME_PREFIX = 'nsx-';
+
+/** NSX-V names a backup file "<prefix><HH_MM_SS_DddDDMonYYYY>" (e.g. nsx-14_05_09_Tue12Mar2019), in the manager's time (UTC here). */
+export function nsxvBackupFileName(prefix: string, startMs: number): string {
+  const d = new Date(startMs);
+  return `${prefix}${two(d.getUTCHours())}_${two(d.getUTCMinutes())}_${two(d.getUTCSeconds())}_${DAYS[d.getUTCDay()]}${two(d.getUTCDate())}${MONTHS[d.getUTCMonth()]}${d.getUTCFullYear()}`;
+}
+
+export function parseNsxvBackupFileName(name: string): number | undefined {
+  const m = /^[A-Za-z0-9._-]*?(\d{2})_(\d{2})_(\d{2})_(Sun|Mon|Tue|Wed|Thu|Fri|Sat)(\d{2})(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)(\d{4})$/.exec(name);
+  if (!m) return undefined;
+  const t = Date.UTC(Number(m[7]), MONTHS.indexOf(m[6]!), Number(m[5]), Number(m[1]), Number(m[2]), Number(m[3]));
+  return DAYS[new Date(t).getUTCDay()] === m[4] ? t : undefined;
 }
 
 /** vCenter names a backup folder "<M|S>_<version>_<YYYYMMDD>-<HHMMSS>_<suffix>". */

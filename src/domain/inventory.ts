@@ -50,5 +50,6 @@ export function describeDifference(d: InventoryDifference): string {
 export function inventoryCounts(items: InventoryItem[]): string {
   const n = new Map<string, number>();
   for (const i of items) n.set(i.kind, (n.get(i.kind) ?? 0) + 1);
-  return [...n].map(([k, c]) => `${c} ${k}${c === 1 ? '' : 's'}`).join(', ') || 'nothing';
+  const plural = (k: string) => (/(s|sh|ch|x)$/.test(k) ? `${k}es` : `${k}s`);
+  return [...n].map(([k, c]) => `${c} ${c === 1 ? k : plural(k)}`).join(', ') || 'nothing';
 }

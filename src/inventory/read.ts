@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { InventoryItem } from '../domain/inventory.js';
 import type { NsxClient } from '../providers/nsx/client.js';
 import type { VcenterClient } from '../providers/vcenter/client.js';
+import type { NsxvClient } from '../providers/nsxv/client.js';
 
 /** Canonical JSON (keys sorted) so that the same object digests the same wherever it was read. */
 function canonical(v: unknown): string {
@@ -62,4 +63,35 @@ export async function readVcenterInventory(c: VcenterClient): Promise<InventoryI
     ...clusters.map((x) => inventoryItem('cluster', x.cluster, x.name, { name: x.name, ha_enabled: x.ha_enabled, drs_enabled: x.drs_enabled })),
     ...hosts.map((h) => inventoryItem('host', h.host, h.name, { name: h.name, connection_state: h.connection_state })),
   ];
+}
+
+const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const values = (o: { value?: unknown }[] | undefined) => list(o).map((x) => String(x.value)).sort();
+
+/** NSX for vSphere: edges (ESG and DLR), VXLAN logical switches (virtual wires) and distributed firewall rules. */
+export async function readNsxvInventory(c: NsxvClient): Promise<InventoryItem[]> {
+  const [edges, wires, fw] = await Promise.all([c.getXml('/api/4.0/edges'), c.getXml('/api/2.0/vdn/virtualwires'), c.getXml('/api/4.0/firewall/globalroot-0/config')]);
+  const items: InventoryItem[] = [];
+  for (const e of list<any>(edges.pagedEdgeList?.edgePage?.edgeSummary)) {
+    items.push(inventoryItem(e.edgeType === 'distributedRouter' ? 'distributed logical router' : 'edge services gateway', String(e.objectId), String(e.name), { name: e.name, edgeType: e.edgeType }));
+  }
+  for (const w of list<any>(wires.virtualWires?.dataPage?.virtualWire)) {
+    items.push(inventoryItem('logical switch', String(w.objectId), String(w.name), { name: w.name, vdnId: String(w.vdnId), controlPlaneMode: w.controlPlaneMode }));
+  }
+  for (const s of list<any>(fw.firewallConfiguration?.layer3Sections?.section)) {
+    items.push(inventoryItem('firewall section', String(s['@_id']), String(s['@_name']), { name: s['@_name'] }));
+    for (const r of list<any>(s.rule)) {
+      items.push(
+        inventoryItem('firewall rule', `${s['@_id']}/${r['@_id']}`, String(r.name), {
+          name: r.name,
+          action: r.action,
+          disabled: r['@_disabled'],
+          sources: values(r.sources?.source),
+          destinations: values(r.destinations?.destination),
+          services: values(r.services?.service),
+        }),
+      );
+    }
+  }
+  return items;
 }

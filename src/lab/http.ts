@@ -12,6 +12,8 @@ export interface LabRequest {
 export interface LabResponse {
   status: number;
   body?: unknown;
+  /** Sent as it is (XML APIs), with its content type: `body` is ignored. */
+  raw?: { text: string; contentType: string };
   headers?: Record<string, string>;
 }
 export type LabHandler = (req: LabRequest) => Promise<LabResponse> | LabResponse;
@@ -61,8 +63,8 @@ export async function listen(handler: LabHandler, port = 0, host = '127.0.0.1', 
       } catch (err) {
         out = { status: 500, body: { error: (err as Error).message } };
       }
-      const text = out.body === undefined ? '' : JSON.stringify(out.body);
-      res.writeHead(out.status, { ...(text ? { 'content-type': 'application/json' } : {}), ...out.headers });
+      const text = out.raw ? out.raw.text : out.body === undefined ? '' : JSON.stringify(out.body);
+      res.writeHead(out.status, { ...(out.raw ? { 'content-type': out.raw.contentType } : text ? { 'content-type': 'application/json' } : {}), ...out.headers });
       res.end(text);
     });
   });

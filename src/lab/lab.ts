@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { startNsxSimulator } from './nsx.js';
+import { startNsxvSimulator } from './nsxv.js';
 import { startVcenterSimulator } from './vcenter.js';
 import { startVsphereSimulator, type LabVsphere } from './vsphere.js';
 import { startVmwareSolutionsSimulator } from './vmware-solutions.js';
@@ -39,6 +40,8 @@ export interface LabOptions {
    * true needs it, false goes without, unset starts it when Go can build it.
    */
   soap?: boolean;
+  /** The lab site's NSX: nsx-t (default) or nsx-v (an NSX for vSphere simulator; the NSX-T one still runs as lab.nsx). */
+  nsxFlavor?: 'nsx-t' | 'nsx-v';
 }
 
 export type Lab = Awaited<ReturnType<typeof startLab>>;
@@ -83,6 +86,9 @@ export async function startLab(opts: LabOptions) {
     const creds = { nsxUser: 'admin', nsxPassword: labSecret(), vcUser: 'administrator@vsphere.local', vcPassword: labSecret() };
     const nsx = await startNsxSimulator({ user: creds.nsxUser, password: creds.nsxPassword, port: opts.nsxPort, jobDurationMs: opts.nsxJobMs });
     started.push(nsx);
+    const flavor = opts.nsxFlavor ?? 'nsx-t';
+    const nsxv = flavor === 'nsx-v' ? await startNsxvSimulator({ user: creds.nsxUser, password: creds.nsxPassword, jobDurationMs: opts.nsxJobMs }) : undefined;
+    if (nsxv) started.push(nsxv);
     let vsphere: LabVsphere | undefined;
     if (opts.soap !== false) {
       try {
@@ -98,13 +104,16 @@ export async function startLab(opts: LabOptions) {
     const sandbox = {
       vcenter: await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, jobDurationMs: opts.vcenterJobMs, restoreMode: true }),
       nsx: await startNsxSimulator({ user: creds.nsxUser, password: creds.nsxPassword, jobDurationMs: opts.nsxJobMs, fresh: true }),
+      nsxv: nsxv ? await startNsxvSimulator({ user: creds.nsxUser, password: creds.nsxPassword, jobDurationMs: opts.nsxJobMs, fresh: true }) : undefined,
     };
+    if (sandbox.nsxv) started.push(sandbox.nsxv);
     // What an operator's automation (vRO, Ansible, Terraform) does before each drill: deploy both sandbox appliances anew.
     let redeploys = 0;
     const redeployer = await listen((req) => {
       if (req.method !== 'POST' || req.path !== '/redeploy') return { status: 404 };
       sandbox.vcenter.redeploy();
       sandbox.nsx.redeploy();
+      sandbox.nsxv?.redeploy();
       redeploys++;
       return { status: 200, body: { redeployed: ['vcenter', 'nsx'] } };
     });
@@ -152,8 +161,8 @@ export async function startLab(opts: LabOptions) {
         parts: ['common', 'seat'],
       },
       nsx: {
-        url: nsx.url,
-        flavor: 'nsx-t',
+        url: nsxv?.url ?? nsx.url,
+        flavor,
         user: creds.nsxUser,
         password: secret('nsx-password', creds.nsxPassword),
         backupPassphrase: secret('nsx-passphrase', labSecret()),
@@ -180,7 +189,7 @@ export async function startLab(opts: LabOptions) {
       appData: opts.appData ?? { runWithBackup: true, remindEvery: '24h', escalateAfter: '72h' },
       backup: { pollInterval: opts.pollInterval ?? '1s', timeout: '30m' },
       drill: {
-        sandbox: { vcenter: { url: sandbox.vcenter.url }, nsx: { url: sandbox.nsx.url }, redeploy: { url: secret('sandbox-redeploy-url', `${redeployer.url}/redeploy`) } },
+        sandbox: { vcenter: { url: sandbox.vcenter.url }, nsx: { url: sandbox.nsxv?.url ?? sandbox.nsx.url }, redeploy: { url: secret('sandbox-redeploy-url', `${redeployer.url}/redeploy`) } },
         notify: receiver ? [{ name: 'Backup team', webhook: 'backup-team' }] : [],
       },
       // The SOAP peer takes any host password; the lab still gives it as a secret reference.
@@ -227,6 +236,8 @@ export async function startLab(opts: LabOptions) {
       siteConfig,
       sftp,
       nsx,
+      /** The NSX for vSphere simulator the site uses when the lab was started with nsxFlavor nsx-v. */
+      nsxv,
       vcenter,
       /** The SOAP peer behind `${vcenter.url}/sdk`, with its fault control; undefined when Go could not build it. */
       vsphere,
@@ -241,6 +252,8 @@ export async function startLab(opts: LabOptions) {
         await nsx.close();
         await sandbox.vcenter.close();
         await sandbox.nsx.close();
+        await sandbox.nsxv?.close();
+        await nsxv?.close();
         await redeployer.close();
         await vcenter.close();
         await vsphere?.stop();

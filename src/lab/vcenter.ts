@@ -4,7 +4,7 @@ import { seal, unseal } from './sealed.js';
 import { listen, basicCredentials, type LabRequest, type LabResponse } from './http.js';
 import { FaultState, faultControl } from './faults.js';
 import { damage, uploadAsProduct, UploadError } from './sftp-upload.js';
-import { sshFingerprint } from '../providers/sftp/fingerprint.js';
+import { peekFingerprint } from './keyscan.js';
 import { withSftp } from '../providers/sftp/client.js';
 import { vcenterBackupFolderName } from '../domain/backup-set.js';
 import type { BackupJobStatus, BackupRequest, LocalizableMessage, RestoreJobStatus, RestoreRequest } from '../providers/vcenter/types.js';
@@ -347,26 +347,3 @@ function validateJob(b: Partial<BackupRequest> | undefined): string | undefined 
   }
   return undefined;
 }
-
-/** Reads a server's host key fingerprint without logging in (like ssh-keyscan). */
-async function peekFingerprint(host: string, port: number): Promise<string> {
-  const { Client } = await import('ssh2');
-  return new Promise((resolve, reject) => {
-    const c = new Client();
-    let fp = '';
-    c.on('error', () => (fp ? resolve(fp) : reject(new Error('no host key'))));
-    c.connect({
-      host,
-      port,
-      username: 'keyscan',
-      readyTimeout: 5_000,
-      algorithms: { serverHostKey: ['ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521'] },
-      hostVerifier: (key: Buffer) => {
-        fp = sshFingerprint(key);
-        resolve(fp);
-        return false;
-      },
-    });
-  });
-}
-

@@ -3,8 +3,12 @@ import {
   catalogStatus,
   isPlainSetId,
   makeSetId,
+  isProductBackupFolder,
   nsxBackupFolderName,
+  nsxvBackupFileName,
   parseNsxBackupFolderName,
+  parseNsxvBackupFileName,
+  productFolderOf,
   parseVcenterBackupFolderName,
   vcenterBackupFolderName,
 } from '../../src/domain/backup-set.js';
@@ -27,6 +31,21 @@ describe('backup-set naming', () => {
     expect(v).toBe('M_8.0.3.00400_20261125-201503_a1b2c3');
     expect(parseVcenterBackupFolderName(v)).toEqual({ kind: 'M', version: '8.0.3.00400', startMs: Date.parse('2026-11-25T20:15:03Z') });
     expect(parseVcenterBackupFolderName('vCenter')).toBeUndefined();
+  });
+  it('NSX-V file names are <prefix><HH_MM_SS_DddDDMonYYYY>, round-trip to whole seconds, and must name the right weekday', () => {
+    const t = Date.parse('2019-03-12T14:05:09.700Z');
+    expect(nsxvBackupFileName('nsx-', t)).toBe('nsx-14_05_09_Tue12Mar2019');
+    expect(parseNsxvBackupFileName('nsx-14_05_09_Tue12Mar2019')).toBe(Date.parse('2019-03-12T14:05:09Z'));
+    expect(parseNsxvBackupFileName('backup_14_05_09_Tue12Mar2019')).toBe(Date.parse('2019-03-12T14:05:09Z'));
+    expect(parseNsxvBackupFileName('nsx-14_05_09_Wed12Mar2019'), 'the 12th of March 2019 was a Tuesday').toBeUndefined();
+    expect(parseNsxvBackupFileName('nsx-14_05_09_Tue12Mar2019.tmp')).toBeUndefined();
+  });
+  it('an NSX-V backup is its own file: a manifest may record it, and its path is its own backup', () => {
+    expect(isProductBackupFolder('nsx/nsx-14_05_09_Tue12Mar2019')).toBe(true);
+    expect(productFolderOf('nsx/nsx-14_05_09_Tue12Mar2019')).toBe('nsx/nsx-14_05_09_Tue12Mar2019');
+    expect(isProductBackupFolder('nsx/other-file')).toBe(false);
+    expect(isProductBackupFolder('nsx/sub/nsx-14_05_09_Tue12Mar2019')).toBe(false);
+    expect(productFolderOf('nsx/cluster-node-backups/4.2-x-1.2.3.4/backup-2026-11-25T20_15_03UTC/metadata.json')).toBe('nsx/cluster-node-backups/4.2-x-1.2.3.4/backup-2026-11-25T20_15_03UTC');
   });
 });
 

@@ -164,6 +164,7 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
     ...(nsxStart
       ? {
           nsx: {
+            flavor: config.nsx.flavor,
             backupId: nsxDone?.backupId ?? nsxStart.backupId,
             startTime: isoOf(nsxDone?.startTime ?? nsxStart.startTime),
             endTime: isoOf(nsxDone?.endTime),

@@ -182,7 +182,8 @@ export async function restoreSite(input: RestoreSiteInput): Promise<RestoreSiteR
   await goAhead('the NSX restore');
   set({ state: 'restoring-nsx' });
   await step(2, async () => {
-    await quick.startNsxRestore.executeWithOptions({ summary: `Start the NSX restore of ${runbook.nsx.backupAt}` }, [{ config, runbook }]);
+    // NSX-V answers its restore call when the restore is done (heartbeating meanwhile): the long proxy.
+    await long.startNsxRestore.executeWithOptions({ summary: `Start the NSX restore of ${runbook.nsx.backupAt}` }, [{ config, runbook }]);
     for (;;) {
       const st = await long.awaitNsxRestore.executeWithOptions({ summary: 'Wait for the NSX restore (or its operator pause)' }, [{ config, pollMs: input.pollMs }]);
       if (st.status.value === 'SUCCESS') return st;

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { COMMAND_SUMMARIES } from './summaries.js';
 import { resolve } from 'node:path';
 import { startLab, type SftpKind } from '../lab/lab.js';
-import { info } from './output.js';
+import { CliError, EXIT, info } from './output.js';
 
 export function labCommand(): Command {
   return new Command('lab')
@@ -11,10 +11,13 @@ export function labCommand(): Command {
     .option('--sftp <kind>', 'sshd (OpenSSH, needs root), ssh2 (built in) or auto', 'auto')
     .option('--nsx-port <port>', 'NSX simulator port (default: any free port)')
     .option('--vcenter-port <port>', 'vCenter simulator port (default: any free port)')
+    .option('--nsx-flavor <flavor>', 'the site\'s NSX: nsx-t (NSX-T 3.x / NSX 4.x) or nsx-v (NSX for vSphere 6.4)', 'nsx-t')
     .addHelpText('after', '\nExample:\n  curl -X PUT -H content-type:application/json -d \'{"failJob":{"message":"disk full"}}\' http://127.0.0.1:PORT/lab/faults\n')
-    .action(async (o: { dir: string; sftp: SftpKind; nsxPort?: string; vcenterPort?: string }) => {
-      const lab = await startLab({ dir: resolve(o.dir), sftp: o.sftp, nsxPort: o.nsxPort ? Number(o.nsxPort) : undefined, vcenterPort: o.vcenterPort ? Number(o.vcenterPort) : undefined });
-      info(`NSX Manager simulator: ${lab.nsx.url}\nvCenter appliance simulator: ${lab.vcenter.url}`);
+    .action(async (o: { dir: string; sftp: SftpKind; nsxPort?: string; vcenterPort?: string; nsxFlavor: string }) => {
+      if (o.nsxFlavor !== 'nsx-t' && o.nsxFlavor !== 'nsx-v') throw new CliError(`--nsx-flavor ${o.nsxFlavor}: expected nsx-t or nsx-v`, EXIT.BAD_INPUT);
+      const lab = await startLab({ dir: resolve(o.dir), sftp: o.sftp, nsxPort: o.nsxPort ? Number(o.nsxPort) : undefined, vcenterPort: o.vcenterPort ? Number(o.vcenterPort) : undefined, nsxFlavor: o.nsxFlavor });
+      info(`NSX Manager simulator: ${lab.nsxv ? `${lab.nsxv.url} (NSX for vSphere)` : lab.nsx.url}\nvCenter appliance simulator: ${lab.vcenter.url}`);
+      info(`drill sandbox: vCenter ${lab.sandbox.vcenter.url} (restore mode), NSX ${lab.sandbox.nsxv?.url ?? lab.sandbox.nsx.url}; redeployed before each drill`);
       info(
         lab.vsphere
           ? `vCenter SOAP (govmomi simulator, datacenter DC0, cluster DC0_C0): ${lab.vcenter.url}/sdk — faults: PUT ${lab.vsphere.sdkUrl.replace(/\/sdk$/, '')}/lab/faults`

@@ -15,11 +15,11 @@ export const COMMAND_SUMMARIES = {
     'Run everything on this machine: the Temporal dev server (SQLite in --data-dir, so runs survive a restart) with its Web UI ' +
     'and the sddc-ops search attributes, the lab (NSX and vCenter simulators and an SFTP server), and a worker. Ctrl-C stops what it started.',
   lab:
-    'Run only the lab: NSX-T Manager and vCenter appliance backup API simulators and an SFTP server, and write a config for them. ' +
+    'Run only the lab: NSX-T (or, with --nsx-flavor nsx-v, NSX for vSphere) Manager and vCenter appliance simulators, a drill sandbox and an SFTP server, and write a config for them. ' +
     'Faults are injected with PUT <simulator>/lab/faults, e.g. {"http5xx":3}, {"unauthorized":true}, {"expireSessions":true}, {"jobDurationMs":60000}, ' +
     '{"failJob":{"message":"..."}}, {"upload":"truncate"|"corrupt"}, {"badFingerprint":true}; DELETE clears them.',
   'scale-out': 'Grow the estate as rollback-safe runs: add hosts to a cluster (HA reservation recomputed), add a cluster, grow an IKS worker pool, order a new site',
-  restore: 'Restore a site from a backup set: the runbook for the pair (vCenter first, then NSX)',
+  restore: 'Restore a site from a backup set (vCenter first, then NSX): the runbook, the restore itself, and drills that prove sets restore',
   site: 'Sites that scale-out adds: confirm a new site\'s config block to the run that waits for it',
   approve: 'Approve a scale-out run that waits for approval (--require-approval), after reading its plan',
   cancel: 'Cancel a scale-out run: what it changed so far is undone, in reverse',

@@ -14,4 +14,4 @@ export { scaleOutInventory, precheckAddHosts, addHostToCluster, removeHostFromCl
 export { precheckIbmOrder, orderIbmHosts, removeIbmHosts, awaitIbmOrder, precheckIbmCluster, orderIbmCluster, awaitIbmCluster, deleteIbmCluster } from './scale-out/capacity-ibm.js';
 export { precheckIbmSite, orderIbmInstance, awaitIbmInstance, deleteIbmInstance, newSiteBlock, applySiteSchedules, deleteSiteSchedules } from './scale-out/site-ibm.js';
 export { planRestore, precheckRestoreTargets, startVcenterRestore, awaitVcenterRestore, startNsxRestore, awaitNsxRestore, advanceNsxRestore, restorePostCheck, stopRestore } from './restore/restore.js';
-export { captureInventory, compareRestoredInventory, recordDrillOutcome, readSandboxRecord, writeSandboxRecord, redeploySandbox } from './restore/drill.js';
+export { captureInventory, compareRestoredInventory, recordDrillOutcome, readSandboxRecord, writeSandboxRecord, redeploySandbox, claimSandbox, releaseSandbox } from './restore/drill.js';

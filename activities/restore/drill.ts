@@ -121,3 +121,38 @@ export async function redeploySandbox(i: { redeploy: NonNullable<DrillConfig['sa
     return { status: res.status };
   });
 }
+
+const SANDBOX_CLAIM = 'drills/sandbox.claim';
+
+/**
+ * One drill at a time per sandbox, whichever way drills start (scheduled, manual): the claim file
+ * is created only if none exists (atomically on the server). A claim left by a drill that has ended
+ * (killed, terminated) is taken over when the caller names it in `takeOverFrom`.
+ */
+export async function claimSandbox(i: { target: BackupTarget; drillRun: string; takeOverFrom?: string }): Promise<{ claimed: boolean; holder?: string }> {
+  return guarded(async () =>
+    withSftp(await sftpEndpoint(i.target), async (s) => {
+      const store = new SftpStore(s, i.target.directory);
+      await store.mkdirp('drills');
+      for (let tries = 0; tries < 3; tries++) {
+        if (await store.createExclusive(SANDBOX_CLAIM, i.drillRun)) return { claimed: true };
+        const holder = (await store.readTextIfPresent(SANDBOX_CLAIM))?.trim();
+        if (holder === undefined) continue; // released meanwhile: try again
+        if (holder === i.drillRun) return { claimed: true }; // a retry of this call
+        if (holder !== i.takeOverFrom) return { claimed: false, holder };
+        await store.writeAtomic(SANDBOX_CLAIM, i.drillRun);
+        return { claimed: true };
+      }
+      return { claimed: false };
+    }),
+  );
+}
+
+export async function releaseSandbox(i: { target: BackupTarget; drillRun: string }): Promise<void> {
+  return guarded(async () =>
+    withSftp(await sftpEndpoint(i.target), async (s) => {
+      const store = new SftpStore(s, i.target.directory);
+      if ((await store.readTextIfPresent(SANDBOX_CLAIM))?.trim() === i.drillRun) await store.remove(SANDBOX_CLAIM);
+    }),
+  );
+}

@@ -61,37 +61,15 @@ export async function restoreRun(o: RestoreRunOpts): Promise<void> {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`restore-site-${o.site} is already running`, EXIT.RUN_FAILED);
       throw err;
     }
-    if (!o.json) info(`started ${handle.workflowId}`);
-    if (!o.wait) {
-      if (o.json) printJson({ status: 'started', workflowId: handle.workflowId });
-      return;
-    }
-    let told = '';
-    const timer = setInterval(() => {
-      void handle.query(restoreProgressQuery).then((p) => {
-        const w = p.waitingFor;
-        const say =
-          w?.kind === 'go'
-            ? `waiting for a go-ahead: sddc-ops restore continue ${handle.workflowId} --by NAME  (starts ${w.stage})`
-            : w?.kind === 'nsx-answer'
-              ? `NSX waits for the operator:\n${w.instructions.map((i) => `  ${i.id}: ${i.name}`).join('\n')}\nthen: sddc-ops restore continue ${handle.workflowId} --by NAME ${w.instructions.map((i) => `--answer ${i.id}`).join(' ')}`
-              : `${p.state}${p.setId ? ` (set ${p.setId})` : ''}`;
-        if (say !== told && !o.json) info(say);
-        told = say;
-      }, () => undefined);
-    }, 1000);
-    try {
-      const r = (await outcomeOf(() => handle.result())) as RestoreSiteResult;
-      if (o.json) printJson({ ...r, workflowId: handle.workflowId });
-      else info(`restored site ${o.site} from ${r.setId}: vCenter ${r.vcenterVersion}, NSX ${r.nsxVersion}`);
-    } catch (err) {
-      const reason = failureReason(err);
-      if (o.json) printJson({ status: runEnd(err), workflowId: handle.workflowId, reason });
-      else info(`${runEnd(err).toUpperCase()}: ${reason}`);
-      process.exitCode = EXIT.RUN_FAILED;
-    } finally {
-      clearInterval(timer);
-    }
+    await follow<RestoreSiteResult>(handle, o, async () => {
+      const p = await handle.query(restoreProgressQuery);
+      const w = p.waitingFor;
+      return w?.kind === 'go'
+        ? `waiting for a go-ahead: sddc-ops restore continue ${handle.workflowId} --by NAME  (starts ${w.stage})`
+        : w?.kind === 'nsx-answer'
+          ? `NSX waits for the operator:\n${w.instructions.map((i) => `  ${i.id}: ${i.name}`).join('\n')}\nthen: sddc-ops restore continue ${handle.workflowId} --by NAME ${w.instructions.map((i) => `--answer ${i.id}`).join(' ')}`
+          : `${p.state}${p.setId ? ` (set ${p.setId})` : ''}`;
+    }, (r) => `restored site ${o.site} from ${r.setId}: vCenter ${r.vcenterVersion}, NSX ${r.nsxVersion}`);
   } finally {
     await connection.close();
   }
@@ -148,31 +126,10 @@ export async function restoreDrillRun(o: RestoreDrillOpts): Promise<void> {
       ],
       staticSummary: `Restore drill of site ${o.site}${o.set ? ` (${o.set})` : ''}`,
     });
-    if (!o.json) info(`started ${handle.workflowId}`);
-    if (!o.wait) {
-      if (o.json) printJson({ status: 'started', workflowId: handle.workflowId });
-      return;
-    }
-    let told = '';
-    const timer = setInterval(() => {
-      void handle.query(drillProgressQuery).then((p) => {
-        const say = `${p.state}${p.setId ? ` (set ${p.setId})` : ''}`;
-        if (say !== told && !o.json) info(say);
-        told = say;
-      }, () => undefined);
-    }, 1000);
-    try {
-      const r = (await outcomeOf(() => handle.result())) as RestoreDrillResult;
-      if (o.json) printJson({ ...r, workflowId: handle.workflowId });
-      else info(`PASSED: set ${r.setId} restored into the sandbox as captured (NSX: ${r.compared.nsx}; vCenter: ${r.compared.vcenter}); marked restore-tested`);
-    } catch (err) {
-      const reason = failureReason(err);
-      if (o.json) printJson({ status: runEnd(err), workflowId: handle.workflowId, reason });
-      else info(`${runEnd(err).toUpperCase()}: ${reason}`);
-      process.exitCode = EXIT.RUN_FAILED;
-    } finally {
-      clearInterval(timer);
-    }
+    await follow<RestoreDrillResult>(handle, o, async () => {
+      const p = await handle.query(drillProgressQuery);
+      return `${p.state}${p.setId ? ` (set ${p.setId})` : ''}`;
+    }, (r) => `PASSED: set ${r.setId} restored into the sandbox as captured (NSX: ${r.compared.nsx}; vCenter: ${r.compared.vcenter}); marked restore-tested`);
   } finally {
     await connection.close();
   }
@@ -191,4 +148,35 @@ export async function restoreSandbox(o: { site: string; config?: string; json?: 
       (record.reason ? `reason: ${record.reason}\n` : '') +
       (record.state === 'dirty' ? `redeploy the sandbox appliances, then: sddc-ops restore drill --site ${o.site} --sandbox-redeployed\n` : ''),
   );
+}
+
+/**
+ * After a start: returns at once with --no-wait; else prints what the run says it is doing when it
+ * changes (progress on stderr), then its result or why it ended (exit 1).
+ */
+async function follow<R extends object>(handle: { workflowId: string; result: () => Promise<unknown> }, o: { wait: boolean; json?: boolean }, progress: () => Promise<string>, done: (r: R) => string): Promise<void> {
+  if (!o.json) info(`started ${handle.workflowId}`);
+  if (!o.wait) {
+    if (o.json) printJson({ status: 'started', workflowId: handle.workflowId });
+    return;
+  }
+  let told = '';
+  const timer = setInterval(() => {
+    void progress().then((say) => {
+      if (say !== told && !o.json) info(say);
+      told = say;
+    }, () => undefined);
+  }, 1000);
+  try {
+    const r = (await outcomeOf(() => handle.result())) as R;
+    if (o.json) printJson({ ...r, workflowId: handle.workflowId });
+    else info(done(r));
+  } catch (err) {
+    const reason = failureReason(err);
+    if (o.json) printJson({ status: runEnd(err), workflowId: handle.workflowId, reason });
+    else info(`${runEnd(err).toUpperCase()}: ${reason}`);
+    process.exitCode = EXIT.RUN_FAILED;
+  } finally {
+    clearInterval(timer);
+  }
 }

@@ -150,6 +150,21 @@ describe('restore drills against the lab', () => {
     expect(lab.sandbox.redeploys()).toBe(redeploys + 1);
     expect(sandboxRecord().state).toBe('restored');
   }, 180_000);
+
+  it('two drills at once (a scheduled and a manual one): the second is refused, naming the first, and the sandbox is free again after', async () => {
+    await setFaults(lab.sandbox.vcenter.url, { jobDurationMs: 3000 });
+    try {
+      const first = await drill();
+      await until('the first drill to restore', async () => ((await first.query(drillProgressQuery)).state === 'restoring' ? true : undefined), 60_000);
+      const second = await failureOf((await drill()).result());
+      expect(second.type).toBe('EndpointBusy');
+      expect(second.message).toContain(first.workflowId);
+      expect(await first.result()).toMatchObject({ status: 'passed' });
+    } finally {
+      await setFaults(lab.sandbox.vcenter.url, { jobDurationMs: 400 });
+    }
+    expect(await (await drill()).result()).toMatchObject({ status: 'passed' });
+  }, 120_000);
 });
 
 async function restoreJobState(): Promise<string> {

@@ -92,110 +92,123 @@ export async function restoreDrill(input: RestoreDrillInput): Promise<RestoreDri
     quick.writeSandboxRecord.executeWithOptions({ summary: `Sandbox: ${r.state}` }, [{ target, record: { ...r, site: input.site, drillRun, at: new Date().toISOString() } }]);
 
   const redeploy = config.drill?.sandbox.redeploy;
-  const before = await quick.readSandboxRecord.executeWithOptions({ summary: 'What the sandbox holds' }, [{ target }]);
-  if (before && before.drillRun !== drillRun) {
-    const busy = before.state === 'in-use' && !(await quick.runHasEnded.executeWithOptions({ summary: `Does drill ${before.drillRun} still run?` }, [{ workflowId: before.drillRun }]).catch(() => false));
-    if (busy) throw ApplicationFailure.create({ type: 'EndpointBusy', nonRetryable: true, message: `the sandbox is in use by drill ${before.drillRun} (since ${before.at}); one drill at a time` });
-    if (before.state !== 'restored' && !redeploy && !input.sandboxRedeployed) {
+  // One drill at a time per sandbox, whichever way it started; a claim left by a drill that ended is taken over.
+  let claim = await quick.claimSandbox.executeWithOptions({ summary: 'Claim the sandbox' }, [{ target, drillRun }]);
+  if (!claim.claimed && claim.holder) {
+    const holder = claim.holder;
+    const ended = await quick.runHasEnded.executeWithOptions({ summary: `Does drill ${holder} still run?` }, [{ workflowId: holder }]).catch(() => false);
+    if (ended) claim = await quick.claimSandbox.executeWithOptions({ summary: `Take the sandbox over from ${holder} (it ended)` }, [{ target, drillRun, takeOverFrom: holder }]);
+  }
+  if (!claim.claimed) throw ApplicationFailure.create({ type: 'EndpointBusy', nonRetryable: true, message: `the sandbox is in use by drill ${claim.holder ?? '(another drill)'}; one drill at a time — try again when it has ended` });
+  try {
+    return await drillInClaimedSandbox();
+  } finally {
+    await CancellationScope.nonCancellable(() => quick.releaseSandbox.executeWithOptions({ summary: 'Release the sandbox' }, [{ target, drillRun }]));
+  }
+
+  async function drillInClaimedSandbox(): Promise<RestoreDrillResult> {
+    const before = await quick.readSandboxRecord.executeWithOptions({ summary: 'What the sandbox holds' }, [{ target }]);
+    // A drill that ended while it held the sandbox (killed, terminated) left it part-way, like a cancelled one.
+    if (before && before.drillRun !== drillRun && before.state !== 'restored' && !redeploy && !input.sandboxRedeployed) {
       throw ApplicationFailure.create({
         type: 'SandboxDirty',
         nonRetryable: true,
         message: `the sandbox was left part-way through a restore by drill ${before.drillRun} at ${before.at}${before.reason ? ` (${before.reason})` : ''}: redeploy the sandbox vCenter (in restore mode) and NSX Manager, then run \`sddc-ops restore drill --site ${input.site} --sandbox-redeployed\``,
       });
     }
-  }
 
-  const runbook = await quick.planRestore.executeWithOptions({ summary: `Pick the set to drill${input.setId ? ` (${input.setId})` : ''}` }, [
-    { site: input.site, config, ...(input.setId ? { setId: input.setId } : {}) },
-  ]);
-  const setId = runbook.setId;
-  upsertSearchAttributes([{ key: BackupSetId, value: setId }]);
-  const restoreRun = `${drillRun}-restore`;
-  set({ setId, restoreRun, state: 'restoring' });
+    const runbook = await quick.planRestore.executeWithOptions({ summary: `Pick the set to drill${input.setId ? ` (${input.setId})` : ''}` }, [
+      { site: input.site, config, ...(input.setId ? { setId: input.setId } : {}) },
+    ]);
+    const setId = runbook.setId;
+    upsertSearchAttributes([{ key: BackupSetId, value: setId }]);
+    const restoreRun = `${drillRun}-restore`;
+    set({ setId, restoreRun, state: 'restoring' });
 
-  const fail = async (problems: string[], why: string): Promise<never> => {
-    set({ state: 'failed', problems });
-    await quick.recordDrillOutcome.executeWithOptions({ summary: `Record the failed drill in ${setId}` }, [{ target, setId, record: { at: new Date().toISOString(), drillRun, ok: false, problems } }]);
-    await notifyFailure(problems, why);
-    throw ApplicationFailure.create({ type: 'DrillFailed', nonRetryable: true, message: `restore drill of set ${setId} failed: ${why}: ${problems.join('; ')}`, details: [{ problems }] });
-  };
-  const notifyFailure = async (problems: string[], why: string) => {
-    const send = proxyActivities<typeof activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '5s', maximumAttempts: 10, nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] } });
-    const contacts = config.drill?.notify ?? [];
-    await Promise.all(
-      contacts.map((c) =>
-        send.sendNotification
-          .executeWithOptions({ summary: `Drill failed → ${c.name} (${c.webhook})` }, [
-            {
-              webhookName: c.webhook,
-              webhook: webhooks[c.webhook]!,
-              idempotencyKey: `${drillRun}-${info.runId}-${c.webhook}`,
-              notification: {
-                kind: 'drill-failed',
-                subject: `Restore drill of site ${input.site} failed: set ${setId} ${why}`,
-                lines: [...problems.map((p) => `• ${p}`), `Drill run: ${drillRun}`, `The set is not marked restore-tested; look at the run in the Temporal Web UI.`],
-                site: input.site,
-                to: c.name,
+    const fail = async (problems: string[], why: string): Promise<never> => {
+      set({ state: 'failed', problems });
+      await quick.recordDrillOutcome.executeWithOptions({ summary: `Record the failed drill in ${setId}` }, [{ target, setId, record: { at: new Date().toISOString(), drillRun, ok: false, problems } }]);
+      await notifyFailure(problems, why);
+      throw ApplicationFailure.create({ type: 'DrillFailed', nonRetryable: true, message: `restore drill of set ${setId} failed: ${why}: ${problems.join('; ')}`, details: [{ problems }] });
+    };
+    const notifyFailure = async (problems: string[], why: string) => {
+      const send = proxyActivities<typeof activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '5s', maximumAttempts: 10, nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] } });
+      const contacts = config.drill?.notify ?? [];
+      await Promise.all(
+        contacts.map((c) =>
+          send.sendNotification
+            .executeWithOptions({ summary: `Drill failed → ${c.name} (${c.webhook})` }, [
+              {
+                webhookName: c.webhook,
+                webhook: webhooks[c.webhook]!,
+                idempotencyKey: `${drillRun}-${info.runId}-${c.webhook}`,
+                notification: {
+                  kind: 'drill-failed',
+                  subject: `Restore drill of site ${input.site} failed: set ${setId} ${why}`,
+                  lines: [...problems.map((p) => `• ${p}`), `Drill run: ${drillRun}`, `The set is not marked restore-tested; look at the run in the Temporal Web UI.`],
+                  site: input.site,
+                  to: c.name,
+                },
               },
-            },
-          ])
-          .catch(() => undefined), // a receiver that stays down does not hide the drill's own failure
-      ),
-    );
-  };
+            ])
+            .catch(() => undefined), // a receiver that stays down does not hide the drill's own failure
+        ),
+      );
+    };
 
-  await record({ state: 'in-use', setId });
-  if (redeploy) {
+    await record({ state: 'in-use', setId });
+    if (redeploy) {
+      try {
+        await quick.redeploySandbox.executeWithOptions({ summary: 'Deploy the sandbox appliances anew (drill.sandbox.redeploy)', startToCloseTimeout: redeploy.timeout }, [
+          { redeploy, site: input.site, drillRun, setId },
+        ]);
+      } catch (err) {
+        if (isCancellation(err)) {
+          await CancellationScope.nonCancellable(() => record({ state: 'dirty', setId, reason: 'the drill was cancelled while the sandbox was being redeployed' }));
+          set({ state: 'cancelled' });
+          throw err;
+        }
+        await record({ state: 'dirty', setId, reason: `the redeploy hook failed: ${innermost(err).message}` });
+        return fail([innermost(err).message], 'the sandbox could not be redeployed');
+      }
+    }
     try {
-      await quick.redeploySandbox.executeWithOptions({ summary: 'Deploy the sandbox appliances anew (drill.sandbox.redeploy)', startToCloseTimeout: redeploy.timeout }, [
-        { redeploy, site: input.site, drillRun, setId },
-      ]);
+      await executeChild<typeof restoreSite>('restoreSite', {
+        workflowId: restoreRun,
+        args: [{ site: input.site, setId, yes: true, into: 'sandbox', autoAnswer: true, ...(input.pollMs ? { pollMs: input.pollMs } : {}) }],
+      });
     } catch (err) {
       if (isCancellation(err)) {
-        await CancellationScope.nonCancellable(() => record({ state: 'dirty', setId, reason: 'the drill was cancelled while the sandbox was being redeployed' }));
+        await CancellationScope.nonCancellable(() => record({ state: 'dirty', setId, reason: 'the drill was cancelled during the restore; what the restore had started was stopped' }));
         set({ state: 'cancelled' });
         throw err;
       }
-      await record({ state: 'dirty', setId, reason: `the redeploy hook failed: ${innermost(err).message}` });
-      return fail([innermost(err).message], 'the sandbox could not be redeployed');
+      const inner = innermost(err);
+      const type = inner instanceof ApplicationFailure ? inner.type : undefined;
+      const message = inner.message;
+      await record(type && UNTOUCHED.has(type) ? { state: before?.state === 'dirty' && !input.sandboxRedeployed ? 'dirty' : 'restored', setId } : { state: 'dirty', setId, reason: `the restore failed part-way: ${message}` });
+      return fail([message], type === 'VerificationFailed' ? 'the set no longer verifies' : 'the restore into the sandbox failed');
     }
-  }
-  try {
-    await executeChild<typeof restoreSite>('restoreSite', {
-      workflowId: restoreRun,
-      args: [{ site: input.site, setId, yes: true, into: 'sandbox', autoAnswer: true, ...(input.pollMs ? { pollMs: input.pollMs } : {}) }],
-    });
-  } catch (err) {
-    if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(() => record({ state: 'dirty', setId, reason: 'the drill was cancelled during the restore; what the restore had started was stopped' }));
-      set({ state: 'cancelled' });
-      throw err;
-    }
-    const inner = innermost(err);
-    const type = inner instanceof ApplicationFailure ? inner.type : undefined;
-    const message = inner.message;
-    await record(type && UNTOUCHED.has(type) ? { state: before?.state === 'dirty' && !input.sandboxRedeployed ? 'dirty' : 'restored', setId } : { state: 'dirty', setId, reason: `the restore failed part-way: ${message}` });
-    return fail([message], type === 'VerificationFailed' ? 'the set no longer verifies' : 'the restore into the sandbox failed');
-  }
 
-  set({ state: 'comparing' });
-  let comparison;
-  try {
-    comparison = await quick.compareRestoredInventory.executeWithOptions({ summary: 'Compare what the sandbox holds now with what the set captured' }, [{ config: sandboxConfig, setId }]);
-  } catch (err) {
-    if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(() => record({ state: 'restored', setId }));
-      set({ state: 'cancelled' });
-      throw err;
+    set({ state: 'comparing' });
+    let comparison;
+    try {
+      comparison = await quick.compareRestoredInventory.executeWithOptions({ summary: 'Compare what the sandbox holds now with what the set captured' }, [{ config: sandboxConfig, setId }]);
+    } catch (err) {
+      if (isCancellation(err)) {
+        await CancellationScope.nonCancellable(() => record({ state: 'restored', setId }));
+        set({ state: 'cancelled' });
+        throw err;
+      }
+      await record({ state: 'restored', setId });
+      return fail([innermost(err).message], 'the restored sandbox could not be compared');
     }
     await record({ state: 'restored', setId });
-    return fail([innermost(err).message], 'the restored sandbox could not be compared');
-  }
-  await record({ state: 'restored', setId });
-  if (comparison.differences.length) return fail(comparison.differences, 'the restored configuration differs from what the backup captured');
+    if (comparison.differences.length) return fail(comparison.differences, 'the restored configuration differs from what the backup captured');
 
-  const at = new Date().toISOString();
-  await quick.recordDrillOutcome.executeWithOptions({ summary: `Mark ${setId} restore-tested` }, [{ target, setId, record: { at, drillRun, ok: true, problems: [] } }]);
-  set({ state: 'passed' });
-  return { status: 'passed', site: input.site, setId, drillRun, compared: comparison.compared, restoreTested: { at, drillRun } };
+    const at = new Date().toISOString();
+    await quick.recordDrillOutcome.executeWithOptions({ summary: `Mark ${setId} restore-tested` }, [{ target, setId, record: { at, drillRun, ok: true, problems: [] } }]);
+    set({ state: 'passed' });
+    return { status: 'passed', site: input.site, setId, drillRun, compared: comparison.compared, restoreTested: { at, drillRun } };
+  }
 }

@@ -146,7 +146,11 @@ export async function restoreSandbox(o: { site: string; config?: string; json?: 
   process.stdout.write(
     `sandbox: ${record.state}${record.setId ? ` (set ${record.setId})` : ''}, drill ${record.drillRun} at ${record.at}\n` +
       (record.reason ? `reason: ${record.reason}\n` : '') +
-      (record.state === 'dirty' ? `redeploy the sandbox appliances, then: sddc-ops restore drill --site ${o.site} --sandbox-redeployed\n` : ''),
+      (record.state !== 'dirty'
+        ? ''
+        : site.drill?.sandbox.redeploy
+          ? 'the next drill redeploys the sandbox appliances through drill.sandbox.redeploy\n'
+          : `redeploy the sandbox appliances, then: sddc-ops restore drill --site ${o.site} --sandbox-redeployed\n`),
   );
 }
 

@@ -270,6 +270,7 @@ export async function cancel(run: string, o: ConnectionOpts & { config?: string;
     if (d.status.name !== 'RUNNING') throw new CliError(`${run} has already ended (${d.status.name}): nothing to cancel (what a finished run changed stays as it is)`, EXIT.BAD_INPUT);
     await h.cancel();
     if (o.json) printJson({ workflowId: run, status: 'cancel-requested' });
+    else if (d.type === 'restoreSite' || d.type === 'restoreDrill') info(`cancel requested: ${run} stops the restore jobs it started on the products; the appliances it restored into must be redeployed before another restore`);
     else info(`cancel requested: ${run} undoes what it changed, in reverse (follow with: sddc-ops scale-out status ${run})`);
   } finally {
     await connection.close();

@@ -22,7 +22,7 @@ export const COMMAND_SUMMARIES = {
   restore: 'Restore a site from a backup set (vCenter first, then NSX): the runbook, the restore itself, and drills that prove sets restore',
   site: 'Sites that scale-out adds: confirm a new site\'s config block to the run that waits for it',
   approve: 'Approve a scale-out run that waits for approval (--require-approval), after reading its plan',
-  cancel: 'Cancel a scale-out run: what it changed so far is undone, in reverse',
+  cancel: 'Cancel a run: a scale-out undoes what it changed so far, in reverse; a restore or drill stops the restore jobs it started',
   'temporal-cli': 'Find or provision the temporal CLI (TEMPORAL_CLI_PATH, PATH, cache, go install, download) and print its path',
 } as const;
 

@@ -152,16 +152,33 @@ export async function advanceNsxRestore(i: { config: SiteConfig; answers: { id: 
   });
 }
 
-/** After both stages: the versions are the set's, and vCenter is out of restore mode. */
-export async function restorePostCheck(i: { config: SiteConfig; runbook: RestoreRunbook }): Promise<{ vcenterVersion: string; nsxVersion: string }> {
+/**
+ * After both stages: the versions are the set's; for NSX-T the manager has the set's node id and
+ * its cluster becomes STABLE (waited for, heartbeating, up to `stableWithinMs`).
+ */
+export async function restorePostCheck(i: { config: SiteConfig; runbook: RestoreRunbook; pollMs?: number; stableWithinMs?: number }): Promise<{ vcenterVersion: string; nsxVersion: string; nsxClusterStatus?: string }> {
   return guarded(async () => {
     const vcenterVersion = (await vcenter(i.config, (c) => c.getVersion())).version;
     const nsxVersion = (await nsxVersionOf(i.config.nsx)) ?? '';
     const problems: string[] = [];
     if (i.runbook.vcenter.version && vcenterVersion !== i.runbook.vcenter.version) problems.push(`vCenter is ${vcenterVersion}, the set's is ${i.runbook.vcenter.version}`);
     if (i.runbook.nsx.version && nsxVersion !== i.runbook.nsx.version) problems.push(`NSX is ${nsxVersion}, the set's is ${i.runbook.nsx.version}`);
+    let nsxClusterStatus: string | undefined;
+    if (i.config.nsx.flavor !== 'nsx-v') {
+      const n = new NsxClient(await nsxEndpoint(i.config.nsx));
+      const node = await n.getNode();
+      if (i.runbook.nsx.nodeId && node.node_uuid !== i.runbook.nsx.nodeId) problems.push(`the NSX Manager is node ${node.node_uuid}, the set's backup is of node ${i.runbook.nsx.nodeId}`);
+      const until = Date.now() + (i.stableWithinMs ?? 30 * 60_000);
+      for (;;) {
+        nsxClusterStatus = (await n.getClusterStatus()).detailed_cluster_status?.overall_status ?? 'UNKNOWN';
+        Context.current().heartbeat({ nsxClusterStatus });
+        if (nsxClusterStatus === 'STABLE' || Date.now() >= until) break;
+        await Context.current().sleep(i.pollMs ?? 5_000);
+      }
+      if (nsxClusterStatus !== 'STABLE') problems.push(`the NSX cluster is ${nsxClusterStatus}, not STABLE, ${Math.round((i.stableWithinMs ?? 1_800_000) / 60_000)} min after the restore — see System > Appliances`);
+    }
     if (problems.length) throw nonRetryable('RestorePostcheckFailed', `post-check: ${problems.join('; ')}`);
-    return { vcenterVersion, nsxVersion };
+    return { vcenterVersion, nsxVersion, ...(nsxClusterStatus ? { nsxClusterStatus } : {}) };
   });
 }
 

@@ -36,7 +36,7 @@ function apiError(status: number, httpStatus: string, code: number, message: str
 export async function startNsxSimulator(opts: NsxSimOptions) {
   const faults = new FaultState();
   const version = opts.version ?? '4.2.1.0.0.24304122';
-  const nodeId = randomUUID();
+  let nodeId: string = randomUUID();
   let config: BackupConfiguration & { remote_file_server?: BackupConfiguration['remote_file_server'] } = { backup_enabled: false };
   let current: CurrentBackupOperationStatus = { operation_type: 'NONE' };
   const history: BackupOperationStatus[] = [];
@@ -156,6 +156,7 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
           }
           try {
             state = await restored;
+            nodeId = from.node_id; // the restored manager takes the backed-up node's identity
             restore = { ...resumed, status: { value: 'SUCCESS' }, step: { step_number: 4, value: 'Restore completed' }, restore_end_time: Date.now() };
           } catch (err) {
             restore = { ...resumed, status: { value: 'FAILED', description: `The cluster backup could not be restored: ${(err as Error).message}` }, restore_end_time: Date.now() };
@@ -178,6 +179,13 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
     if (policy) return policy;
     const route = `${req.method} ${req.path}${req.query.get('action') ? `?action=${req.query.get('action')}` : ''}`;
     switch (route) {
+      case 'GET /api/v1/node':
+        return { status: 200, body: { node_uuid: nodeId, hostname: 'nsxmgr-01.lab.local', node_version: version, product_version: version } };
+      case 'GET /api/v1/cluster/status': {
+        const restoring = ['RUNNING', 'SUSPENDED_FOR_USER_ACTION'].includes(restore.status.value);
+        const status = restoring ? 'UNSTABLE' : (faults.get().clusterStatus ?? 'STABLE');
+        return { status: 200, body: { cluster_id: nodeId, mgmt_cluster_status: { status: restoring ? 'UNSTABLE' : 'STABLE' }, detailed_cluster_status: { overall_status: status } } };
+      }
       case 'GET /api/v1/node/version':
         return { status: 200, body: { node_version: version, product_version: version } };
       case 'GET /api/v1/cluster/backups/config':

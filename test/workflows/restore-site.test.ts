@@ -5,7 +5,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as activities from '../../activities/index.js';
 import { startWorkerEnv } from '../fixtures/temporal.js';
-import { editLabConfig, type TestLab } from '../fixtures/lab.js';
+import { editLabConfig, setFaults, type TestLab } from '../fixtures/lab.js';
 import { until } from '../fixtures/wait.js';
 import { resolveSecret } from '../../src/config/secrets.js';
 import { startVcenterSimulator } from '../../src/lab/vcenter.js';
@@ -72,6 +72,7 @@ describe('restoreSite against the lab', () => {
       await expect(h.executeUpdate(restoreContinueUpdate, { args: [{ by: 'ops', answers: [] }] })).rejects.toThrow();
       await h.executeUpdate(restoreContinueUpdate, { args: [{ by: 'net-lead', answers: [{ id: 'CONFIRM_FABRIC_NODES' }] }] });
       const r = (await h.result()) as RestoreSiteResult;
+      expect((await h.query(restoreProgressQuery)).stages[3]).toMatchObject({ status: 'done', detail: expect.stringContaining('cluster STABLE') });
       // What the backups carried is what the new appliances hold now.
       expect(nsx.configState()).toEqual(lab.nsx.configState());
       expect(vcenter.inventory()).toEqual(lab.vcenter.inventory());
@@ -94,6 +95,22 @@ describe('restoreSite against the lab', () => {
       expect(cause.type).toBe('RestoreFailed');
       expect(cause.message).toMatch(/the NSX restore is FAILED: Restore of the node failed: the management plane did not come up/);
       expect((await h.query(restoreProgressQuery)).stages[2]).toMatchObject({ status: 'failed' });
+    } finally {
+      putBack();
+    }
+  });
+
+  it('a restored NSX cluster that does not become STABLE fails the post-check, naming its status', async () => {
+    const { nsx, putBack } = await newAppliances();
+    try {
+      await setFaults(nsx.url, { clusterStatus: 'DEGRADED' });
+      const h = await start({ yes: true, autoAnswer: true, stableWithinMs: 1500 });
+      const err = await h.result().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = ((err as WorkflowFailedError).cause as { cause?: ApplicationFailure }).cause!;
+      expect(cause.type).toBe('RestorePostcheckFailed');
+      expect(cause.message).toContain('the NSX cluster is DEGRADED, not STABLE');
+      expect((await h.query(restoreProgressQuery)).stages[3]).toMatchObject({ status: 'failed' });
     } finally {
       putBack();
     }

@@ -33,6 +33,8 @@ export interface RestoreSiteInput {
   pollMs?: number;
   /** `sandbox`: restore into the site's drill sandbox (drill.sandbox) instead of its own addresses. */
   into?: 'site' | 'sandbox';
+  /** How long the restored NSX cluster may take to become STABLE (default 30 minutes). */
+  stableWithinMs?: number;
   /** Answer NSX's operator pauses without waiting (a drill into a sandbox, where nobody waits at the console). */
   autoAnswer?: boolean;
 }
@@ -199,7 +201,11 @@ export async function restoreSite(input: RestoreSiteInput): Promise<RestoreSiteR
   }, () => 'restored');
 
   set({ state: 'post-checking' });
-  const post = await step(3, () => quick.restorePostCheck.executeWithOptions({ summary: 'Post-check: versions are the set\'s' }, [{ config, runbook }]), (r) => `vCenter ${r.vcenterVersion}, NSX ${r.nsxVersion}`);
+  const post = await step(
+    3,
+    () => long.restorePostCheck.executeWithOptions({ summary: 'Post-check: versions and NSX node are the set\'s; the NSX cluster becomes STABLE' }, [{ config, runbook, ...(input.pollMs ? { pollMs: input.pollMs } : {}), ...(input.stableWithinMs ? { stableWithinMs: input.stableWithinMs } : {}) }]),
+    (r) => `vCenter ${r.vcenterVersion}, NSX ${r.nsxVersion}${r.nsxClusterStatus ? `, cluster ${r.nsxClusterStatus}` : ''}`,
+  );
   set({ state: 'restored' });
   return { status: 'restored', setId: runbook.setId, vcenterVersion: post.vcenterVersion, nsxVersion: post.nsxVersion, goAheads, nsxAnswers };
 }

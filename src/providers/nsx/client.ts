@@ -106,6 +106,16 @@ export class NsxClient {
     return out;
   }
 
+  /** This manager node: its id (node_uuid) and versions. */
+  getNode(): Promise<{ node_uuid: string; hostname?: string; product_version?: string }> {
+    return this.call('GET', '/api/v1/node');
+  }
+
+  /** ClusterStatus: detailed_cluster_status.overall_status is STABLE when the cluster is whole. */
+  getClusterStatus(): Promise<{ mgmt_cluster_status?: { status?: string }; detailed_cluster_status?: { overall_status?: string } }> {
+    return this.call('GET', '/api/v1/cluster/status');
+  }
+
   getNodeVersion(): Promise<NodeVersion> {
     return this.call('GET', '/api/v1/node/version');
   }

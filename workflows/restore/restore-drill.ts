@@ -186,7 +186,8 @@ export async function restoreDrill(input: RestoreDrillInput): Promise<RestoreDri
       const inner = innermost(err);
       const type = inner instanceof ApplicationFailure ? inner.type : undefined;
       const message = inner.message;
-      await record(type && UNTOUCHED.has(type) ? { state: before?.state === 'dirty' && !input.sandboxRedeployed ? 'dirty' : 'restored', setId } : { state: 'dirty', setId, reason: `the restore failed part-way: ${message}` });
+      // Refused before anything began: the sandbox is as it was (and a dirty one got past the check above only redeployed).
+      await record(type && UNTOUCHED.has(type) ? { state: 'restored', setId } : { state: 'dirty', setId, reason: `the restore failed part-way: ${message}` });
       return fail([message], type === 'VerificationFailed' ? 'the set no longer verifies' : 'the restore into the sandbox failed');
     }
 

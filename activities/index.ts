@@ -15,3 +15,4 @@ export { precheckIbmOrder, orderIbmHosts, removeIbmHosts, awaitIbmOrder, prechec
 export { precheckIbmSite, orderIbmInstance, awaitIbmInstance, deleteIbmInstance, newSiteBlock, applySiteSchedules, deleteSiteSchedules } from './scale-out/site-ibm.js';
 export { planRestore, precheckRestoreTargets, startVcenterRestore, awaitVcenterRestore, startNsxRestore, awaitNsxRestore, advanceNsxRestore, restorePostCheck, stopRestore } from './restore/restore.js';
 export { captureInventory, compareRestoredInventory, recordDrillOutcome, readSandboxRecord, writeSandboxRecord, redeploySandbox, claimSandbox, releaseSandbox } from './restore/drill.js';
+export { checkBackupHealth, recordWatchdogAlerts } from './alerts/watchdog.js';

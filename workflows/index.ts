@@ -9,3 +9,4 @@ export { expandIks } from './scale-out/expand-iks.js';
 export { addSite } from './scale-out/add-site.js';
 export { restoreSite } from './restore/restore-site.js';
 export { restoreDrill } from './restore/restore-drill.js';
+export { backupWatchdog } from './alerts/watchdog.js';

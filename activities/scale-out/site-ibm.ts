@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { SITE_NAME_RE } from '../../src/config/schema.js';
 import { HttpError } from '../../src/providers/http.js';
 import { VmwareSolutionsClient, type NewInstanceOrder } from '../../src/providers/ibm/vmware-solutions.js';
-import { scheduleId, scheduleOptions, upsertSchedule } from '../../src/schedules/schedules.js';
+import { scheduleId, scheduleOptions, upsertSchedule, siteSchedules } from '../../src/schedules/schedules.js';
 import { workerConfigFile } from '../../src/temporal/worker-config.js';
 import { iamFor } from '../endpoints.js';
 import { guarded, nonRetryable } from '../failures.js';
@@ -160,7 +160,7 @@ export async function applySiteSchedules(i: { site: string }): Promise<{ schedul
     if (!sc) throw nonRetryable('BadConfig', `the worker's config has no site ${i.site}`);
     const ctx = Context.current();
     const ids: string[] = [];
-    for (const s of sc.schedules) {
+    for (const s of siteSchedules(sc)) {
       await upsertSchedule(ctx.client, scheduleOptions(config, i.site, s, ctx.info.taskQueue, 'config'));
       ids.push(scheduleId(i.site, s.purpose));
     }

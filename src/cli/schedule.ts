@@ -3,7 +3,7 @@ import { COMMAND_SUMMARIES } from './summaries.js';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { loadConfig, siteOf } from '../config/load.js';
 import { scheduleSchema, type Config, type ScheduleConfig } from '../config/schema.js';
-import { describeSpec, planApply, scheduleId, scheduleOptions, SCHEDULE_PREFIX, upsertSchedule } from '../schedules/schedules.js';
+import { describeSpec, planApply, scheduleId, scheduleOptions, SCHEDULE_PREFIX, siteSchedules, upsertSchedule } from '../schedules/schedules.js';
 import { connectOrExplain } from './backup-run.js';
 import { addConnectionOptions, type ConnectionOpts } from './common.js';
 import { CliError, EXIT, info, printJson } from './output.js';
@@ -83,13 +83,14 @@ export function scheduleCommand(): Command {
       .option('--catchup <duration>', 'how late a missed run may still start, e.g. 1h')
       .option('--pause-on-failure', 'pause the schedule when a run fails')
       .option('--note <text>', 'note shown with the schedule')
-      .option('--purpose <purpose>', 'what it runs: backup (coordinated backup), appdata (app-data reminders of the site\'s IKS clusters) or drill (a restore drill into the site\'s sandbox)', 'backup')
+      .option('--purpose <purpose>', 'what it runs: backup (coordinated backup), appdata (app-data reminders of the site\'s IKS clusters) drill (a restore drill into the site\'s sandbox) or watchdog (alerts on stale or abandoned backups)', 'backup')
       .addHelpText('after', '\nExample:\n  sddc-ops schedule create --site tokyo-1 --cron "0 2 * * *" --tz Asia/Tokyo --jitter 5m\n'),
   ).action(async (f: Opts & Record<string, unknown> & { site: string }) => {
     const s = scheduleFromFlags(f);
     const { config, file } = loadConfig(f.config);
     const site = siteOf(config, file, f.site);
     if (s.purpose === 'drill' && !site.drill) throw new CliError(`site ${f.site} has no drill.sandbox in ${file}: a drill needs somewhere to restore to`, EXIT.BAD_INPUT);
+    if (s.purpose === 'watchdog' && !site.alerts) throw new CliError(`site ${f.site} has no alerts in ${file}: a watchdog needs someone to tell (alerts.notify)`, EXIT.BAD_INPUT);
     await withClient({ ...f, config: file }, async (client) => {
       const opts = scheduleOptions(config, f.site, s, f.taskQueue ?? config.temporal.taskQueue, 'cli');
       const what = await upsertSchedule(client, opts);
@@ -204,7 +205,7 @@ export function scheduleCommand(): Command {
     await withClient({ ...o, config: file }, async (client) => {
       const taskQueue = o.taskQueue ?? config.temporal.taskQueue;
       const wanted = Object.entries(config.sites).flatMap(([site, sc]) =>
-        sc.schedules.map((s) => ({ options: scheduleOptions(config, site, s, taskQueue, 'config'), describe: describeSpec(s) })),
+        siteSchedules(sc).map((s) => ({ options: scheduleOptions(config, site, s, taskQueue, 'config'), describe: describeSpec(s) })),
       );
       const changes = await planApply(client, wanted);
       const diff = changes.filter((c) => c.op !== 'unchanged');

@@ -150,7 +150,10 @@ export const OVERLAP_POLICIES = ['skip', 'buffer-one', 'buffer-all', 'cancel-oth
 
 export const scheduleSchema = z
   .strictObject({
-    purpose: z.enum(['backup', 'appdata', 'drill']).default('backup').describe('What the schedule runs: backup = a coordinated backup of the site; appdata = the app-data reminders of its IKS clusters; drill = a restore drill of the newest set into the sandbox'),
+    purpose: z
+      .enum(['backup', 'appdata', 'drill', 'watchdog'])
+      .default('backup')
+      .describe('What the schedule runs: backup = a coordinated backup of the site; appdata = the app-data reminders of its IKS clusters; drill = a restore drill of the newest set into the sandbox; watchdog = the backup-health check of alerts (made for you from alerts.checkEvery when not listed)'),
     every: duration.optional().describe('Instead of cron: run at this fixed interval, e.g. 1h (NSX backups are usually hourly)'),
     cron: z.string().min(1).optional().superRefine((v, ctx) => {
       const p = v === undefined ? undefined : cronProblem(v);
@@ -197,6 +200,16 @@ export const drillSchema = z
   })
   .describe('Restore drills (`sddc-ops restore drill`, or a schedule with purpose drill): restore the newest set into the sandbox and compare it with what the backup captured');
 
+export const alertsSchema = z
+  .strictObject({
+    notify: z.array(contactSchema).min(1, { error: 'name at least one contact (a webhook under notifications.webhooks)' }).describe('Told when a backup run fails, is cancelled or is abandoned, and when no good set is recent enough'),
+    maxAgeWithoutGoodSet: duration
+      .optional()
+      .describe('Alert when the newest complete, verified set is older than this (e.g. 26h for a nightly schedule): the backup that silently stopped running. Needs the watchdog schedule (`schedule apply` makes it)'),
+    checkEvery: duration.default('1h').describe('How often the watchdog looks (its schedule)'),
+  })
+  .describe('Alerts about this site\'s backups');
+
 export const SITE_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export const siteSchema = z.strictObject({
@@ -227,6 +240,7 @@ export const siteSchema = z.strictObject({
     .default({ provider: 'vcenter-direct' })
     .describe('Where new capacity comes from'),
   drill: drillSchema.optional(),
+  alerts: alertsSchema.optional(),
   scaleOut: z
     .strictObject({
       hostUser: z.string().min(1).default('root').describe('User vCenter logs in to new ESXi hosts with'),
@@ -309,6 +323,14 @@ export const configSchema = z.strictObject({
     if (sc.schedules.some((x) => x.purpose === 'drill') && !sc.drill) {
       ctx.addIssue({ code: 'custom', path: ['sites', site, 'drill'], message: `required: site ${site} schedules drills; say where they restore to (drill.sandbox)` });
     }
+    if (sc.schedules.some((x) => x.purpose === 'watchdog') && !sc.alerts) {
+      ctx.addIssue({ code: 'custom', path: ['sites', site, 'alerts'], message: `required: site ${site} schedules a watchdog; say whom it alerts (alerts.notify)` });
+    }
+    sc.alerts?.notify.forEach((contact, j) => {
+      if (!c.notifications.webhooks[contact.webhook]) {
+        ctx.addIssue({ code: 'custom', path: ['sites', site, 'alerts', 'notify', j, 'webhook'], message: `no webhook "${contact.webhook}" under notifications.webhooks` });
+      }
+    });
     sc.drill?.notify.forEach((contact, j) => {
       if (!c.notifications.webhooks[contact.webhook]) {
         ctx.addIssue({ code: 'custom', path: ['sites', site, 'drill', 'notify', j, 'webhook'], message: `no webhook "${contact.webhook}" under notifications.webhooks` });
@@ -338,3 +360,4 @@ export type IksClusterConfig = z.infer<typeof iksClusterSchema>;
 export type WebhookConfig = z.infer<typeof webhookSchema>;
 export type ContactConfig = z.infer<typeof contactSchema>;
 export type DrillConfig = z.infer<typeof drillSchema>;
+export type AlertsConfig = z.infer<typeof alertsSchema>;

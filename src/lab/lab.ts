@@ -188,6 +188,7 @@ export async function startLab(opts: LabOptions) {
         : [],
       appData: opts.appData ?? { runWithBackup: true, remindEvery: '24h', escalateAfter: '72h' },
       backup: { pollInterval: opts.pollInterval ?? '1s', timeout: '30m' },
+      ...(receiver ? { alerts: { notify: [{ name: 'Backup on-call', webhook: 'alerts' }], maxAgeWithoutGoodSet: '26h', checkEvery: '1h' } } : {}),
       drill: {
         sandbox: { vcenter: { url: sandbox.vcenter.url }, nsx: { url: sandbox.nsxv?.url ?? sandbox.nsx.url }, redeploy: { url: secret('sandbox-redeploy-url', `${redeployer.url}/redeploy`) } },
         notify: receiver ? [{ name: 'Backup team', webhook: 'backup-team' }] : [],
@@ -219,6 +220,7 @@ export async function startLab(opts: LabOptions) {
               owners: { url: secret('webhook-owners-url', `${receiver.url}/owners`), format: 'slack' },
               escalation: { url: secret('webhook-escalation-url', `${receiver.url}/escalation`), format: 'json' },
               'backup-team': { url: secret('webhook-backup-team-url', `${receiver.url}/backup-team`), format: 'json' },
+              alerts: { url: secret('webhook-alerts-url', `${receiver.url}/alerts`), format: 'slack' },
             }
           : {},
       },

@@ -7,7 +7,7 @@ import {
   type ScheduleDescription,
   type ScheduleOptions,
 } from '@temporalio/client';
-import type { Config, ScheduleConfig } from '../config/schema.js';
+import type { Config, ScheduleConfig, SiteConfig } from '../config/schema.js';
 import { appDataRoundInput, backupInput } from '../temporal/inputs.js';
 import { parseDuration } from '../domain/duration.js';
 import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
@@ -42,8 +42,21 @@ export function desiredHash(site: string, args: unknown, s: ScheduleConfig, task
   return createHash('sha256').update(JSON.stringify({ site, args, s, taskQueue })).digest('hex').slice(0, 16);
 }
 
+/**
+ * The schedules a site's config asks for: those it lists, and — when it has alerts and lists no
+ * watchdog — the backup watchdog, every alerts.checkEvery.
+ */
+export function siteSchedules(sc: SiteConfig): ScheduleConfig[] {
+  const listed = sc.schedules;
+  if (!sc.alerts || listed.some((x) => x.purpose === 'watchdog')) return listed;
+  return [...listed, { purpose: 'watchdog', every: sc.alerts.checkEvery, timezone: 'UTC', overlap: 'skip', pauseOnFailure: false, note: 'backup watchdog (alerts), made from alerts.checkEvery' }];
+}
+
 /** What each purpose runs: the workflow, its input and how its runs are labelled. */
 function actionOf(config: Config, site: string, purpose: ScheduleConfig['purpose']) {
+  if (purpose === 'watchdog') {
+    return { workflowType: 'backupWatchdog', workflowId: `backup-watchdog-${site}`, args: { site }, operation: 'backup-watchdog', summary: `Backup watchdog of site ${site}` };
+  }
   if (purpose === 'drill') {
     return { workflowType: 'restoreDrill', workflowId: drillWorkflowId(site), args: { site }, operation: 'restore-drill', summary: `Scheduled restore drill of site ${site}` };
   }

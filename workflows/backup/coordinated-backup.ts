@@ -16,6 +16,7 @@ import type * as activities from '../../activities/index.js';
 import type { IksRecord } from '../../src/domain/backup-set.js';
 import type { CapturedInventory } from '../../src/domain/inventory.js';
 import { startAppDataReminders, type ReminderStart } from '../appdata/appdata-round.js';
+import { notifyContacts } from '../alerts/notify.js';
 import { loadSite } from '../site-config.js';
 import { backupRunTimeoutMs, endpointResource, makeSetId, totalsOf, type BackupSetManifest } from '../../src/domain/backup-set.js';
 import { lockReplySignal, lockWorkflowId, releaseSignal, type LockReply } from '../locks/endpoint-lock.js';
@@ -401,6 +402,19 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
     await CancellationScope.nonCancellable(async () => {
       if (runningWritten) await recordUnfinishedSet(cancelled ? 'cancelled' : 'failed', reason);
       await releaseEndpoints();
+      if (config.alerts) {
+        await notifyContacts({
+          contacts: config.alerts.notify,
+          webhooks,
+          key: `${info.workflowId}-${info.runId}`,
+          notification: {
+            kind: cancelled ? 'backup-cancelled' : 'backup-failed',
+            subject: `Backup of site ${site} ${cancelled ? 'was cancelled' : 'failed'} (set ${setId})`,
+            lines: [`• ${cancelled ? `cancelled at step "${current}"` : `step "${current}": ${reason}`}`, `Run: ${info.workflowId} (${info.runId})`, 'This run made no good set; `sddc-ops backup list` shows the newest one.'],
+            site,
+          },
+        });
+      }
     });
     // Whatever else was under way (the two waits run side by side) stopped with the run.
     for (const s of progress.steps) if (s.status === 'running') mark(s.name, 'failed', cancelled ? 'cancelled' : 'stopped: the run failed');

@@ -18,6 +18,7 @@ import { NON_RETRYABLE_TYPES } from '../../src/domain/failure-types.js';
 import { BackupSetId, SddcOperation, SddcSite } from '../../src/temporal/search-attributes.js';
 import { loadSite } from '../site-config.js';
 import { sandboxed, type restoreSite } from './restore-site.js';
+import { notifyContacts } from '../alerts/notify.js';
 
 export interface RestoreDrillInput {
   site: string;
@@ -131,30 +132,18 @@ export async function restoreDrill(input: RestoreDrillInput): Promise<RestoreDri
       await notifyFailure(problems, why);
       throw ApplicationFailure.create({ type: 'DrillFailed', nonRetryable: true, message: `restore drill of set ${setId} failed: ${why}: ${problems.join('; ')}`, details: [{ problems }] });
     };
-    const notifyFailure = async (problems: string[], why: string) => {
-      const send = proxyActivities<typeof activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '5s', maximumAttempts: 10, nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] } });
-      const contacts = config.drill?.notify ?? [];
-      await Promise.all(
-        contacts.map((c) =>
-          send.sendNotification
-            .executeWithOptions({ summary: `Drill failed → ${c.name} (${c.webhook})` }, [
-              {
-                webhookName: c.webhook,
-                webhook: webhooks[c.webhook]!,
-                idempotencyKey: `${drillRun}-${info.runId}-${c.webhook}`,
-                notification: {
-                  kind: 'drill-failed',
-                  subject: `Restore drill of site ${input.site} failed: set ${setId} ${why}`,
-                  lines: [...problems.map((p) => `• ${p}`), `Drill run: ${drillRun}`, `The set is not marked restore-tested; look at the run in the Temporal Web UI.`],
-                  site: input.site,
-                  to: c.name,
-                },
-              },
-            ])
-            .catch(() => undefined), // a receiver that stays down does not hide the drill's own failure
-        ),
-      );
-    };
+    const notifyFailure = (problems: string[], why: string) =>
+      notifyContacts({
+        contacts: config.drill?.notify ?? [],
+        webhooks,
+        key: `${drillRun}-${info.runId}`,
+        notification: {
+          kind: 'drill-failed',
+          subject: `Restore drill of site ${input.site} failed: set ${setId} ${why}`,
+          lines: [...problems.map((p) => `• ${p}`), `Drill run: ${drillRun}`, `The set is not marked restore-tested; look at the run in the Temporal Web UI.`],
+          site: input.site,
+        },
+      });
 
     await record({ state: 'in-use', setId });
     if (redeploy) {

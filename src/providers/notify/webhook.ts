@@ -1,7 +1,7 @@
 import { HttpError, send } from '../http.js';
 
 export interface Notification {
-  kind: 'appdata-reminder' | 'appdata-escalation' | 'drill-failed';
+  kind: 'appdata-reminder' | 'appdata-escalation' | 'drill-failed' | 'backup-failed' | 'backup-cancelled' | 'backup-abandoned' | 'no-recent-good-set';
   subject: string;
   lines: string[];
   site: string;

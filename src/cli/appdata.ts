@@ -7,7 +7,7 @@ import { acknowledgeUpdate, appDataStatusQuery, appDataWorkflowId, type Acknowle
 import type { appDataRound } from '../../workflows/appdata/appdata-round.js';
 import { appDataRoundInput } from '../temporal/inputs.js';
 import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
-import { connectOrExplain, failureReason } from './backup-run.js';
+import { connectOrExplain, failureReason, requireWorker } from './backup-run.js';
 import { addConnectionOptions, type ConnectionOpts } from './common.js';
 import { CliError, EXIT, info, printJson } from './output.js';
 
@@ -90,9 +90,11 @@ export function appDataCommand(): Command {
 
   withConn(appdata.command('remind').description('Start the app-data reminders of a site now (skips clusters already pending)').requiredOption('--site <name>', 'site')).action(
     async (o: Opts & { site: string }) => {
-      const { client, connection, config } = await connect(o);
+      const conn = await connect(o);
+      const { client, connection, config } = conn;
       try {
         if (!config.sites[o.site]) throw new CliError(`no site ${o.site}`, EXIT.BAD_INPUT);
+        await requireWorker(conn, o.taskQueue ?? config.temporal.taskQueue, { wait: true, config: conn.file });
         const r = await client.workflow.execute<typeof appDataRound>('appDataRound', {
           taskQueue: o.taskQueue ?? config.temporal.taskQueue,
           workflowId: `appdata-round-${o.site}-${Date.now()}`,

@@ -4,7 +4,7 @@ import { ActivityFailure, ApplicationFailure, CancelledFailure, TerminatedFailur
 import { loadConfig, siteOf } from '../config/load.js';
 import type { SiteConfig } from '../config/schema.js';
 import { backupInput } from '../temporal/inputs.js';
-import { connectClient } from '../temporal/connection.js';
+import { connectClient, recentPollers, TemporalUnreachable } from '../temporal/connection.js';
 import { BackupAlreadyRunning, startCoordinatedBackup, uiLink } from '../temporal/backup-runs.js';
 import { progressQuery, type BackupProgress, type CoordinatedBackupInput, type CoordinatedBackupResult } from '../../workflows/backup/coordinated-backup.js';
 import { CliError, EXIT, humanBytes, info, isTty, printJson } from './output.js';
@@ -126,8 +126,10 @@ export async function runBackup(client: Client, o: RunBackupOptions): Promise<nu
 export async function backupRunAction(opts: RunOpts): Promise<void> {
     const { config, file } = loadConfig(opts.config);
     siteOf(config, file, opts.site);
-    const { client, connection, namespace } = await connectOrExplain(opts, config.temporal.address, config.temporal.namespace);
+    const conn = await connectOrExplain(opts, config.temporal.address, config.temporal.namespace);
+    const { client, connection, namespace } = conn;
     try {
+      await requireWorker(conn, opts.taskQueue ?? config.temporal.taskQueue, { wait: opts.wait, config: file });
       process.exitCode = await runBackup(client, {
         site: opts.site,
         input: backupInput(opts.site, opts.ifBusy),
@@ -147,8 +149,10 @@ export async function backupRunAction(opts: RunOpts): Promise<void> {
 export async function backupVerifyAction(setId: string, opts: VerifyOpts): Promise<void> {
     const { config, file } = loadConfig(opts.config);
     const site = siteOfSet(config, file, setId, opts.site);
-    const { client, connection, namespace } = await connectOrExplain(opts, config.temporal.address, config.temporal.namespace);
+    const conn = await connectOrExplain(opts, config.temporal.address, config.temporal.namespace);
+    const { client, connection, namespace } = conn;
     try {
+      await requireWorker(conn, opts.taskQueue ?? config.temporal.taskQueue, { wait: opts.wait, config: file });
       const handle = await client.workflow.start<typeof verifyBackupSet>('verifyBackupSet', {
         taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
         workflowId: `verify-backup-set-${setId}`,
@@ -185,9 +189,21 @@ export async function connectOrExplain(opts: ConnectionOpts, configAddress?: str
   try {
     return await connectClient({ address: opts.address, namespace: opts.namespace, profile: opts.profile, configAddress, configNamespace });
   } catch (err) {
-    throw new CliError(
-      `cannot reach Temporal (${(err as Error).message.split('\n')[0]}): start one with \`sddc-ops dev\`, or pass --address / set TEMPORAL_ADDRESS or a profile`,
-      EXIT.RUN_FAILED,
-    );
+    const where = err instanceof TemporalUnreachable ? err.message : `cannot reach Temporal (${(err as Error).message.split('\n')[0]})`;
+    throw new CliError(`${where}: start one with \`sddc-ops dev\`, or pass --address / set TEMPORAL_ADDRESS or a profile`, EXIT.RUN_FAILED);
   }
+}
+
+/**
+ * Before a command starts a run: a worker must poll its task queue, or the run would wait unseen.
+ * None: the command says where it looked and how to start one, and starts nothing — unless it does
+ * not wait (--no-wait), where it warns and starts the run for a worker to come.
+ */
+export async function requireWorker(conn: { client: Client; namespace: string; address: string }, taskQueue: string, o: { wait: boolean; config?: string }): Promise<void> {
+  const pollers = await recentPollers(conn.client, conn.namespace, taskQueue).catch(() => undefined);
+  if (pollers === undefined || pollers.length) return; // could not tell: do not stand in the way
+  const what = `no worker polls task queue "${taskQueue}" on namespace ${conn.namespace} at ${conn.address}`;
+  const how = `start one: sddc-ops worker --config ${o.config ?? 'FILE'} --address ${conn.address} --namespace ${conn.namespace} --task-queue ${taskQueue} (or run everything with sddc-ops dev)`;
+  if (o.wait) throw new CliError(`${what}, so the run would wait unseen; nothing was started. ${how}`, EXIT.RUN_FAILED);
+  info(`warning: ${what}: the run starts, and waits until one does. ${how}`);
 }

@@ -9,7 +9,7 @@ import { CliError, EXIT, info, printJson } from './output.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
 import { restoreContinueUpdate, restoreProgressQuery, type RestoreSiteInput, type RestoreSiteResult } from '../../workflows/restore/restore-site.js';
-import { connectOrExplain, failureReason, runEnd } from './backup-run.js';
+import { connectOrExplain, failureReason, requireWorker, runEnd } from './backup-run.js';
 import type { ConnectionOpts } from './common.js';
 import type { RestoreDrillOpts, RestoreRunOpts } from './restore.js';
 import type { RestoreDrillInput, RestoreDrillResult } from '../../workflows/restore/restore-drill.js';
@@ -41,8 +41,10 @@ export async function restoreRun(o: RestoreRunOpts): Promise<void> {
   const { config, file } = loadConfig(o.config);
   siteOf(config, file, o.site);
   if (o.set) setIdArg(o.set);
-  const { client, connection } = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  const conn = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  const { client, connection } = conn;
   try {
+    await requireWorker(conn, o.taskQueue ?? config.temporal.taskQueue, { wait: o.wait, config: file });
     const input: RestoreSiteInput = { site: o.site, ...(o.set ? { setId: o.set } : {}), ...(o.force ? { force: true } : {}), ...(o.yes ? { yes: true } : {}) };
     let handle;
     try {
@@ -112,8 +114,10 @@ export async function restoreDrillRun(o: RestoreDrillOpts): Promise<void> {
   const site = siteOf(config, file, o.site);
   if (!site.drill) throw new CliError(`site ${o.site} has no drill.sandbox in ${file}: say where drills restore to (a vCenter appliance in restore mode and an NSX Manager, on an isolated network)`, EXIT.BAD_INPUT);
   if (o.set) setIdArg(o.set);
-  const { client, connection } = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  const conn = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  const { client, connection } = conn;
   try {
+    await requireWorker(conn, o.taskQueue ?? config.temporal.taskQueue, { wait: o.wait, config: file });
     const input: RestoreDrillInput = { site: o.site, ...(o.set ? { setId: o.set } : {}), ...(o.sandboxRedeployed ? { sandboxRedeployed: true } : {}) };
     const handle = await client.workflow.start('restoreDrill', {
       taskQueue: o.taskQueue ?? config.temporal.taskQueue,

@@ -10,7 +10,7 @@ import type { AddClusterInput } from '../../workflows/scale-out/add-cluster.js';
 import type { ExpandIksInput, ExpandIksResult } from '../../workflows/scale-out/expand-iks.js';
 import type { AddSiteInput, AddSiteResult } from '../../workflows/scale-out/add-site.js';
 import { haLine, iksLines, orderLine } from '../../workflows/scale-out/details.js';
-import { connectOrExplain, failureReason, runEnd } from './backup-run.js';
+import { connectOrExplain, failureReason, runEnd, requireWorker } from './backup-run.js';
 import type { ConnectionOpts } from './common.js';
 import { CliError, EXIT, info, isTty, printJson } from './output.js';
 import type { ScaleOutOpts } from './scale-out.js';
@@ -128,8 +128,10 @@ export async function startAddSite(o: AddSiteOpts): Promise<void> {
 async function startRun(o: ConnectionOpts & { site: string; config?: string; plan?: boolean; wait: boolean; json?: boolean; requireApproval?: boolean }, r: { workflowType: string; input: object; idPart: string; operation: string; summary: string; newSite?: boolean }): Promise<void> {
   const { config, file } = loadConfig(o.config);
   if (!r.newSite) siteOf(config, file, o.site);
-  const { client, connection, namespace } = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  const conn = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  const { client, connection, namespace } = conn;
   try {
+    await requireWorker(conn, o.taskQueue ?? config.temporal.taskQueue, { wait: o.wait || !!o.plan, config: file });
     const workflowId = o.plan ? `scale-out-plan-${r.idPart}-${randomBytes(3).toString('hex')}` : `scale-out-${r.idPart}`;
     let handle: WorkflowHandle;
     try {

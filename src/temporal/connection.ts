@@ -27,11 +27,40 @@ export function resolveConnection(flags: ConnectionFlags): { options: NativeConn
   return { options, namespace };
 }
 
-export async function connectClient(flags: ConnectionFlags): Promise<{ client: Client; connection: Connection; namespace: string }> {
+/** Where a connection goes, for messages: the address and namespace as resolved. */
+export class TemporalUnreachable extends Error {
+  override readonly name = 'TemporalUnreachable';
+  constructor(readonly address: string, readonly namespace: string, cause: Error) {
+    super(`cannot reach Temporal at ${address} (namespace ${namespace}): ${cause.message.split('\n')[0]}`);
+  }
+}
+
+export async function connectClient(flags: ConnectionFlags): Promise<{ client: Client; connection: Connection; namespace: string; address: string }> {
   const { options, namespace } = resolveConnection(flags);
   const { address, tls, apiKey, metadata } = options;
-  const connection = await Connection.connect({ address, tls, apiKey: typeof apiKey === 'string' ? apiKey : undefined, metadata, connectTimeout: flags.connectTimeoutMs ?? 10_000 });
-  return { client: new Client({ connection, namespace }), connection, namespace };
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address, tls, apiKey: typeof apiKey === 'string' ? apiKey : undefined, metadata, connectTimeout: flags.connectTimeoutMs ?? 10_000 });
+  } catch (err) {
+    throw new TemporalUnreachable(address!, namespace, err as Error);
+  }
+  return { client: new Client({ connection, namespace }), connection, namespace, address: address! };
+}
+
+/**
+ * The workers that polled a task queue for workflow tasks lately (a worker long-polls about once a
+ * minute, so one seen within two minutes is there). DescribeTaskQueue.
+ */
+export async function recentPollers(client: Client, namespace: string, taskQueue: string): Promise<string[]> {
+  const r = await client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue, kind: 1 /* NORMAL */ }, taskQueueType: 1 /* WORKFLOW */ });
+  const since = Date.now() - 120_000;
+  return (r.pollers ?? [])
+    .filter((p) => {
+      const t = p.lastAccessTime;
+      const ms = t ? Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : 0;
+      return ms >= since;
+    })
+    .map((p) => p.identity ?? '(unnamed worker)');
 }
 
 export async function connectWorker(flags: ConnectionFlags): Promise<{ connection: NativeConnection; namespace: string }> {

@@ -86,10 +86,39 @@ describe('sddc-ops backup run, end to end (dev server with SQLite, lab, real ssh
     expect(r.stderr).toMatch(/✘ Wait for the vCenter backup/);
   });
 
-  it('exits 1 with advice when Temporal is unreachable', async () => {
-    const r = await cli(['backup', 'run', '--site', 'e2e', '--config', lab.configPath, '--address', `127.0.0.1:${await freePort()}`]);
+  it('exits 1 with advice when Temporal is unreachable, naming the address it tried', async () => {
+    const address = `127.0.0.1:${await freePort()}`;
+    const r = await cli(['backup', 'run', '--site', 'e2e', '--config', lab.configPath, '--address', address]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cannot reach Temporal .*sddc-ops dev/);
+    expect(r.stderr).toContain(`at ${address} (namespace default)`);
+  });
+
+  it('with no worker on the task queue, says where it looked and how to start one instead of hanging; --no-wait warns and starts', async () => {
+    const args = ['--site', 'e2e', '--config', lab.configPath, '--address', server.address, '--task-queue', 'nobody-polls-this'];
+    const r = await cli(['backup', 'run', ...args]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`no worker polls task queue "nobody-polls-this" on namespace default at ${server.address}`);
+    expect(r.stderr).toContain('nothing was started');
+    expect(r.stderr).toContain('sddc-ops worker --config');
+    const connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection });
+    try {
+      const latest = await client.workflow.getHandle('coordinated-backup-e2e').describe();
+      expect(latest.taskQueue, 'no run was started on the unpolled queue').not.toBe('nobody-polls-this');
+      for (const cmd of [['restore', 'drill'], ['restore', 'run', '--yes']]) {
+        const x = await cli([...cmd, ...args]);
+        expect(x.code, `${cmd.join(' ')}: ${x.stderr}`).toBe(1);
+        expect(x.stderr).toContain('no worker polls task queue "nobody-polls-this"');
+      }
+      const started = await cli(['backup', 'run', ...args, '--no-wait', '--json']);
+      expect(started.code, started.stderr).toBe(0);
+      expect(started.stderr).toContain('warning: no worker polls task queue "nobody-polls-this"');
+      const { workflowId, runId } = JSON.parse(started.stdout) as { workflowId: string; runId: string };
+      await client.workflow.getHandle(workflowId, runId).terminate('test: nobody polls its queue');
+    } finally {
+      await connection.close();
+    }
   });
 
   it('sddc-ops worker serves a task queue and drains on SIGTERM', async () => {

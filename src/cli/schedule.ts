@@ -4,7 +4,7 @@ import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { loadConfig, siteOf } from '../config/load.js';
 import { scheduleSchema, type Config, type ScheduleConfig } from '../config/schema.js';
 import { describeSpec, planApply, scheduleId, scheduleOptions, SCHEDULE_PREFIX, siteSchedules, upsertSchedule } from '../schedules/schedules.js';
-import { connectOrExplain } from './backup-run.js';
+import { connectOrExplain, requireWorker } from './backup-run.js';
 import { addConnectionOptions, type ConnectionOpts } from './common.js';
 import { CliError, EXIT, info, printJson } from './output.js';
 
@@ -31,15 +31,18 @@ export function scheduleFromFlags(f: Record<string, unknown>): ScheduleConfig {
   return r.data;
 }
 
-async function withClient<T>(o: Opts, fn: (client: Client, config: Config | undefined, file: string | undefined) => Promise<T>): Promise<T> {
+async function withClient<T>(o: Opts, fn: (client: Client, config: Config | undefined, file: string | undefined) => Promise<T>, warnIfNoWorker?: (config: Config | undefined) => string): Promise<T> {
   const loaded = o.config || process.env.SDDC_OPS_CONFIG ? loadConfig(o.config) : undefined;
-  const { client, connection } = await connectOrExplain(o, loaded?.config.temporal.address, loaded?.config.temporal.namespace);
+  const conn = await connectOrExplain(o, loaded?.config.temporal.address, loaded?.config.temporal.namespace);
   try {
-    return await fn(client, loaded?.config, loaded?.file);
+    // The schedule starts its runs later: say now when nobody would run them (they would wait unseen).
+    if (warnIfNoWorker) await requireWorker(conn, o.taskQueue ?? warnIfNoWorker(loaded?.config), { wait: false, config: loaded?.file });
+    return await fn(conn.client, loaded?.config, loaded?.file);
   } finally {
-    await connection.close();
+    await conn.connection.close();
   }
 }
+const queueOf = (config: Config | undefined) => config?.temporal.taskQueue ?? 'sddc-ops';
 
 /** A schedule is named by its id, or by site (and --purpose). */
 function idOf(nameOrId: string, purpose = 'backup'): string {
@@ -97,7 +100,7 @@ export function scheduleCommand(): Command {
       const d = await client.schedule.getHandle(opts.scheduleId).describe();
       if (f.json) printJson({ scheduleId: opts.scheduleId, result: what, nextActionTimes: d.info.nextActionTimes.slice(0, 5) });
       else info(`${what} schedule ${opts.scheduleId}: ${describeSpec(s)}\nnext runs: ${d.info.nextActionTimes.slice(0, 5).map((t) => t.toISOString()).join(', ')}`);
-    });
+    }, queueOf);
   });
 
   withConn(schedule.command('list').description('List the schedules sddc-ops manages')).action(async (o: Opts) => {
@@ -164,7 +167,7 @@ export function scheduleCommand(): Command {
       const { handle } = await handleOf(client, idOf(name, o.purpose));
       await handle.trigger();
       info(`triggered ${handle.scheduleId}`);
-    });
+    }, queueOf);
   });
 
   withConn(

@@ -21,6 +21,7 @@ const LOADERS: Record<CommandName, () => Promise<Command>> = {
   cancel: async () => (await import('./scale-out.js')).cancelCommand(),
   site: async () => (await import('./scale-out.js')).siteCommand(),
   restore: async () => (await import('./restore.js')).restoreCommand(),
+  doctor: async () => (await import('./doctor.js')).doctorCommand(),
   'temporal-cli': async () =>
     new Command('temporal-cli').description(COMMAND_SUMMARIES['temporal-cli']).action(async () => {
       const { ensureTemporalCli } = await import('../temporal/cli-provision.js');

@@ -1,0 +1,137 @@
+/** What `sddc-ops doctor` checks: the config end to end, one line per check (loaded when it runs). */
+import { loadConfig, siteOf } from '../config/load.js';
+import type { Config, SiteConfig } from '../config/schema.js';
+import { resolveSecret } from '../config/secrets.js';
+import { preflightBackupTarget, nsxVersionOf } from '../../activities/backup/backup-target.js';
+import { classify } from '../../activities/failures.js';
+import { withVcenter } from '../providers/vcenter/client.js';
+import { VsphereClient } from '../providers/vsphere/client.js';
+import { IamTokenProvider } from '../providers/ibm/iam.js';
+import { connectClient, recentPollers } from '../temporal/connection.js';
+import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.js';
+import { EXIT, info, printJson } from './output.js';
+import type { DoctorOpts } from './doctor.js';
+
+interface Result {
+  check: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** Every secret reference a site's runs need, with where it is in the config. */
+function secretRefs(config: Config, name: string, site: SiteConfig): [string, string][] {
+  const refs: [string, string | undefined][] = [
+    ['nsx.password', site.nsx.password],
+    ['nsx.backupPassphrase', site.nsx.backupPassphrase],
+    ['vcenter.password', site.vcenter.password],
+    ['vcenter.backupPassword', site.vcenter.backupPassword],
+    ['backupTarget.password', site.backupTarget.password],
+    ['backupTarget.privateKey', site.backupTarget.privateKey],
+    ['scaleOut.hostPassword', site.scaleOut?.hostPassword],
+    ['drill.sandbox.vcenter.password', site.drill?.sandbox.vcenter.password],
+    ['drill.sandbox.nsx.password', site.drill?.sandbox.nsx.password],
+    ['drill.sandbox.redeploy.url', site.drill?.sandbox.redeploy?.url],
+  ];
+  const contacts = [...site.iksClusters.flatMap((c) => [...c.appOwners, ...c.escalation]), ...(site.alerts?.notify ?? []), ...(site.drill?.notify ?? [])];
+  for (const w of new Set(contacts.map((c) => c.webhook))) refs.push([`notifications.webhooks.${w}.url`, config.notifications.webhooks[w]?.url]);
+  if (config.ibmCloud && (site.iksClusters.length || site.capacity.provider === 'ibm-vmware-solutions')) refs.push(['ibmCloud.apiKey', config.ibmCloud.apiKey]);
+  return refs.filter((r): r is [string, string] => !!r[1]).map(([k, v]) => [`sites.${name}.${k}`, v]);
+}
+
+/** The reason in the words the runs would use (credentials, URL, host key), without a stack. */
+const why = (err: unknown) => classify(err).message;
+
+async function siteChecks(config: Config, name: string, site: SiteConfig): Promise<{ check: string; run: () => Promise<string> }[]> {
+  const checks: { check: string; run: () => Promise<string> }[] = [];
+  for (const [where, ref] of secretRefs(config, name, site)) {
+    checks.push({ check: `secret ${ref} (${where})`, run: async () => (await resolveSecret(ref), 'resolves on this machine') });
+  }
+  const t = site.backupTarget;
+  checks.push({
+    check: `${name}: SFTP target ${t.user}@${t.host}:${t.port}${t.directory}`,
+    run: async () => {
+      const r = await preflightBackupTarget(t);
+      return `host key ${r.serverFingerprint} matches the pin; the directory is writable`;
+    },
+  });
+  checks.push({ check: `${name}: NSX Manager ${site.nsx.url} (${site.nsx.flavor})`, run: async () => `answers, accepts ${site.nsx.user}; version ${await nsxVersionOf(site.nsx)}` });
+  const vcLogin = async (v: SiteConfig['vcenter']) => withVcenter({ url: v.url, user: v.user, password: await resolveSecret(v.password), caFile: v.caFile }, (c) => c.getVersion());
+  checks.push({ check: `${name}: vCenter appliance ${site.vcenter.url}`, run: async () => `answers, accepts ${site.vcenter.user}; version ${(await vcLogin(site.vcenter)).version}` });
+  if (site.scaleOut) {
+    checks.push({
+      check: `${name}: vCenter SOAP ${site.vcenter.url}/sdk (scale-out)`,
+      run: async () => {
+        const c = new VsphereClient({ url: site.vcenter.url, user: site.vcenter.user, password: await resolveSecret(site.vcenter.password), caFile: site.vcenter.caFile });
+        await c.login();
+        await c.logout();
+        return `logs in as ${site.vcenter.user}`;
+      },
+    });
+  }
+  const ibm = config.ibmCloud;
+  if (ibm && (site.iksClusters.length || site.capacity.provider === 'ibm-vmware-solutions')) {
+    checks.push({
+      check: `${name}: IBM Cloud IAM ${ibm.iamUrl}`,
+      run: async () => (await new IamTokenProvider({ iamUrl: ibm.iamUrl, apiKey: await resolveSecret(ibm.apiKey), caFile: ibm.caFile }).bearer(), 'the API key is exchanged for a token'),
+    });
+  }
+  if (site.drill) {
+    const sb = site.drill.sandbox;
+    checks.push({ check: `${name}: drill sandbox NSX Manager ${sb.nsx.url}`, run: async () => `answers; version ${await nsxVersionOf({ ...site.nsx, ...Object.fromEntries(Object.entries(sb.nsx).filter(([, v]) => v !== undefined)) })}` });
+    checks.push({
+      check: `${name}: drill sandbox vCenter ${sb.vcenter.url}`,
+      run: async () => {
+        const v = { ...site.vcenter, ...Object.fromEntries(Object.entries(sb.vcenter).filter(([, x]) => x !== undefined)) };
+        await withVcenter({ url: v.url, user: v.user, password: await resolveSecret(v.password), caFile: v.caFile }, async () => undefined);
+        return 'answers and accepts the login';
+      },
+    });
+  }
+  return checks;
+}
+
+export async function doctor(o: DoctorOpts): Promise<void> {
+  const { config, file } = loadConfig(o.config);
+  const sites = o.site ? [[o.site, siteOf(config, file, o.site)] as const] : Object.entries(config.sites);
+  const results: Result[] = [];
+  const say = (r: Result) => {
+    results.push(r);
+    if (!o.json) info(`${r.ok ? '✔' : '✘'} ${r.check} — ${r.detail}`);
+  };
+  const run = async (check: string, fn: () => Promise<string>) => {
+    try {
+      say({ check, ok: true, detail: await fn() });
+    } catch (err) {
+      say({ check, ok: false, detail: why(err) });
+    }
+  };
+  if (!o.json) info(`config ${file}: loads and validates`);
+  for (const [name, site] of sites) for (const c of await siteChecks(config, name, site)) await run(c.check, c.run);
+
+  // Temporal: reachable, the search attributes registered, a worker on the task queue.
+  const taskQueue = o.taskQueue ?? config.temporal.taskQueue;
+  let conn: Awaited<ReturnType<typeof connectClient>> | undefined;
+  await run(`Temporal ${o.address ?? config.temporal.address ?? '(TEMPORAL_ADDRESS / profile / 127.0.0.1:7233)'}`, async () => {
+    conn = await connectClient({ address: o.address, namespace: o.namespace, profile: o.profile, configAddress: config.temporal.address, configNamespace: config.temporal.namespace, connectTimeoutMs: 5_000 });
+    return `reachable at ${conn.address}, namespace ${conn.namespace}`;
+  });
+  if (conn) {
+    const c = conn;
+    await run(`search attributes on namespace ${c.namespace}`, async () => {
+      const have = (await c.connection.operatorService.listSearchAttributes({ namespace: c.namespace })).customAttributes ?? {};
+      const missing = Object.keys(SEARCH_ATTRIBUTES).filter((k) => !(k in have));
+      if (missing.length) throw new Error(`${missing.join(', ')} not registered: temporal operator search-attribute create --namespace ${c.namespace} ${missing.map((k) => `--name ${k} --type Keyword`).join(' ')}`);
+      return `${Object.keys(SEARCH_ATTRIBUTES).join(', ')} registered`;
+    });
+    await run(`worker on task queue ${taskQueue}`, async () => {
+      const pollers = await recentPollers(c.client, c.namespace, taskQueue);
+      if (!pollers.length) throw new Error(`no worker polls it: start one with sddc-ops worker --config ${file} --address ${c.address} --namespace ${c.namespace} --task-queue ${taskQueue}`);
+      return `${pollers.length} polling (${pollers.join(', ')})`;
+    });
+    await c.connection.close();
+  }
+  if (o.json) printJson(results);
+  const failed = results.filter((r) => !r.ok).length;
+  if (!o.json) info(failed ? `${failed} of ${results.length} checks failed` : `all ${results.length} checks passed`);
+  if (failed) process.exitCode = EXIT.RUN_FAILED;
+}

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { cli, startStack, type Stack } from '../fixtures/stack.js';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack('doc');
+});
+afterAll(async () => stack?.stop());
+
+type Check = { check: string; ok: boolean; detail: string };
+/** Runs doctor on a variant of the lab's config (a copy: the worker's file stays as it is). */
+async function doctor(edit?: (site: Record<string, any>, doc: Record<string, any>) => void, extra: string[] = []) {
+  const doc = parse(readFileSync(stack.lab.configPath, 'utf8'));
+  edit?.(doc.sites.doc, doc);
+  const file = join(stack.dataDir, `doctor-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, stringify(doc));
+  const r = await cli(['doctor', '--config', file, '--address', stack.server.address, '--json', ...extra]);
+  return { code: r.code, stderr: r.stderr, checks: (r.stdout ? JSON.parse(r.stdout) : []) as Check[] };
+}
+const failing = (checks: Check[]) => checks.filter((c) => !c.ok);
+
+describe('sddc-ops doctor', () => {
+  it('passes every check on the lab, one line per check, worker and search attributes included', async () => {
+    const r = await doctor();
+    expect(failing(r.checks), JSON.stringify(failing(r.checks))).toEqual([]);
+    expect(r.code).toBe(0);
+    const names = r.checks.map((c) => c.check);
+    for (const want of [/^secret file:.*\(sites\.doc\.nsx\.backupPassphrase\)$/, /SFTP target/, /NSX Manager http/, /vCenter appliance/, /drill sandbox NSX/, /^Temporal /, /^search attributes/, /^worker on task queue sddc-ops$/]) {
+      expect(names.some((n) => want.test(n)), String(want)).toBe(true);
+    }
+    const human = await cli(['doctor', '--site', 'doc', '--config', stack.lab.configPath, '--address', stack.server.address]);
+    expect(human.code).toBe(0);
+    expect(human.stderr).toMatch(/^✔ .*SFTP target .* — host key SHA256:\S+ matches the pin/m);
+    expect(human.stderr).toMatch(/all \d+ checks passed/);
+  });
+
+  it.each([
+    ['a secret that does not resolve', (s: Record<string, any>) => (s.nsx.backupPassphrase = 'env:SDDC_DOCTOR_UNSET'), /^secret env:SDDC_DOCTOR_UNSET \(sites\.doc\.nsx\.backupPassphrase\)$/, /SDDC_DOCTOR_UNSET is not set/],
+    ['a host key other than the pin', (s: Record<string, any>) => (s.backupTarget.hostKeyFingerprint = 'SHA256:' + 'A'.repeat(43)), /SFTP target/, /fingerprint|host key/i],
+    ['a target directory that does not exist', (s: Record<string, any>) => (s.backupTarget.directory = '/nonexistent/sddc'), /SFTP target/, /does not exist/],
+    ['an NSX password the manager refuses', (s: Record<string, any>, doc: Record<string, any>) => (s.nsx.password = doc.sites.doc.vcenter.backupPassword), /NSX Manager/, /check the user and password reference/],
+    ['a vCenter that does not answer', (s: Record<string, any>) => (s.vcenter.url = 'http://127.0.0.1:9'), /vCenter appliance/, /ECONNREFUSED|refused|connect/i],
+  ])('finds %s and says what to fix', async (_what, edit, check, detail) => {
+    const r = await doctor(edit);
+    expect(r.code).toBe(1);
+    const bad = failing(r.checks);
+    expect(bad.map((c) => c.check).some((c) => check.test(c)), JSON.stringify(bad)).toBe(true);
+    expect(bad.find((c) => check.test(c.check))!.detail).toMatch(detail);
+  });
+
+  it('finds a task queue no worker polls, naming the command that starts one', async () => {
+    const r = await doctor(undefined, ['--task-queue', 'nobody-here']);
+    expect(r.code).toBe(1);
+    expect(failing(r.checks)).toEqual([{ check: 'worker on task queue nobody-here', ok: false, detail: expect.stringContaining('sddc-ops worker --config') }]);
+  });
+
+  it('an unknown site is bad input', async () => {
+    expect((await cli(['doctor', '--site', 'nosuch', '--config', stack.lab.configPath])).code).toBe(2);
+  });
+});

@@ -78,7 +78,8 @@ export async function waitForNsxBackup(i: WaitInput & { nsx: NsxConfig; notBefor
     if (s.state === 'not-found' && ++misses >= NSX_NOT_FOUND_LIMIT) {
       throw nonRetryable('NsxBackupFailed', 'NSX Manager accepted the backup request but no backup ran: check the manager\'s backup page and its syslog');
     }
-    return { detail: s.state === 'running' ? s.step : undefined };
+    // NSX's own sentence ("Creating cluster backup"), not its step code, when it gives one.
+    return { detail: s.state === 'running' ? (s.message ?? s.step) : undefined };
   });
 }
 

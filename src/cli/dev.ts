@@ -4,7 +4,7 @@ import { resolve, join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ensureTemporalCli } from '../temporal/cli-provision.js';
-import { startDevServer } from '../temporal/dev-server.js';
+import { assertPortFree, startDevServer } from '../temporal/dev-server.js';
 import { createWorker, installRuntime } from '../temporal/worker.js';
 import { DEFAULT_TASK_QUEUE } from '../temporal/search-attributes.js';
 import { startLab, type Lab, type SftpKind } from '../lab/lab.js';
@@ -25,6 +25,28 @@ interface DevOpts {
   exitAfterDemo?: boolean;
 }
 
+/**
+ * The port to listen on: a number given is used or refused when busy; "auto", or the default when
+ * it is busy, becomes the first free port from the default (saying so), never `avoid`.
+ */
+async function pickPort(v: string, isDefault: boolean, from: number, ip: string, what: string, flag: string, avoid?: number): Promise<number> {
+  if (v !== 'auto' && !isDefault) return portOf(v, flag);
+  // SDDC_OPS_DEV_PORT_FROM moves where "auto" starts (tests: a port they hold).
+  const start = flag === '--port' && process.env.SDDC_OPS_DEV_PORT_FROM ? Number(process.env.SDDC_OPS_DEV_PORT_FROM) : from;
+  const wanted = v === 'auto' ? start : portOf(v, flag);
+  for (let p = wanted; p < wanted + 100 && p <= 65535; p++) {
+    if (p === avoid) continue;
+    try {
+      await assertPortFree(p, ip, what, flag);
+      if (p !== wanted || v === 'auto') info(`${what}: ${v === 'auto' ? 'auto' : `port ${wanted} is busy`}, using ${p} (choose one with ${flag})`);
+      return p;
+    } catch {
+      /* busy: try the next */
+    }
+  }
+  throw new CliError(`no free port for the ${what} in ${wanted}-${wanted + 99}: pass ${flag}`, EXIT.BAD_INPUT);
+}
+
 function portOf(v: string, flag: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new CliError(`${flag} must be a port number 1-65535, got "${v}"`, EXIT.BAD_INPUT);
@@ -36,17 +58,17 @@ export function devCommand(): Command {
     .description(COMMAND_SUMMARIES.dev)
     .option('--data-dir <dir>', 'where the server database, lab files and lab config live', '.sddc-ops')
     .option('--ip <ip>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'Temporal frontend port', '7233')
-    .option('--ui-port <port>', 'Temporal Web UI port', '8233')
+    .option('--port <port>', 'Temporal frontend port, or auto (the first free one from 7233); a busy default moves to the next free one', '7233')
+    .option('--ui-port <port>', 'Temporal Web UI port, or auto (the first free one from 8233)', '8233')
     .option('--namespace <ns>', 'namespace', 'default')
     .option('--no-lab', 'do not start the lab simulators')
     .option('--lab-sftp <kind>', 'lab SFTP server: sshd (OpenSSH, needs root), ssh2 (built in), auto', 'auto')
     .option('--demo', 'run one coordinated backup of the lab site once everything is up, then keep serving the UI')
     .option('--exit-after-demo', 'with --demo: stop everything after the backup (for scripts)')
     .addHelpText('after', '\nExample:\n  sddc-ops dev --demo          # then open the printed Web UI link\n')
-    .action(async (o: DevOpts) => {
-      const port = portOf(o.port, '--port');
-      const uiPort = portOf(o.uiPort, '--ui-port');
+    .action(async (o: DevOpts, cmd: Command) => {
+      const port = await pickPort(o.port, cmd.getOptionValueSource('port') === 'default', 7233, o.ip, 'Temporal frontend', '--port');
+      const uiPort = await pickPort(o.uiPort, cmd.getOptionValueSource('uiPort') === 'default', 8233, o.ip, 'Temporal Web UI', '--ui-port', port);
       if (!['auto', 'sshd', 'ssh2'].includes(o.labSftp)) throw new CliError('--lab-sftp must be auto, sshd or ssh2', EXIT.BAD_INPUT);
       installRuntime();
       const dataDir = resolve(o.dataDir);
@@ -96,7 +118,16 @@ export function devCommand(): Command {
             json: false,
           });
           await connection.close();
-          if (demoExit === EXIT.OK) info(`backup files are under ${lab.sftp.diskPath(lab.siteConfig.backupTarget.directory)}`);
+          if (demoExit === EXIT.OK) {
+            const flags = `--config ${lab.configPath} --address ${server.address}`;
+            info(`backup files are under ${lab.sftp.diskPath(lab.siteConfig.backupTarget.directory)}`);
+            info(
+              '\nNext:\n' +
+                `  1. See the set and its run: sddc-ops backup list --site ${lab.site} --config ${lab.configPath}   (Web UI: ${server.uiUrl})\n` +
+                `  2. Prove it restores, into the lab's sandbox: sddc-ops restore drill --site ${lab.site} ${flags}\n` +
+                `  3. Back up every night: sddc-ops schedule create --site ${lab.site} --cron "0 2 * * *" ${flags}`,
+            );
+          }
         }
         if (!o.exitAfterDemo) {
           info('\nCtrl-C stops the server, the lab and the worker.');

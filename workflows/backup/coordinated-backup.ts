@@ -283,7 +283,7 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
     await step('exclusive', takeEndpoints, (held) => held);
     await step('nsxConfig', () =>
       api.ensureNsxBackupConfig.executeWithOptions({ summary: 'Ensure NSX backup target (PUT only on drift)' }, [{ nsx: config.nsx, target }]),
-      (r) => (r.changed ? `updated (${r.drift.join(', ')})` : 'already correct'),
+      (r) => (r.changed ? (r.drift.some((d) => d.includes('not configured')) ? 'pointed at this target (it had none)' : `updated: ${r.drift.join(', ')} differed`) : 'already correct'),
     );
 
     // What the backups should hold: a failed read is a warning (the set is still a backup; drills cannot compare it).

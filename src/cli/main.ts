@@ -4,6 +4,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CliError, EXIT, info } from './output.js';
 import { COMMAND_SUMMARIES, type CommandName } from './summaries.js';
+import { EXAMPLES } from './examples.js';
 
 /**
  * Each command is loaded only when it runs: Temporal's packages, the SSH stack and the config
@@ -54,9 +55,12 @@ export async function buildProgram(argv: string[]): Promise<Command> {
     program.addCommand(name === wanted ? await LOADERS[name]() : new Command(name).description(COMMAND_SUMMARIES[name]));
   }
   // Usage errors anywhere end in exit 2: exitOverride does not reach commands added with addCommand.
-  const everywhere = (c: Command) => {
+  const everywhere = (c: Command, path = '') => {
     c.exitOverride().showHelpAfterError();
-    c.commands.forEach(everywhere);
+    // Every help ends with an example: the command's own, or the table's.
+    const examples = EXAMPLES[path];
+    if (examples) c.addHelpText('after', `\n${examples.length > 1 ? 'Examples' : 'Example'}:\n${examples.map((e) => `  ${e}`).join('\n')}\n`);
+    c.commands.forEach((sub) => everywhere(sub, path ? `${path} ${sub.name()}` : sub.name()));
   };
   everywhere(program);
   return program;

@@ -2,7 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CliError, EXIT, info } from './output.js';
+import { CliError, EXIT, info, setMachineFormat } from './output.js';
 import { COMMAND_SUMMARIES, type CommandName } from './summaries.js';
 import { EXAMPLES } from './examples.js';
 
@@ -60,6 +60,17 @@ export async function buildProgram(argv: string[]): Promise<Command> {
     // Every help ends with an example: the command's own, or the table's.
     const examples = EXAMPLES[path];
     if (examples) c.addHelpText('after', `\n${examples.length > 1 ? 'Examples' : 'Example'}:\n${examples.map((e) => `  ${e}`).join('\n')}\n`);
+    // Every command that prints data takes -o table|json|yaml, as kubectl, velero and govc do; --json stays, as -o json.
+    if (c.options.some((o) => o.long === '--json')) {
+      c.option('-o, --output <format>', 'table (for people, the default), json or yaml; --json is -o json');
+      c.hook('preAction', async (_self, action) => {
+        const format = action.opts().output as string | undefined;
+        if (format === undefined || format === 'table') return;
+        if (format !== 'json' && format !== 'yaml') throw new CliError(`-o ${format}: expected table, json or yaml`, EXIT.BAD_INPUT);
+        action.setOptionValue('json', true);
+        await setMachineFormat(format);
+      });
+    }
     c.commands.forEach((sub) => everywhere(sub, path ? `${path} ${sub.name()}` : sub.name()));
   };
   everywhere(program);

@@ -15,8 +15,17 @@ export function info(line: string): void {
   process.stderr.write(line + '\n');
 }
 
+/** What -o chose for machine-readable output (--json is -o json). */
+let toYaml: ((v: unknown) => string) | undefined;
+/** -o yaml: the YAML writer is loaded here, only when asked for. */
+export async function setMachineFormat(f: 'json' | 'yaml'): Promise<void> {
+  toYaml = f === 'yaml' ? (await import('yaml')).stringify : undefined;
+}
+
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  // Through JSON first, so that YAML shows exactly what JSON would (dates as strings, no undefined).
+  const plain = JSON.parse(JSON.stringify(value ?? null));
+  process.stdout.write(toYaml ? toYaml(plain) : JSON.stringify(plain, null, 2) + '\n');
 }
 
 export function humanBytes(n: number): string {

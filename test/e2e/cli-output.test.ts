@@ -80,6 +80,19 @@ describe('the CLI starts light and never cuts its output', () => {
     expect(loads(r.modules, '@temporalio/worker')).toBe(false);
   }, 120_000);
 
+  it('-o yaml prints what --json prints, as YAML; -o json is --json; an unknown format is bad input', async () => {
+    const { parse } = await import('yaml');
+    const args = ['backup', 'list', '--site', 'bulk', '--config', lab.configPath];
+    const [json, yaml, oJson] = await Promise.all([cliSlowReader([...args, '--json'], { pauseMs: 0 }), cliSlowReader([...args, '-o', 'yaml'], { pauseMs: 0 }), cliSlowReader([...args, '--output', 'json'], { pauseMs: 0 })]);
+    expect(yaml.code, yaml.stderr).toBe(0);
+    expect(yaml.stdout.startsWith('{')).toBe(false);
+    expect(parse(yaml.stdout)).toEqual(JSON.parse(json.stdout));
+    expect(oJson.stdout).toBe(json.stdout);
+    const bad = await cliSlowReader([...args, '-o', 'xml'], { pauseMs: 0 });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('-o xml: expected table, json or yaml');
+  }, 120_000);
+
   it('--help loads neither Temporal, nor the SSH stack, nor the config schema', async () => {
     const r = await cliSlowReader(['--help'], { pauseMs: 0 });
     expect(r.code).toBe(0);

@@ -7,6 +7,7 @@ import { COMMAND_SUMMARIES } from './summaries.js';
 // commands start without loading Temporal's packages.
 export type RunOpts = ConnectionOpts & { site: string; config?: string; wait: boolean; json?: boolean; ifBusy: 'queue' | 'skip' };
 export type VerifyOpts = ConnectionOpts & { site?: string; config?: string; wait: boolean; json?: boolean };
+export type RunRefOpts = ConnectionOpts & { runId?: string; config?: string; json?: boolean };
 
 export function backupCommand(): Command {
   const backup = new Command('backup').description(COMMAND_SUMMARIES.backup);
@@ -44,6 +45,29 @@ export function backupCommand(): Command {
     .option('--no-wait', 'start and return')
     .option('--json', 'machine-readable result');
   addConnectionOptions(verify).action(async (setId: string, opts: VerifyOpts) => (await import('./backup-run.js')).backupVerifyAction(setId, opts));
+
+  // Runs, by workflow id (as `backup run --no-wait` prints it): the newest run of that id unless --run-id.
+  const runCmd = (name: string, description: string, example: string) =>
+    addConnectionOptions(
+      backup
+        .command(`${name} <run>`)
+        .description(description)
+        .option('--run-id <id>', 'a run other than the newest of that workflow id')
+        .option('--config <file>', 'config file')
+        .option('--json', 'machine-readable'),
+    ).addHelpText('after', `\nExample:\n  ${example}\n`);
+  runCmd('status', 'Where a backup run is: its state and each step (from the run itself while it runs)', 'sddc-ops backup status coordinated-backup-tokyo-1').action(
+    async (run: string, o: RunRefOpts) => (await import('./backup-runs-cli.js')).backupStatus(run, o),
+  );
+  runCmd('wait', 'Wait for a backup run to end; exit 0 when it made a complete set, 1 otherwise', 'sddc-ops backup run --site tokyo-1 --no-wait && sddc-ops backup wait coordinated-backup-tokyo-1').action(
+    async (run: string, o: RunRefOpts) => (await import('./backup-runs-cli.js')).backupWait(run, o),
+  );
+  runCmd('cancel', 'Cancel a running backup: the jobs it started are cancelled or waited for, and its set is recorded cancelled', 'sddc-ops backup cancel coordinated-backup-tokyo-1').action(
+    async (run: string, o: RunRefOpts) => (await import('./backup-runs-cli.js')).backupCancel(run, o),
+  );
+  runCmd('logs', "A run's steps and events in order, from its history: activities with their summaries, attempts and failures", 'sddc-ops backup logs coordinated-backup-tokyo-1 | grep -i fail').action(
+    async (run: string, o: RunRefOpts) => (await import('./backup-runs-cli.js')).backupLogs(run, o),
+  );
   return backup;
 }
 

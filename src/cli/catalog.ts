@@ -65,6 +65,7 @@ async function withLiveness<T>(config: Config, catalog: Catalog, fn: (liveness: 
 export function addCatalogCommands(backup: Command): void {
   backup
     .command('list')
+    .alias('get')
     .description(
       'List the backup sets on a site\'s SFTP target, newest first, from their backup-set.json manifests (works without Temporal). ' +
         'Status: complete (verified), damaged (its latest verify failed), running, abandoned (its run ended without finishing the set), failed, cancelled, deleting (a prune was interrupted).',
@@ -117,6 +118,7 @@ export function addCatalogCommands(backup: Command): void {
 
   backup
     .command('show <set>')
+    .alias('describe')
     .description('Show one backup set, its product backups and files (works without Temporal)')
     .option('--site <name>', 'site (default: from the set id)')
     .option('--config <file>', 'config file')

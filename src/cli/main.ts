@@ -22,6 +22,17 @@ const LOADERS: Record<CommandName, () => Promise<Command>> = {
   cancel: async () => (await import('./scale-out.js')).cancelCommand(),
   site: async () => (await import('./scale-out.js')).siteCommand(),
   restore: async () => (await import('./restore.js')).restoreCommand(),
+  completion: async () => {
+    const { COMPLETION_SCRIPTS } = await import('./completion.js');
+    return new Command('completion')
+      .description(COMMAND_SUMMARIES.completion)
+      .argument('<shell>', 'bash, zsh or fish')
+      .action((shell: string) => {
+        const script = COMPLETION_SCRIPTS[shell as keyof typeof COMPLETION_SCRIPTS];
+        if (!script) throw new CliError(`completion ${shell}: expected bash, zsh or fish`, EXIT.BAD_INPUT);
+        process.stdout.write(script);
+      });
+  },
   doctor: async () => (await import('./doctor.js')).doctorCommand(),
   'temporal-cli': async () =>
     new Command('temporal-cli').description(COMMAND_SUMMARIES['temporal-cli']).action(async () => {
@@ -77,7 +88,19 @@ export async function buildProgram(argv: string[]): Promise<Command> {
   return program;
 }
 
+/** Every command loaded (completion walks them all). */
+async function fullProgram(): Promise<Command> {
+  const program = new Command('sddc-ops');
+  for (const name of Object.keys(COMMAND_SUMMARIES) as CommandName[]) program.addCommand(await LOADERS[name]());
+  return program;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  if (argv[2] === '__complete') {
+    const { candidates } = await import('./completion.js');
+    process.stdout.write(candidates(await fullProgram(), argv.slice(3)).join('\n') + '\n');
+    return EXIT.OK;
+  }
   try {
     await (await buildProgram(argv)).parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;

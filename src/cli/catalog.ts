@@ -9,7 +9,7 @@ import { catalogStatuses, pruneOrphans, pruneTarget, type RunLiveness } from '..
 import { SftpStore } from '../catalog/store.js';
 import { hasRules, retentionPolicyOf } from '../domain/retention.js';
 import { catalogStatus, type CatalogStatus } from '../domain/backup-set.js';
-import { CliError, EXIT, humanBytes, info, printJson } from './output.js';
+import { CliError, EXIT, humanBytes, info, printJson, formatTable } from './output.js';
 
 /** The site a set id belongs to: "<site>-<YYYYMMDD>T<HHMMSS>Z". A set id that is not a plain name is bad input. */
 /** A set id given on the command line: one that is not a plain name is bad input (exit 2). */
@@ -33,11 +33,6 @@ export function siteOfSet(config: Config, file: string, setId: string, site?: st
     throw new CliError(`cannot tell the site of "${setId}" (set ids look like <site>-20261125T020000Z); pass --site`, EXIT.BAD_INPUT);
   }
   return m[1]!;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
 /**
@@ -109,7 +104,7 @@ export function addCatalogCommands(backup: Command): void {
               m.restoreTested ? m.restoreTested.at.slice(0, 19) + 'Z' : '-',
             ]);
           }
-          process.stdout.write(table(rows) + '\n');
+          process.stdout.write(formatTable(rows) + '\n');
         }
         for (const u of catalog.unreadable) info(`warning: ${u.setId}: unreadable manifest (${u.reason})`);
       }

@@ -38,3 +38,9 @@ export function humanBytes(n: number): string {
   }
   return `${v.toFixed(i ? 1 : 0)} ${units[i]}`;
 }
+
+/** Columns padded to their widest cell, two spaces apart (the first row is the header). */
+export function formatTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}

@@ -3,10 +3,10 @@ import { COMMAND_SUMMARIES } from './summaries.js';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { loadConfig, siteOf } from '../config/load.js';
 import { scheduleSchema, type Config, type ScheduleConfig } from '../config/schema.js';
-import { describeSpec, planApply, scheduleId, scheduleOptions, SCHEDULE_PREFIX, siteSchedules, upsertSchedule } from '../schedules/schedules.js';
+import { describeSpec, inZone, planApply, scheduleId, scheduleOptions, SCHEDULE_PREFIX, siteSchedules, upsertSchedule, type OwnerMemo } from '../schedules/schedules.js';
 import { connectOrExplain, requireWorker } from './backup-run.js';
 import { addConnectionOptions, type ConnectionOpts } from './common.js';
-import { CliError, EXIT, info, printJson } from './output.js';
+import { CliError, EXIT, info, printJson, formatTable } from './output.js';
 
 type Opts = ConnectionOpts & { config?: string; json?: boolean };
 
@@ -43,6 +43,12 @@ async function withClient<T>(o: Opts, fn: (client: Client, config: Config | unde
   }
 }
 const queueOf = (config: Config | undefined) => config?.temporal.taskQueue ?? 'sddc-ops';
+
+/** The spec as written (from the owner memo), else what the server says of the time zone. */
+function specOf(memo: OwnerMemo | undefined, timezone?: string): { cron?: string; every?: string; timezone?: string; jitter?: string } {
+  return memo?.spec ?? (timezone ? { timezone } : {});
+}
+const ownerOfAction = (d: { action: { type: string; memo?: unknown } }) => (d.action.type === 'startWorkflow' ? d.action.memo : undefined);
 
 /** A schedule is named by its id, or by site (and --purpose). */
 function idOf(nameOrId: string, purpose = 'backup'): string {
@@ -103,17 +109,21 @@ export function scheduleCommand(): Command {
     }, queueOf);
   });
 
-  withConn(schedule.command('list').description('List the schedules sddc-ops manages')).action(async (o: Opts) => {
+  withConn(schedule.command('list').description('List the schedules sddc-ops manages: what they run, when (cron or interval, time zone, jitter) and the next run in their own time zone')).action(async (o: Opts) => {
     await withClient(o, async (client) => {
       const rows = [];
       for await (const s of client.schedule.list()) {
         if (!s.scheduleId.startsWith(SCHEDULE_PREFIX)) continue;
-        rows.push({ scheduleId: s.scheduleId, paused: s.state.paused, note: s.state.note, nextActionTimes: s.info.nextActionTimes.slice(0, 1) });
+        const spec = specOf(s.memo as OwnerMemo | undefined);
+        const next = s.info.nextActionTimes[0];
+        rows.push({ scheduleId: s.scheduleId, paused: s.state.paused, note: s.state.note, ...spec, nextActionTimes: s.info.nextActionTimes.slice(0, 1), ...(next && spec.timezone ? { nextLocal: inZone(next, spec.timezone) } : {}) });
       }
       rows.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
       if (o.json) return printJson(rows);
       if (!rows.length) return info('no sddc-ops schedules');
-      for (const r of rows) process.stdout.write(`${r.scheduleId}  ${r.paused ? 'PAUSED' : 'active'}  next ${r.nextActionTimes[0]?.toISOString() ?? '-'}  ${r.note ?? ''}\n`);
+      const table = [['SCHEDULE', 'STATE', 'WHEN', 'TIME ZONE', 'JITTER', 'NEXT RUN (its time zone)', 'NOTE']];
+      for (const r of rows) table.push([r.scheduleId, r.paused ? 'PAUSED' : 'active', r.cron ? `cron "${r.cron}"` : r.every ? `every ${r.every}` : '?', r.timezone ?? '?', r.jitter ?? '-', r.nextLocal ?? r.nextActionTimes[0]?.toISOString() ?? '-', r.note ?? '']);
+      process.stdout.write(formatTable(table) + '\n');
     });
   });
 
@@ -130,18 +140,22 @@ export function scheduleCommand(): Command {
           return { scheduledAt: a.scheduledAt, takenAt: a.takenAt, workflowId: wf.workflowId, runId: wf.firstExecutionRunId, outcome: status };
         }),
       );
+      const spec = specOf((desc.memo ?? ownerOfAction(desc)) as OwnerMemo | undefined, desc.spec.timezone);
       const out = {
         scheduleId: id,
         paused: desc.state.paused,
         note: desc.state.note,
+        ...spec,
         nextActionTimes: desc.info.nextActionTimes.slice(0, 5),
+        ...(spec.timezone ? { nextLocal: desc.info.nextActionTimes.slice(0, 5).map((t) => inZone(t, spec.timezone!)) } : {}),
         recentActions: recent,
         numActionsTaken: desc.info.numActionsTaken,
         overlap: desc.policies.overlap,
       };
       if (o.json) return printJson(out);
-      const lines = [`${id}  ${desc.state.paused ? 'PAUSED' : 'active'}${desc.state.note ? `  (${desc.state.note})` : ''}`, `overlap ${desc.policies.overlap}, ${desc.info.numActionsTaken} run(s) so far`, 'next runs:'];
-      for (const t of out.nextActionTimes) lines.push(`  ${t.toISOString()}`);
+      const when = `${spec.cron ? `cron "${spec.cron}"` : spec.every ? `every ${spec.every}` : '(not made by sddc-ops: see the Web UI)'} in ${spec.timezone ?? 'UTC'}${spec.jitter ? `, jitter ${spec.jitter}` : ''}`;
+      const lines = [`${id}  ${desc.state.paused ? 'PAUSED' : 'active'}${desc.state.note ? `  (${desc.state.note})` : ''}`, `when    ${when}`, `overlap ${desc.policies.overlap}, ${desc.info.numActionsTaken} run(s) so far`, `next runs (${spec.timezone ?? 'UTC'}):`];
+      out.nextActionTimes.forEach((t, i) => lines.push(`  ${out.nextLocal?.[i] ?? t.toISOString()}   (${t.toISOString()})`));
       lines.push('recent runs:');
       if (!recent.length) lines.push('  (none yet)');
       for (const r of recent) lines.push(`  ${r.takenAt.toISOString()}  ${r.outcome.padEnd(10)}  ${r.workflowId}`);
@@ -150,13 +164,15 @@ export function scheduleCommand(): Command {
   });
 
   for (const [verb, help] of [['pause', 'Pause a schedule (no runs until unpaused)'], ['unpause', 'Resume a paused schedule']] as const) {
-    withConn(schedule.command(`${verb} <site-or-id>`).description(help).option('--note <text>', 'why (shown with the schedule)').option('--purpose <p>', 'purpose', 'backup')).action(
+    withConn(schedule.command(`${verb} <site-or-id>`).description(help).option('--note <text>', 'why (shown with the schedule; without it the schedule keeps its note)').option('--purpose <p>', 'purpose', 'backup')).action(
       async (name: string, o: Opts & { note?: string; purpose: string }) => {
         await withClient(o, async (client) => {
-          const { handle } = await handleOf(client, idOf(name, o.purpose));
-          const note = o.note ?? `${verb}d with sddc-ops`;
+          const { handle, desc } = await handleOf(client, idOf(name, o.purpose));
+          // The operator's note stays unless a new one is given (the SDK would put its own words there).
+          const note = o.note ?? desc.state.note ?? `${verb}d with sddc-ops`;
           await (verb === 'pause' ? handle.pause(note) : handle.unpause(note));
-          info(`${handle.scheduleId} ${verb}d: ${note}`);
+          if (o.json) printJson({ scheduleId: handle.scheduleId, paused: verb === 'pause', note });
+          else info(`${handle.scheduleId} ${verb}d${note ? `: ${note}` : ''}`);
         });
       },
     );
@@ -166,7 +182,8 @@ export function scheduleCommand(): Command {
     await withClient(o, async (client) => {
       const { handle } = await handleOf(client, idOf(name, o.purpose));
       await handle.trigger();
-      info(`triggered ${handle.scheduleId}`);
+      if (o.json) printJson({ scheduleId: handle.scheduleId, triggered: true });
+      else info(`triggered ${handle.scheduleId}`);
     }, queueOf);
   });
 
@@ -184,6 +201,7 @@ export function scheduleCommand(): Command {
     await withClient(o, async (client) => {
       const { handle } = await handleOf(client, idOf(name, o.purpose));
       await handle.backfill({ start, end });
+      if (o.json) return printJson({ scheduleId: handle.scheduleId, backfill: { from: start.toISOString(), to: end.toISOString() } });
       info(`backfill of ${handle.scheduleId} from ${start.toISOString()} to ${end.toISOString()} requested`);
     });
   });
@@ -193,7 +211,8 @@ export function scheduleCommand(): Command {
       await withClient(o, async (client) => {
         const { handle } = await handleOf(client, idOf(name, o.purpose));
         await handle.delete();
-        info(`deleted ${handle.scheduleId}`);
+        if (o.json) printJson({ scheduleId: handle.scheduleId, deleted: true });
+        else info(`deleted ${handle.scheduleId}`);
       });
     },
   );

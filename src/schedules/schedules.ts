@@ -31,6 +31,14 @@ export interface OwnerMemo {
   source: 'config' | 'cli';
   /** Hash of the schedule definition and the site config it runs with: a changed hash means update. */
   desired: string;
+  /** The spec as the operator wrote it (the server keeps cron only as structured calendars), for list and describe. */
+  spec?: { cron?: string; every?: string; timezone: string; jitter?: string };
+}
+
+/** A time as the clock on the wall of `timezone` shows it: "2026-11-27 02:00:00 Asia/Tokyo". */
+export function inZone(t: Date, timezone: string): string {
+  const f = new Intl.DateTimeFormat('sv-SE', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  return `${f.format(t)} ${timezone}`;
 }
 
 export function describeSpec(s: ScheduleConfig): string {
@@ -78,7 +86,7 @@ export function scheduleOptions(config: Config, site: string, s: ScheduleConfig,
   // Runs read the site's config when they start: only what the schedule itself carries is compared.
   const args = a.args;
   const hash = desiredHash(site, { args, executionTimeoutMs: 'executionTimeoutMs' in a ? a.executionTimeoutMs : undefined }, s, taskQueue);
-  const memo: OwnerMemo = { managedBy: 'sddc-ops', source, desired: hash };
+  const memo: OwnerMemo = { managedBy: 'sddc-ops', source, desired: hash, spec: { ...(s.cron ? { cron: s.cron } : { every: s.every }), timezone: s.timezone, ...(s.jitter ? { jitter: s.jitter } : {}) } };
   return {
     scheduleId: scheduleId(site, s.purpose),
     spec: {

@@ -39,6 +39,15 @@ describe('schedules on a real Temporal server', () => {
     expect(d1.nextActionTimes).toHaveLength(5);
     // 02:00 in Tokyo is 17:00 UTC, plus up to 5 minutes of jitter.
     for (const t of d1.nextActionTimes) expect(new Date(t).getUTCHours()).toBe(17);
+    // The spec as written, and the next runs on Tokyo's clock.
+    expect(d1).toMatchObject({ cron: '0 2 * * *', timezone: 'Asia/Tokyo', jitter: '5m' });
+    for (const l of d1.nextLocal) expect(l).toMatch(/^\d{4}-\d\d-\d\d 02:0[0-5]:\d\d Asia\/Tokyo$/);
+    const human = (await cli(['schedule', 'describe', 'sched', ...conn()])).stdout;
+    expect(human).toMatch(/^when {4}cron "0 2 \* \* \*" in Asia\/Tokyo, jitter 5m$/m);
+    expect(human).toMatch(/^next runs \(Asia\/Tokyo\):\n {2}\d{4}-\d\d-\d\d 02:0/m);
+    const listed = (await cli(['schedule', 'list', ...conn()])).stdout;
+    expect(listed.split('\n')[0]).toMatch(/^SCHEDULE +STATE +WHEN +TIME ZONE +JITTER +NEXT RUN/);
+    expect(listed).toMatch(/sddc-ops\.sched\.backup +active +cron "0 2 \* \* \*" +Asia\/Tokyo +5m +\d{4}-\d\d-\d\d 02:0\d:\d\d Asia\/Tokyo/);
 
     expect((await cli(['schedule', 'trigger', 'sched', ...conn()])).code).toBe(0);
     const done = await until('the triggered run to complete', async () => {
@@ -64,10 +73,16 @@ describe('schedules on a real Temporal server', () => {
     expect(paused.code).toBe(0);
     const d2 = JSON.parse((await cli(['schedule', 'describe', 'sched', '--json', ...conn()])).stdout);
     expect(d2).toMatchObject({ paused: true, note: 'maintenance window' });
+    // Unpaused without a note: the operator's note stays.
+    const unpaused = await cli(['schedule', 'unpause', 'sched', '--json', ...conn()]);
+    expect(JSON.parse(unpaused.stdout)).toEqual({ scheduleId: 'sddc-ops.sched.backup', paused: false, note: 'maintenance window' });
+    expect(JSON.parse((await cli(['schedule', 'describe', 'sched', '--json', ...conn()])).stdout)).toMatchObject({ paused: false, note: 'maintenance window' });
+    expect((await cli(['schedule', 'pause', 'sched', '--note', 'done', ...conn()])).code).toBe(0);
     expect((await cli(['schedule', 'unpause', 'sched', '--note', 'done', ...conn()])).code).toBe(0);
     expect(JSON.parse((await cli(['schedule', 'describe', 'sched', '--json', ...conn()])).stdout)).toMatchObject({ paused: false, note: 'done' });
 
-    expect((await cli(['schedule', 'delete', 'sched', ...conn()])).code).toBe(0);
+    const deleted = await cli(['schedule', 'delete', 'sched', '--json', ...conn()]);
+    expect(JSON.parse(deleted.stdout)).toEqual({ scheduleId: 'sddc-ops.sched.backup', deleted: true });
     const gone = await cli(['schedule', 'describe', 'sched', ...conn()]);
     expect(gone.code).toBe(2);
     expect(gone.stderr).toMatch(/no schedule sddc-ops\.sched\.backup/);

@@ -2,13 +2,13 @@
 import { WorkflowFailedError, WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { loadConfig, siteOf } from '../config/load.js';
-import type { SiteConfig } from '../config/schema.js';
+import type { Config, SiteConfig } from '../config/schema.js';
 import { backupInput } from '../temporal/inputs.js';
 import { connectClient, recentPollers, TemporalUnreachable } from '../temporal/connection.js';
 import { BackupAlreadyRunning, startCoordinatedBackup, uiLink } from '../temporal/backup-runs.js';
 import { progressQuery, type BackupProgress, type CoordinatedBackupInput, type CoordinatedBackupResult } from '../../workflows/backup/coordinated-backup.js';
 import { CliError, EXIT, humanBytes, info, isTty, printJson } from './output.js';
-import { siteOfSet } from './catalog.js';
+import { siteOfSet, sitesArg } from './catalog.js';
 import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
 import type { verifyBackupSet } from '../../workflows/backup/verify-backup-set.js';
 import type { ConnectionOpts } from './common.js';
@@ -122,18 +122,23 @@ export async function runBackup(client: Client, o: RunBackupOptions): Promise<nu
   }
 }
 
-/** `backup run`: start a coordinated backup of one site and follow it. */
+/** `backup run`: start a coordinated backup of one site and follow it (or of every site, --all-sites). */
 export async function backupRunAction(opts: RunOpts): Promise<void> {
     const { config, file } = loadConfig(opts.config);
-    siteOf(config, file, opts.site);
+    const sites = sitesArg(config, file, opts);
     const conn = await connectOrExplain(opts, config.temporal.address, config.temporal.namespace);
     const { client, connection, namespace } = conn;
     try {
       await requireWorker(conn, opts.taskQueue ?? config.temporal.taskQueue, { wait: opts.wait, config: file });
+      if (opts.allSites) {
+        process.exitCode = await runAllSites(client, sites, { config, taskQueue: opts.taskQueue ?? config.temporal.taskQueue, ifBusy: opts.ifBusy, wait: opts.wait, json: !!opts.json });
+        return;
+      }
+      const site = sites[0]!;
       process.exitCode = await runBackup(client, {
-        site: opts.site,
-        input: backupInput(opts.site, opts.ifBusy),
-        siteConfig: config.sites[opts.site]!,
+        site,
+        input: backupInput(site, opts.ifBusy),
+        siteConfig: config.sites[site]!,
         taskQueue: opts.taskQueue ?? config.temporal.taskQueue,
         namespace,
         uiUrl: opts.uiUrl ?? config.temporal.uiUrl,
@@ -144,6 +149,42 @@ export async function backupRunAction(opts: RunOpts): Promise<void> {
       await connection.close();
     }
   }
+
+/** Every site at once: started together, one line (or JSON entry) per site as each ends; exit 1 if any did not complete. */
+async function runAllSites(client: Client, sites: string[], o: { config: Config; taskQueue: string; ifBusy: 'queue' | 'skip'; wait: boolean; json: boolean }): Promise<number> {
+  const started = await Promise.all(
+    sites.map(async (site) => {
+      try {
+        return { site, handle: await startCoordinatedBackup(client, { input: backupInput(site, o.ifBusy), taskQueue: o.taskQueue, config: o.config.sites[site]! }) };
+      } catch (err) {
+        return { site, error: err instanceof BackupAlreadyRunning ? err.message : (err as Error).message };
+      }
+    }),
+  );
+  const results = await Promise.all(
+    started.map(async (s) => {
+      if (!s.handle) {
+        if (!o.json) info(`${s.site}: NOT STARTED — ${s.error}`);
+        return { site: s.site, status: 'not-started', reason: s.error };
+      }
+      if (!o.wait) {
+        if (!o.json) info(`${s.site}: started ${s.handle.workflowId}`);
+        return { site: s.site, status: 'started', workflowId: s.handle.workflowId, runId: s.handle.firstExecutionRunId };
+      }
+      try {
+        const r = (await outcomeOf(() => s.handle!.result())) as CoordinatedBackupResult;
+        if (!o.json) info(`${s.site}: complete — set ${r.setId}, ${r.totals.files} files, ${humanBytes(r.totals.bytes)}, verified`);
+        return { site: s.site, status: 'complete', setId: r.setId, workflowId: s.handle.workflowId };
+      } catch (err) {
+        const reason = failureReason(err);
+        if (!o.json) info(`${s.site}: ${runEnd(err).toUpperCase()} — ${reason}`);
+        return { site: s.site, status: runEnd(err), reason, workflowId: s.handle.workflowId };
+      }
+    }),
+  );
+  if (o.json) printJson({ sites: results });
+  return results.every((r) => r.status === 'complete' || r.status === 'started') ? EXIT.OK : EXIT.RUN_FAILED;
+}
 
 /** `backup verify`: re-hash a set as a workflow and report. */
 export async function backupVerifyAction(setId: string, opts: VerifyOpts): Promise<void> {

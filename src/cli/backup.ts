@@ -5,7 +5,7 @@ import { COMMAND_SUMMARIES } from './summaries.js';
 
 // Definitions only: what a command does is loaded when it runs, so that `--help` and the catalog
 // commands start without loading Temporal's packages.
-export type RunOpts = ConnectionOpts & { site: string; config?: string; wait: boolean; json?: boolean; ifBusy: 'queue' | 'skip' };
+export type RunOpts = ConnectionOpts & { site?: string; allSites?: boolean; config?: string; wait: boolean; json?: boolean; ifBusy: 'queue' | 'skip' };
 export type VerifyOpts = ConnectionOpts & { site?: string; config?: string; wait: boolean; json?: boolean };
 export type RunRefOpts = ConnectionOpts & { runId?: string; config?: string; json?: boolean };
 
@@ -17,7 +17,8 @@ export function backupCommand(): Command {
       'Back up one site now: NSX Manager configuration and the vCenter appliance to the site\'s SFTP target, ' +
         'verify both by SHA-256 over SFTP, and write backup-set.json beside them. Only one backup per site runs at a time.',
     )
-    .requiredOption('--site <name>', 'site name from the config file')
+    .option('--site <name>', 'site name from the config file')
+    .option('--all-sites', 'every site in the config, at once (each still one backup per product at a time); one line per site as each ends')
     .option('--config <file>', 'config file (default: $SDDC_OPS_CONFIG, ./sddc-ops.yaml, ./config/sddc-ops.yaml)')
     .option('--no-wait', 'start the run and return at once (prints the workflow id and Web UI link)')
     .addOption(

@@ -8,7 +8,7 @@ import { BadSetIdError, checkedSetId, filesOf, readCatalog, readManifest, SetNot
 import { catalogStatuses, pruneOrphans, pruneTarget, type RunLiveness } from '../catalog/prune.js';
 import { SftpStore } from '../catalog/store.js';
 import { hasRules, retentionPolicyOf } from '../domain/retention.js';
-import { catalogStatus, type CatalogStatus } from '../domain/backup-set.js';
+import { catalogStatus, type BackupSetManifest, type CatalogStatus } from '../domain/backup-set.js';
 import { CliError, EXIT, humanBytes, info, printJson, formatTable } from './output.js';
 
 /** The site a set id belongs to: "<site>-<YYYYMMDD>T<HHMMSS>Z". A set id that is not a plain name is bad input. */
@@ -56,6 +56,15 @@ async function withLiveness<T>(config: Config, catalog: Catalog, fn: (liveness: 
   }
 }
 
+/** --site S or --all-sites (exactly one): the sites a command covers; usage errors exit 2. */
+export function sitesArg(config: Config, file: string, o: { site?: string; allSites?: boolean }): string[] {
+  if (o.site && o.allSites) throw new CliError('give --site or --all-sites, not both', EXIT.BAD_INPUT);
+  if (o.allSites) return Object.keys(config.sites);
+  if (!o.site) throw new CliError(`say which site: --site NAME (${Object.keys(config.sites).join(', ')}) or --all-sites`, EXIT.BAD_INPUT);
+  siteOf(config, file, o.site);
+  return [o.site];
+}
+
 /** `backup list`, `backup show`, `backup prune`: read the SFTP target directly; Temporal only to tell live runs from abandoned ones. */
 export function addCatalogCommands(backup: Command): void {
   backup
@@ -65,19 +74,33 @@ export function addCatalogCommands(backup: Command): void {
       'List the backup sets on a site\'s SFTP target, newest first, from their backup-set.json manifests (works without Temporal). ' +
         'Status: complete (verified), damaged (its latest verify failed), running, abandoned (its run ended without finishing the set), failed, cancelled, deleting (a prune was interrupted).',
     )
-    .requiredOption('--site <name>', 'site name from the config file')
+    .option('--site <name>', 'site name from the config file')
+    .option('--all-sites', 'every site in the config (a target two sites share is read once)')
     .option('--config <file>', 'config file')
     .option('--json', 'machine-readable output')
-    .action(async (o: { site: string; config?: string; json?: boolean }) => {
+    .action(async (o: { site?: string; allSites?: boolean; config?: string; json?: boolean }) => {
       const { config, file } = loadConfig(o.config);
-      const target = siteOf(config, file, o.site).backupTarget;
-      const catalog = await withSftp(await targetEndpoint(target), (s) => readCatalog(new SftpStore(s, target.directory)));
-      const statuses = await withLiveness(config, catalog, (l) => catalogStatuses(catalog, Date.now(), l));
+      const sites = sitesArg(config, file, o);
+      const seen = new Set<string>();
+      const all: { site: string; m: BackupSetManifest; status: CatalogStatus }[] = [];
+      const unreadable: { setId: string; reason: string }[] = [];
+      for (const site of sites) {
+        const target = config.sites[site]!.backupTarget;
+        const where = `${target.host}:${target.port}${target.directory}`;
+        if (seen.has(where)) continue;
+        seen.add(where);
+        const catalog = await withSftp(await targetEndpoint(target), (s) => readCatalog(new SftpStore(s, target.directory)));
+        const statuses = await withLiveness(config, catalog, (l) => catalogStatuses(catalog, Date.now(), l));
+        for (const m of catalog.sets) all.push({ site: m.site, m, status: statuses.get(m.setId)! });
+        unreadable.push(...catalog.unreadable);
+        if (!o.json && catalog.sets.length === 0) info(`no backup sets under ${target.directory} on ${target.host}`);
+      }
       if (o.json) {
         printJson({
-          sets: catalog.sets.map((m) => ({
+          sets: all.map(({ m, status }) => ({
             setId: m.setId,
-            status: statuses.get(m.setId),
+            ...(o.allSites ? { site: m.site } : {}),
+            status,
             startedAt: m.startedAt,
             endedAt: m.endedAt,
             verifiedAt: m.verifiedAt,
@@ -85,19 +108,19 @@ export function addCatalogCommands(backup: Command): void {
             files: m.totals.files,
             bytes: m.totals.bytes,
             failureReason: m.failureReason,
-            ...(statuses.get(m.setId) === 'damaged' ? { problems: m.verifications?.at(-1)?.problems } : {}),
+            ...(status === 'damaged' ? { problems: m.verifications?.at(-1)?.problems } : {}),
           })),
-          unreadable: catalog.unreadable,
+          unreadable,
         });
       } else {
-        if (catalog.sets.length === 0) info(`no backup sets under ${target.directory} on ${target.host}`);
-        else {
-          const rows = [['SET ID', 'STARTED', 'STATUS', 'FILES', 'SIZE', 'VERIFIED', 'RESTORE-TESTED']];
-          for (const m of catalog.sets) {
+        if (all.length) {
+          const rows = [[...(o.allSites ? ['SITE'] : []), 'SET ID', 'STARTED', 'STATUS', 'FILES', 'SIZE', 'VERIFIED', 'RESTORE-TESTED']];
+          for (const { m, status } of all) {
             rows.push([
+              ...(o.allSites ? [m.site] : []),
               m.setId,
               m.startedAt.slice(0, 19) + 'Z',
-              statuses.get(m.setId)!,
+              status,
               String(m.totals.files),
               humanBytes(m.totals.bytes),
               m.verifiedAt ? m.verifiedAt.slice(0, 19) + 'Z' : '-',
@@ -106,9 +129,9 @@ export function addCatalogCommands(backup: Command): void {
           }
           process.stdout.write(formatTable(rows) + '\n');
         }
-        for (const u of catalog.unreadable) info(`warning: ${u.setId}: unreadable manifest (${u.reason})`);
+        for (const u of unreadable) info(`warning: ${u.setId}: unreadable manifest (${u.reason})`);
       }
-      if (catalog.unreadable.length) process.exitCode = EXIT.RUN_FAILED;
+      if (unreadable.length) process.exitCode = EXIT.RUN_FAILED;
     });
 
   backup

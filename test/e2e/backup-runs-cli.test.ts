@@ -6,7 +6,7 @@ import { until } from '../fixtures/wait.js';
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack('runs');
+  stack = await startStack('runs', { sharedNsxSites: ['runs2'] });
 });
 afterAll(async () => stack?.stop());
 const conn = () => ['--config', stack.lab.configPath, '--address', stack.server.address];
@@ -60,6 +60,21 @@ describe('backup status | wait | cancel | logs RUN, and velero-style get / descr
     } finally {
       await setFaults(stack.lab.nsx.url, { jobDurationMs: 400 });
     }
+  }, 120_000);
+
+  it('--all-sites backs up every site at once and lists them all; a list needs --site or --all-sites', async () => {
+    const r = await cli(['backup', 'run', '--all-sites', '--json', ...conn()]);
+    expect(r.code, r.stderr).toBe(0);
+    const { sites } = JSON.parse(r.stdout) as { sites: { site: string; status: string; setId: string }[] };
+    expect(sites.map((x) => [x.site, x.status]).sort()).toEqual([['runs', 'complete'], ['runs2', 'complete']]);
+    const listed = JSON.parse((await cli(['backup', 'list', '--all-sites', '--json', '--config', stack.lab.configPath])).stdout) as { sets: { site: string; setId: string }[] };
+    for (const x of sites) expect(listed.sets.find((m) => m.setId === x.setId)?.site).toBe(x.site);
+    const table = (await cli(['backup', 'list', '--all-sites', '--config', stack.lab.configPath])).stdout;
+    expect(table.split('\n')[0]).toMatch(/^SITE +SET ID/);
+    const neither = await cli(['backup', 'list', '--config', stack.lab.configPath]);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('--site NAME (runs, runs2) or --all-sites');
+    expect((await cli(['backup', 'run', '--site', 'runs', '--all-sites', ...conn()])).code).toBe(2);
   }, 120_000);
 
   it('an unknown run is bad input', async () => {

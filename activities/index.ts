@@ -16,3 +16,4 @@ export { precheckIbmSite, orderIbmInstance, awaitIbmInstance, deleteIbmInstance,
 export { planRestore, precheckRestoreTargets, startVcenterRestore, awaitVcenterRestore, startNsxRestore, awaitNsxRestore, advanceNsxRestore, restorePostCheck, stopRestore } from './restore/restore.js';
 export { captureInventory, compareRestoredInventory, recordDrillOutcome, readSandboxRecord, writeSandboxRecord, redeploySandbox, claimSandbox, releaseSandbox } from './restore/drill.js';
 export { checkBackupHealth, recordWatchdogAlerts } from './alerts/watchdog.js';
+export { writeSiteReport } from './backup/report.js';

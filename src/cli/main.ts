@@ -34,6 +34,7 @@ const LOADERS: Record<CommandName, () => Promise<Command>> = {
       });
   },
   doctor: async () => (await import('./doctor.js')).doctorCommand(),
+  report: async () => (await import('./report.js')).reportCommand(),
   'temporal-cli': async () =>
     new Command('temporal-cli').description(COMMAND_SUMMARIES['temporal-cli']).action(async () => {
       const { ensureTemporalCli } = await import('../temporal/cli-provision.js');

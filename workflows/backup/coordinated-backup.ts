@@ -402,6 +402,7 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
     await CancellationScope.nonCancellable(async () => {
       if (runningWritten) await recordUnfinishedSet(cancelled ? 'cancelled' : 'failed', reason);
       await releaseEndpoints();
+      await writeReport();
       if (config.alerts) {
         await notifyContacts({
           contacts: config.alerts.notify,
@@ -420,6 +421,16 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
     for (const s of progress.steps) if (s.status === 'running') mark(s.name, 'failed', cancelled ? 'cancelled' : 'stopped: the run failed');
     if (cancelled) throw err;
     throw ApplicationFailure.create({ type: failureType(err), nonRetryable: true, message: `backup set ${setId} failed at step "${current}": ${reason}`, cause: err instanceof Error ? err : undefined });
+  }
+
+  /** The site's health report beside the backups, after every run; a failure to write it is a warning only. */
+  async function writeReport(): Promise<void> {
+    await api.writeSiteReport
+      .executeWithOptions({ summary: 'Write report/index.html beside the backups', retry: { maximumAttempts: 2, nonRetryableErrorTypes } }, [{ target, site }])
+      .catch((err: unknown) => {
+        if (isCancellation(err)) throw err;
+        warnings.push(`the health report was not written: ${failureMessage(err)}`);
+      });
   }
 
   /**
@@ -503,6 +514,7 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
   } else {
     mark('retention', 'done', 'no retention policy: nothing deleted');
   }
+  await writeReport();
   let appDataReminders: ReminderStart[] | undefined;
   if (config.appData.runWithBackup && config.iksClusters.length) {
     appDataReminders = await startAppDataReminders({ site, config, setId });

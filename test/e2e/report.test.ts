@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, startStack, type Stack } from '../fixtures/stack.js';
+import { setFaults } from '../fixtures/lab.js';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack('rep');
+});
+afterAll(async () => stack?.stop());
+const conn = () => ['--config', stack.lab.configPath, '--address', stack.server.address];
+
+/** What Chromium makes of a file: its DOM after load, from a real headless browser. */
+function chromiumDom(file: string): string {
+  const profile = mkdtempSync(join(tmpdir(), 'sddc-chromium-'));
+  const r = spawnSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`chromium failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+/** The point marks Vega drew in one chart (a figure), as the browser parsed it. */
+const pointsIn = (dom: string, chart: string) => {
+  const figure = new RegExp(`<figure[^>]*data-chart="${chart}"[^>]*>([\\s\\S]*?)</figure>`).exec(dom)?.[1] ?? '';
+  return (figure.match(/aria-roledescription="point"/g) ?? []).length;
+};
+
+describe('sddc-ops report', () => {
+  it('charts every ended set in a self-contained HTML that headless Chromium renders, and every run writes it beside the backups', async () => {
+    for (const fail of [false, true, false]) {
+      if (fail) await setFaults(stack.lab.nsx.url, { failJob: { message: 'disk full' } });
+      const r = await cli(['backup', 'run', '--site', 'rep', '--json', ...conn()]);
+      expect(r.code, r.stderr).toBe(fail ? 1 : 0);
+    }
+    const besideBackups = join(stack.lab.targetOnDisk, 'report', 'index.html');
+    expect(existsSync(besideBackups)).toBe(true);
+    const html = join(mkdtempSync(join(tmpdir(), 'sddc-report-')), 'health.html');
+    const r = await cli(['report', '--site', 'rep', '--html', html, '--json', ...conn()]);
+    expect(r.code, r.stderr).toBe(0);
+    const [h] = (JSON.parse(r.stdout) as { sites: { site: string; series: { status: string }[]; successRate: { days30: number; runs30: number }; problems: { status: string }[]; newestGood: { setId: string } }[] }).sites;
+    expect(h!.series.map((p) => p.status)).toEqual(['complete', 'failed', 'complete']);
+    expect(h!.successRate).toMatchObject({ runs30: 3, days30: 66.7 });
+    expect(h!.problems.map((p) => p.status)).toEqual(['failed']);
+    const text = readFileSync(html, 'utf8');
+    expect(text).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/); // nothing to run, nothing to fetch
+    const dom = chromiumDom(html);
+    expect(pointsIn(dom, 'size')).toBe(3);
+    expect(pointsIn(dom, 'duration')).toBe(3);
+    expect(dom).toContain(h!.newestGood.setId);
+    // The copy beside the backups, written by the last run, has its three points too.
+    expect(pointsIn(chromiumDom(besideBackups), 'size')).toBe(3);
+    const human = await cli(['report', '--site', 'rep', ...conn()]);
+    expect(human.stdout).toMatch(/success rate +66\.7 % of 3 runs \(30 d\)/);
+  }, 180_000);
+});

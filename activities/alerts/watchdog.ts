@@ -7,6 +7,7 @@ import { withSftp } from '../../src/providers/sftp/client.js';
 import { runLivenessFrom } from '../../src/temporal/run-liveness.js';
 import { sftpEndpoint } from '../endpoints.js';
 import { guarded } from '../failures.js';
+import { recordNewestGoodAge } from '../metrics.js';
 
 /** What the watchdog already said, kept beside the backups (alerts/watchdog.json): each alert goes out once. */
 export interface WatchdogState {
@@ -42,6 +43,7 @@ export async function checkBackupHealth(i: { target: BackupTarget; site: string;
       const text = await store.readTextIfPresent(STATE);
       const state: WatchdogState = text ? JSON.parse(text) : { abandonedAlerted: [] };
       const newestGood = good ? { setId: good.setId, startedAt: good.startedAt, ageMs: now - Date.parse(good.startedAt) } : undefined;
+      recordNewestGoodAge(i.site, newestGood ? newestGood.ageMs / 1000 : undefined);
       const stale = i.maxAgeMs !== undefined && (!newestGood || newestGood.ageMs > i.maxAgeMs);
       const staleKey = newestGood?.setId ?? 'none';
       return {

@@ -12,6 +12,7 @@ import { SftpStore } from '../../src/catalog/store.js';
 import { productFolders } from '../../src/catalog/prune.js';
 import { sftpEndpoint } from '../endpoints.js';
 import { guarded, nonRetryable } from '../failures.js';
+import { recordVerified } from '../metrics.js';
 import { mapLimit, throttled } from '../../src/util/concurrency.js';
 
 /** Folder names carry whole seconds; allow for that and a little clock skew. */
@@ -39,7 +40,8 @@ const FILES_IN_PARALLEL = 3;
 const HEARTBEAT_EVERY_MS = 1_000;
 
 /** Hashes every file of the given folders over one SFTP session; collects every problem found. */
-async function hashFolders(sftp: PinnedSftp, base: string, folders: string[], what: string): Promise<FileRecord[]> {
+async function hashFolders(sftp: PinnedSftp, base: string, folders: string[], what: 'NSX' | 'vCenter'): Promise<FileRecord[]> {
+  const began = Date.now();
   const problems: string[] = [];
   const files: { rel: string; size: number }[] = [];
   for (const folder of folders) {
@@ -82,6 +84,7 @@ async function hashFolders(sftp: PinnedSftp, base: string, folders: string[], wh
     }
     return { path: rel, size: d.size, sha256: d.sha256 };
   });
+  recordVerified(what, doneBytes, (Date.now() - began) / 1000);
   if (problems.length) {
     problems.sort();
     throw nonRetryable('VerificationFailed', `${what} backup failed verification: ${problems.join('; ')}`, { problems });

@@ -12,14 +12,16 @@ export function workerCommand(): Command {
   const cmd = new Command('worker')
     .description(COMMAND_SUMMARIES.worker)
     .option('--config <file>', 'the config file every run reads its site from, when it starts (default: $SDDC_OPS_CONFIG, ./sddc-ops.yaml, ./config/sddc-ops.yaml); edits apply to the next run')
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (the SDK\'s and sddc_*: sets, bytes verified, verification seconds, newest good set age)')
     .addHelpText(
       'after',
       '\nConnection: flags, then the config file, then @temporalio/envconfig: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,\n' +
         'TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE and ~/.config/temporalio/temporal.toml (TLS, mTLS, API key).\n' +
         'Example (Temporal Cloud):\n  TEMPORAL_PROFILE=prod sddc-ops worker --namespace ops.a1b2c\n',
     );
-  addConnectionOptions(cmd).action(async (opts: ConnectionOpts & { config?: string }) => {
-    installRuntime();
+  addConnectionOptions(cmd).action(async (opts: ConnectionOpts & { config?: string; metrics?: string }) => {
+    if (opts.metrics && !/^[^\s:]+:\d{1,5}$/.test(opts.metrics)) throw new CliError(`--metrics ${opts.metrics}: expected host:port, e.g. 0.0.0.0:9464`, EXIT.BAD_INPUT);
+    installRuntime(undefined, opts.metrics);
     // Checked now, so that a worker never starts on a config no run could use; read again by every run.
     const { config: cfg, file } = loadConfig(opts.config);
     let conn;
@@ -36,7 +38,7 @@ export function workerCommand(): Command {
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
-    info(`worker polling task queue ${taskQueue} in namespace ${conn.namespace}; runs read their site from ${file}; Ctrl-C to stop`);
+    info(`worker polling task queue ${taskQueue} in namespace ${conn.namespace}; runs read their site from ${file}${opts.metrics ? `; metrics at http://${opts.metrics}/metrics` : ''}; Ctrl-C to stop`);
     await worker.run();
     await conn.connection.close();
     info('worker stopped');

@@ -38,9 +38,13 @@ export function createWorker(o: WorkerOptions): Promise<Worker> {
 }
 
 /** SDK logs at WARN and above for CLI use (the bundler is chatty at INFO). Call before any connection. */
-export function installRuntime(level: LogLevel = (process.env.SDDC_OPS_LOG_LEVEL as LogLevel) ?? 'WARN'): void {
+/**
+ * The SDK runtime, once per process. With `metricsBind` (host:port) it serves Prometheus metrics at
+ * /metrics: the SDK's own (workers, task queues, activities) and ours, prefixed sddc_ (see src/metrics.ts).
+ */
+export function installRuntime(level: LogLevel = (process.env.SDDC_OPS_LOG_LEVEL as LogLevel) ?? 'WARN', metricsBind?: string): void {
   try {
-    Runtime.install({ logger: new DefaultLogger(level) });
+    Runtime.install({ logger: new DefaultLogger(level), ...(metricsBind ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsBind } } } } : {}) });
   } catch {
     /* already installed */
   }

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { freePort } from '../../src/lab/sftp-server.js';
+import { CLI } from '../fixtures/stack.js';
+import { until } from '../fixtures/wait.js';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,4 +56,28 @@ describe('sddc-ops report', () => {
     const human = await cli(['report', '--site', 'rep', ...conn()]);
     expect(human.stdout).toMatch(/success rate +66\.7 % of 3 runs \(30 d\)/);
   }, 180_000);
+
+  it('a worker started with --metrics serves Prometheus metrics: the SDK\'s and sddc_* (sets, bytes verified, verification seconds, newest good set age)', async () => {
+    const port = await freePort();
+    const worker = spawn(process.execPath, [CLI, 'worker', '--metrics', `127.0.0.1:${port}`, '--task-queue', 'metrics-q', ...conn()], { env: { ...process.env, TEMPORAL_ADDRESS: '' } });
+    let stderr = '';
+    worker.stderr.on('data', (d) => (stderr += d));
+    try {
+      await until('the worker to poll', async () => (stderr.includes('worker polling') ? true : undefined), 60_000);
+      const r = await cli(['backup', 'run', '--site', 'rep', '--task-queue', 'metrics-q', ...conn()]);
+      expect(r.code, r.stderr).toBe(0);
+      const text = await until('our metrics on /metrics', async () => {
+        const t = await fetch(`http://127.0.0.1:${port}/metrics`).then((x) => x.text(), () => '');
+        return /sddc_newest_good_set_age_seconds/.test(t) ? t : undefined;
+      }, 30_000);
+      expect(text).toMatch(/^sddc_backup_sets\w*\{[^}]*site="rep"[^}]*status="complete"[^}]*\} 1$/m);
+      expect(text).toMatch(/^sddc_bytes_verified\w*\{[^}]*product="vCenter"[^}]*\} [1-9]\d*$/m);
+      expect(text).toMatch(/^sddc_verification_seconds\w*_count\{[^}]*product="NSX"[^}]*\} [1-9]/m);
+      expect(text).toMatch(/^sddc_newest_good_set_age_seconds\{[^}]*site="rep"[^}]*\} \d/m);
+      expect(text).toMatch(/^temporal_\w+/m); // and the SDK's own
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((done) => worker.on('exit', done));
+    }
+  }, 120_000);
 });

@@ -6,6 +6,7 @@ import {
   defineQuery,
   getExternalWorkflowHandle,
   isCancellation,
+  metricMeter,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -419,8 +420,14 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
     });
     // Whatever else was under way (the two waits run side by side) stopped with the run.
     for (const s of progress.steps) if (s.status === 'running') mark(s.name, 'failed', cancelled ? 'cancelled' : 'stopped: the run failed');
+    countSet(cancelled ? 'cancelled' : 'failed');
     if (cancelled) throw err;
     throw ApplicationFailure.create({ type: failureType(err), nonRetryable: true, message: `backup set ${setId} failed at step "${current}": ${reason}`, cause: err instanceof Error ? err : undefined });
+  }
+
+  /** sddc_backup_sets{site,status}: the worker's Prometheus endpoint serves it (not counted again on replay). */
+  function countSet(status: 'complete' | 'failed' | 'cancelled'): void {
+    metricMeter.createCounter('sddc_backup_sets', 'sets', 'Backup sets by outcome').add(1, { site, status });
   }
 
   /** The site's health report beside the backups, after every run; a failure to write it is a warning only. */
@@ -514,6 +521,7 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
   } else {
     mark('retention', 'done', 'no retention policy: nothing deleted');
   }
+  countSet('complete');
   await writeReport();
   let appDataReminders: ReminderStart[] | undefined;
   if (config.appData.runWithBackup && config.iksClusters.length) {

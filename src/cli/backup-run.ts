@@ -8,7 +8,7 @@ import { connectClient, recentPollers, TemporalUnreachable } from '../temporal/c
 import { BackupAlreadyRunning, startCoordinatedBackup, uiLink } from '../temporal/backup-runs.js';
 import { progressQuery, type BackupProgress, type CoordinatedBackupInput, type CoordinatedBackupResult } from '../../workflows/backup/coordinated-backup.js';
 import { CliError, EXIT, humanBytes, info, isTty, printJson } from './output.js';
-import { siteOfSet, sitesArg } from './catalog.js';
+import { siteFlags, siteOfSet, sitesArg } from './catalog.js';
 import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
 import type { verifyBackupSet } from '../../workflows/backup/verify-backup-set.js';
 import type { ConnectionOpts } from './common.js';
@@ -124,6 +124,7 @@ export async function runBackup(client: Client, o: RunBackupOptions): Promise<nu
 
 /** `backup run`: start a coordinated backup of one site and follow it (or of every site, --all-sites). */
 export async function backupRunAction(opts: RunOpts): Promise<void> {
+    siteFlags(opts);
     const { config, file } = loadConfig(opts.config);
     const sites = sitesArg(config, file, opts);
     const conn = await connectOrExplain(opts, config.temporal.address, config.temporal.namespace);

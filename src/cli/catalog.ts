@@ -56,13 +56,18 @@ async function withLiveness<T>(config: Config, catalog: Catalog, fn: (liveness: 
   }
 }
 
-/** --site S or --all-sites (exactly one): the sites a command covers; usage errors exit 2. */
-export function sitesArg(config: Config, file: string, o: { site?: string; allSites?: boolean }): string[] {
+/** Exactly one of --site S and --all-sites; checked before the config is read (a usage error, exit 2). */
+export function siteFlags(o: { site?: string; allSites?: boolean }): void {
   if (o.site && o.allSites) throw new CliError('give --site or --all-sites, not both', EXIT.BAD_INPUT);
+  if (!o.site && !o.allSites) throw new CliError('say which site: --site NAME, or --all-sites', EXIT.BAD_INPUT);
+}
+
+/** The sites a command covers: --site S (which must be in the config) or --all-sites. */
+export function sitesArg(config: Config, file: string, o: { site?: string; allSites?: boolean }): string[] {
+  siteFlags(o);
   if (o.allSites) return Object.keys(config.sites);
-  if (!o.site) throw new CliError(`say which site: --site NAME (${Object.keys(config.sites).join(', ')}) or --all-sites`, EXIT.BAD_INPUT);
-  siteOf(config, file, o.site);
-  return [o.site];
+  siteOf(config, file, o.site!);
+  return [o.site!];
 }
 
 /** `backup list`, `backup show`, `backup prune`: read the SFTP target directly; Temporal only to tell live runs from abandoned ones. */
@@ -79,6 +84,7 @@ export function addCatalogCommands(backup: Command): void {
     .option('--config <file>', 'config file')
     .option('--json', 'machine-readable output')
     .action(async (o: { site?: string; allSites?: boolean; config?: string; json?: boolean }) => {
+      siteFlags(o);
       const { config, file } = loadConfig(o.config);
       const sites = sitesArg(config, file, o);
       const seen = new Set<string>();

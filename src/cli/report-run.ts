@@ -11,11 +11,12 @@ import { reportHtml } from '../report/html.js';
 import { scheduleId } from '../schedules/schedules.js';
 import { connectClient } from '../temporal/connection.js';
 import { runLivenessFrom } from '../temporal/run-liveness.js';
-import { sitesArg, targetEndpoint } from './catalog.js';
+import { siteFlags, sitesArg, targetEndpoint } from './catalog.js';
 import { EXIT, info, printJson } from './output.js';
 import type { ReportOpts } from './report.js';
 
 export async function report(o: ReportOpts): Promise<void> {
+  siteFlags(o);
   const { config, file } = loadConfig(o.config);
   const sites = sitesArg(config, file, o);
   // Temporal is optional here: it tells live runs from abandoned ones and when the next backup is due.

@@ -114,7 +114,8 @@ describe('config', () => {
   it('usage errors exit 2 in every subcommand, naming the problem; --help exits 0', () => {
     const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
     for (const [args, says] of [
-      [['backup', 'list'], /required option '--site <name>'/],
+      [['backup', 'list'], /say which site: --site NAME, or --all-sites/],
+      [['backup', 'run'], /say which site: --site NAME, or --all-sites/],
       [['backup', 'run', '--site', 'x', '--if-busy', 'later'], /Allowed choices are queue, skip/],
       [['schedule', 'create', '--site', 'x', '--overlap', 'never'], /--overlap: Invalid option/],
       [['backup', 'frobnicate'], /unknown command 'frobnicate'/],

@@ -73,7 +73,7 @@ describe('backup status | wait | cancel | logs RUN, and velero-style get / descr
     expect(table.split('\n')[0]).toMatch(/^SITE +SET ID/);
     const neither = await cli(['backup', 'list', '--config', stack.lab.configPath]);
     expect(neither.code).toBe(2);
-    expect(neither.stderr).toContain('--site NAME (runs, runs2) or --all-sites');
+    expect(neither.stderr).toContain('say which site: --site NAME, or --all-sites');
     expect((await cli(['backup', 'run', '--site', 'runs', '--all-sites', ...conn()])).code).toBe(2);
   }, 120_000);
 

@@ -430,14 +430,15 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
     metricMeter.createCounter('sddc_backup_sets', 'sets', 'Backup sets by outcome').add(1, { site, status });
   }
 
-  /** The site's health report beside the backups, after every run; a failure to write it is a warning only. */
+  /**
+   * The site's health report beside the backups, after every run; a failure to write it is a
+   * warning only. Short and not cancellable: bookkeeping after the commit point does not turn a
+   * run whose set is committed into a cancelled one.
+   */
   async function writeReport(): Promise<void> {
-    await api.writeSiteReport
-      .executeWithOptions({ summary: 'Write report/index.html beside the backups', retry: { maximumAttempts: 2, nonRetryableErrorTypes } }, [{ target, site }])
-      .catch((err: unknown) => {
-        if (isCancellation(err)) throw err;
-        warnings.push(`the health report was not written: ${failureMessage(err)}`);
-      });
+    await CancellationScope.nonCancellable(() =>
+      api.writeSiteReport.executeWithOptions({ summary: 'Write report/index.html beside the backups', retry: { maximumAttempts: 2, nonRetryableErrorTypes } }, [{ target, site }]),
+    ).catch((err: unknown) => void warnings.push(`the health report was not written: ${failureMessage(err)}`));
   }
 
   /**

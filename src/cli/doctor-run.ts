@@ -2,6 +2,7 @@
 import { loadConfig, siteOf } from '../config/load.js';
 import type { Config, SiteConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
+import { siteSecretRefs } from '../config/site-secrets.js';
 import { preflightBackupTarget, nsxVersionOf } from '../../activities/backup/backup-target.js';
 import { classify } from '../../activities/failures.js';
 import { withVcenter } from '../providers/vcenter/client.js';
@@ -18,32 +19,12 @@ interface Result {
   detail: string;
 }
 
-/** Every secret reference a site's runs need, with where it is in the config. */
-function secretRefs(config: Config, name: string, site: SiteConfig): [string, string][] {
-  const refs: [string, string | undefined][] = [
-    ['nsx.password', site.nsx.password],
-    ['nsx.backupPassphrase', site.nsx.backupPassphrase],
-    ['vcenter.password', site.vcenter.password],
-    ['vcenter.backupPassword', site.vcenter.backupPassword],
-    ['backupTarget.password', site.backupTarget.password],
-    ['backupTarget.privateKey', site.backupTarget.privateKey],
-    ['scaleOut.hostPassword', site.scaleOut?.hostPassword],
-    ['drill.sandbox.vcenter.password', site.drill?.sandbox.vcenter.password],
-    ['drill.sandbox.nsx.password', site.drill?.sandbox.nsx.password],
-    ['drill.sandbox.redeploy.url', site.drill?.sandbox.redeploy?.url],
-  ];
-  const contacts = [...site.iksClusters.flatMap((c) => [...c.appOwners, ...c.escalation]), ...(site.alerts?.notify ?? []), ...(site.drill?.notify ?? [])];
-  for (const w of new Set(contacts.map((c) => c.webhook))) refs.push([`notifications.webhooks.${w}.url`, config.notifications.webhooks[w]?.url]);
-  if (config.ibmCloud && (site.iksClusters.length || site.capacity.provider === 'ibm-vmware-solutions')) refs.push(['ibmCloud.apiKey', config.ibmCloud.apiKey]);
-  return refs.filter((r): r is [string, string] => !!r[1]).map(([k, v]) => [`sites.${name}.${k}`, v]);
-}
-
 /** The reason in the words the runs would use (credentials, URL, host key), without a stack. */
 const why = (err: unknown) => classify(err).message;
 
 async function siteChecks(config: Config, name: string, site: SiteConfig): Promise<{ check: string; run: () => Promise<string> }[]> {
   const checks: { check: string; run: () => Promise<string> }[] = [];
-  for (const [where, ref] of secretRefs(config, name, site)) {
+  for (const [where, ref] of siteSecretRefs(name, site, config)) {
     checks.push({ check: `secret ${ref} (${where})`, run: async () => (await resolveSecret(ref), 'resolves on this machine') });
   }
   const t = site.backupTarget;

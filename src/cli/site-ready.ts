@@ -4,6 +4,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { loadConfig, siteOf } from '../config/load.js';
 import type { SiteConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
+import { siteSecretRefs } from '../config/site-secrets.js';
 import { send } from '../providers/http.js';
 import { siteReadyUpdate } from '../../workflows/scale-out/add-site.js';
 import { connectOrExplain } from './backup-run.js';
@@ -13,20 +14,11 @@ import { CliError, EXIT, info, printJson } from './output.js';
 /** What is wrong with a site's block: secrets that do not resolve, endpoints that do not answer. Never a secret's value. */
 export async function siteBlockProblems(site: string, sc: SiteConfig): Promise<string[]> {
   const problems: string[] = [];
-  const refs: [string, string | undefined][] = [
-    ['vcenter.password', sc.vcenter.password],
-    ['vcenter.backupPassword', sc.vcenter.backupPassword],
-    ['nsx.password', sc.nsx.password],
-    ['nsx.backupPassphrase', sc.nsx.backupPassphrase],
-    ['backupTarget.password', sc.backupTarget.password],
-    ['backupTarget.privateKey', sc.backupTarget.privateKey],
-  ];
-  for (const [key, ref] of refs) {
-    if (!ref) continue;
+  for (const [where, ref] of siteSecretRefs(site, sc)) {
     try {
       await resolveSecret(ref);
     } catch (err) {
-      problems.push(`sites.${site}.${key}: ${(err as Error).message}`);
+      problems.push(`${where}: ${(err as Error).message}`);
     }
   }
   for (const [key, url] of [

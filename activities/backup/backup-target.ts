@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { BackupTarget, NsxConfig, VcenterConfig } from '../../src/config/schema.js';
 import { resolveSecret } from '../../src/config/secrets.js';
 import { NsxClient } from '../../src/providers/nsx/client.js';
+import { HttpError } from '../../src/providers/http.js';
 import { NsxvClient } from '../../src/providers/nsxv/client.js';
 
 /** The manager's version, through the API of its flavor (a read that also proves the login). */
@@ -14,7 +15,7 @@ import { withSftp } from '../../src/providers/sftp/client.js';
 import { TargetDirectoryError } from '../../src/providers/sftp/errors.js';
 import { targetLayout } from '../../src/domain/backup-set.js';
 import { nsxEndpoint, sftpEndpoint, vcenterEndpoint } from '../endpoints.js';
-import { guarded } from '../failures.js';
+import { guarded, nonRetryable } from '../failures.js';
 
 export interface PreflightResult {
   serverFingerprint: string;
@@ -53,6 +54,29 @@ export async function preflightBackupTarget(target: BackupTarget): Promise<Prefl
   );
 }
 
+/**
+ * NSX-T asks the backup server for its host key from where NSX stands: when that is not the pinned
+ * key, NSX reaches another server at that address (DNS, NAT) and would refuse every backup. A manager
+ * without the call (404) cannot be asked; NSX-V has none.
+ */
+export async function checkNsxSeesThePin(nsx: NsxConfig, target: BackupTarget): Promise<void> {
+  if (nsx.flavor === 'nsx-v') return;
+  let seen: string;
+  try {
+    seen = (await new NsxClient(await nsxEndpoint(nsx)).retrieveSshFingerprint(target.host, target.port)).ssh_fingerprint;
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 404) return;
+    throw err;
+  }
+  if (seen !== target.hostKeyFingerprint) {
+    throw nonRetryable(
+      'FingerprintMismatch',
+      `NSX Manager sees host key ${seen} at ${target.host}:${target.port}, but the config pins ${target.hostKeyFingerprint}: NSX reaches another server at that address (DNS, NAT?) or the key changed — check with \`sddc-ops sftp fingerprint ${target.host}:${target.port}\` and fix the address or the pin`,
+      { expected: target.hostKeyFingerprint, actual: seen },
+    );
+  }
+}
+
 export interface ProductsPreflightInput {
   nsx: NsxConfig;
   vcenter: VcenterConfig;
@@ -71,6 +95,7 @@ export async function preflightProducts({ nsx, vcenter, target, otherSecrets }: 
     const refs = [nsx.password, nsx.backupPassphrase, vcenter.password, vcenter.backupPassword, target.password, target.privateKey, ...otherSecrets].filter((r): r is string => !!r);
     for (const ref of new Set(refs)) await resolveSecret(ref);
     const [nsxVersion, v] = await Promise.all([nsxVersionOf(nsx), withVcenter(await vcenterEndpoint(vcenter), (c) => c.getVersion())]);
+    await checkNsxSeesThePin(nsx, target);
     return { nsxVersion, vcenterVersion: v.version, secrets: new Set(refs).size };
   });
 }

@@ -3,7 +3,7 @@ import { loadConfig, siteOf } from '../config/load.js';
 import type { Config, SiteConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
 import { siteSecretRefs } from '../config/site-secrets.js';
-import { preflightBackupTarget, nsxVersionOf } from '../../activities/backup/backup-target.js';
+import { checkNsxSeesThePin, preflightBackupTarget, nsxVersionOf } from '../../activities/backup/backup-target.js';
 import { classify } from '../../activities/failures.js';
 import { withVcenter } from '../providers/vcenter/client.js';
 import { VsphereClient } from '../providers/vsphere/client.js';
@@ -36,6 +36,9 @@ async function siteChecks(config: Config, name: string, site: SiteConfig): Promi
     },
   });
   checks.push({ check: `${name}: NSX Manager ${site.nsx.url} (${site.nsx.flavor})`, run: async () => `answers, accepts ${site.nsx.user}; version ${await nsxVersionOf(site.nsx)}` });
+  if (site.nsx.flavor === 'nsx-t') {
+    checks.push({ check: `${name}: NSX Manager sees the pinned host key at ${t.host}:${t.port}`, run: async () => (await checkNsxSeesThePin(site.nsx, t), `retrieve_ssh_fingerprint gives ${t.hostKeyFingerprint}`) });
+  }
   const vcLogin = async (v: SiteConfig['vcenter']) => withVcenter({ url: v.url, user: v.user, password: await resolveSecret(v.password), caFile: v.caFile }, (c) => c.getVersion());
   checks.push({ check: `${name}: vCenter appliance ${site.vcenter.url}`, run: async () => `answers, accepts ${site.vcenter.user}; version ${(await vcLogin(site.vcenter)).version}` });
   if (site.scaleOut) {

@@ -39,6 +39,7 @@ export const EXAMPLES: Record<string, string[]> = {
   approve: ['sddc-ops approve scale-out-add-hosts-tokyo-1-DC0_C0 --by "J. Smith"'],
   cancel: ['sddc-ops cancel scale-out-add-hosts-tokyo-1-DC0_C0', 'sddc-ops cancel restore-drill-tokyo-1-20261126T060000Z'],
   'temporal-cli': ['sddc-ops temporal-cli'],
+  sftp: ['sddc-ops sftp fingerprint sftp01.tokyo.example.com'],
   completion: ['source <(sddc-ops completion bash)   # or add it to ~/.bashrc', 'sddc-ops completion fish > ~/.config/fish/completions/sddc-ops.fish'],
   worker: ['sddc-ops worker --config /etc/sddc-ops/config.yaml --address temporal.internal:7233'],
   lab: ['sddc-ops lab --dir /tmp/lab --nsx-flavor nsx-v'],

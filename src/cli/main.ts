@@ -35,6 +35,7 @@ const LOADERS: Record<CommandName, () => Promise<Command>> = {
   },
   doctor: async () => (await import('./doctor.js')).doctorCommand(),
   report: async () => (await import('./report.js')).reportCommand(),
+  sftp: async () => (await import('./sftp.js')).sftpCommand(),
   'temporal-cli': async () =>
     new Command('temporal-cli').description(COMMAND_SUMMARIES['temporal-cli']).action(async () => {
       const { ensureTemporalCli } = await import('../temporal/cli-provision.js');

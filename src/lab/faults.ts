@@ -22,6 +22,8 @@ export const faultsSchema = z.strictObject({
   upload: z.enum(['ok', 'truncate', 'corrupt']).optional(),
   /** The product sees a host key other than the one pinned, and refuses as the product does. */
   badFingerprint: z.boolean().optional(),
+  /** NSX-T: the fingerprint retrieve_ssh_fingerprint reports (NSX reaches another server at that address: DNS, NAT). */
+  fingerprintSeenByNsx: z.string().optional(),
   /** NSX-T: what GET /api/v1/cluster/status reports as overall_status (default STABLE). */
   clusterStatus: z.enum(['STABLE', 'DEGRADED', 'UNSTABLE', 'UNAVAILABLE']).optional(),
   /** IKS: how long a new worker provisions, and a removed one takes to go. */

@@ -8,6 +8,7 @@ import { nsxBackupFolderName, parseNsxBackupFolderName } from '../domain/backup-
 import { withSftp } from '../providers/sftp/client.js';
 import { defaultNsxState, policyApi, type NsxConfigState } from './nsx-config-state.js';
 import { seal, unseal } from './sealed.js';
+import { peekFingerprint } from './keyscan.js';
 import type { BackupConfiguration, BackupOperationStatus, BackupTimestamp, ClusterRestoreStatus, CurrentBackupOperationStatus, RestoreConfiguration } from '../providers/nsx/types.js';
 
 /**
@@ -197,6 +198,17 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
         config = { ...body, passphrase: body.passphrase ?? config.passphrase };
         putCount += 1;
         return { status: 200, body: publicConfig(config) };
+      }
+      case 'POST /api/v1/cluster/backups?action=retrieve_ssh_fingerprint': {
+        const b = req.body as { server?: string; port?: number };
+        if (!b?.server) return apiError(400, 'BAD_REQUEST', 29108, 'Field level validation errors: {server=required property server is missing}');
+        const port = Number(b.port ?? 22);
+        try {
+          const seen = faults.get().fingerprintSeenByNsx ?? (await peekFingerprint(b.server, port));
+          return { status: 200, body: { server: b.server, port, ssh_fingerprint: seen } };
+        } catch (err) {
+          return apiError(400, 'BAD_REQUEST', 29109, `Unable to retrieve the SSH fingerprint of ${b.server}:${port}: ${(err as Error).message}`);
+        }
       }
       case 'POST /api/v1/cluster?action=backup_to_remote': {
         if (!config.remote_file_server) return apiError(400, 'BAD_REQUEST', 29102, 'Backup configuration is not set. Configure a remote file server first.');

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { cli, startStack, type Stack } from '../fixtures/stack.js';
+import { setFaults } from '../fixtures/lab.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -42,9 +43,12 @@ describe('sddc-ops doctor', () => {
     ['a host key other than the pin', (s: Record<string, any>) => (s.backupTarget.hostKeyFingerprint = 'SHA256:' + 'A'.repeat(43)), /SFTP target/, /fingerprint|host key/i],
     ['a target directory that does not exist', (s: Record<string, any>) => (s.backupTarget.directory = '/nonexistent/sddc'), /SFTP target/, /does not exist/],
     ['an NSX password the manager refuses', (s: Record<string, any>, doc: Record<string, any>) => (s.nsx.password = doc.sites.doc.vcenter.backupPassword), /NSX Manager/, /check the user and password reference/],
+    ['an NSX Manager that sees another host key at the target', (_s: Record<string, any>) => undefined, /NSX Manager sees the pinned host key/, /NSX Manager sees host key SHA256:C{43}/],
     ['a vCenter that does not answer', (s: Record<string, any>) => (s.vcenter.url = 'http://127.0.0.1:9'), /vCenter appliance/, /ECONNREFUSED|refused|connect/i],
-  ])('finds %s and says what to fix', async (_what, edit, check, detail) => {
-    const r = await doctor(edit);
+  ])('finds %s and says what to fix', async (what, edit, check, detail) => {
+    const seenByNsx = what.includes('another host key');
+    if (seenByNsx) await setFaults(stack.lab.nsx.url, { fingerprintSeenByNsx: 'SHA256:' + 'C'.repeat(43) });
+    const r = await doctor(edit).finally(() => (seenByNsx ? fetch(`${stack.lab.nsx.url}/lab/faults`, { method: 'DELETE' }) : undefined));
     expect(r.code).toBe(1);
     const bad = failing(r.checks);
     expect(bad.map((c) => c.check).some((c) => check.test(c)), JSON.stringify(bad)).toBe(true);

@@ -60,6 +60,11 @@ export class NsxClient {
     }
   }
 
+  /** The ECDSA fingerprint NSX itself sees at the backup server (what operators paste into the backup config). */
+  retrieveSshFingerprint(server: string, port: number): Promise<{ server: string; port: number; ssh_fingerprint: string }> {
+    return this.call('POST', '/api/v1/cluster/backups?action=retrieve_ssh_fingerprint', { server, port });
+  }
+
   getBackupStatus(): Promise<CurrentBackupOperationStatus> {
     return this.call('GET', '/api/v1/cluster/backups/status');
   }

@@ -5,6 +5,7 @@ import { IksClient } from '../src/providers/ibm/iks.js';
 import type { SftpEndpoint } from '../src/providers/sftp/client.js';
 import type { NsxEndpoint } from '../src/providers/nsx/client.js';
 import type { VcenterEndpoint } from '../src/providers/vcenter/client.js';
+import { tlsOf } from '../src/providers/tls.js';
 
 /** Secret references become values here, inside the activity, and nowhere else. */
 export async function sftpEndpoint(t: BackupTarget): Promise<SftpEndpoint> {
@@ -19,23 +20,23 @@ export async function sftpEndpoint(t: BackupTarget): Promise<SftpEndpoint> {
 }
 
 export async function nsxEndpoint(n: NsxConfig): Promise<NsxEndpoint> {
-  return { url: n.url, user: n.user, password: await resolveSecret(n.password), caFile: n.caFile };
+  return { url: n.url, user: n.user, password: await resolveSecret(n.password), ...tlsOf(n) };
 }
 
 export async function vcenterEndpoint(v: VcenterConfig): Promise<VcenterEndpoint> {
-  return { url: v.url, user: v.user, password: await resolveSecret(v.password), caFile: v.caFile };
+  return { url: v.url, user: v.user, password: await resolveSecret(v.password), ...tlsOf(v) };
 }
 
-/** One token provider per API key and IAM URL for the worker's lifetime: tokens are reused until 80 % of their life. */
+/** One token provider per API key, IAM URL and TLS settings for the worker's lifetime: tokens are reused until 80 % of their life. */
 const iamProviders = new Map<string, IamTokenProvider>();
 export async function iamFor(ibm: IbmCloudConfig): Promise<IamTokenProvider> {
   const apiKey = await resolveSecret(ibm.apiKey);
-  const key = `${ibm.iamUrl}\n${apiKey}`;
+  const key = `${ibm.iamUrl}\n${apiKey}\n${JSON.stringify(tlsOf(ibm))}`;
   let p = iamProviders.get(key);
-  if (!p) iamProviders.set(key, (p = new IamTokenProvider({ iamUrl: ibm.iamUrl, apiKey, caFile: ibm.caFile })));
+  if (!p) iamProviders.set(key, (p = new IamTokenProvider({ iamUrl: ibm.iamUrl, apiKey, ...tlsOf(ibm) })));
   return p;
 }
 
 export async function iksClient(ibm: IbmCloudConfig, cluster: Pick<IksClusterConfig, 'resourceGroup'>): Promise<IksClient> {
-  return new IksClient({ iksUrl: ibm.iksUrl, iam: await iamFor(ibm), resourceGroup: cluster.resourceGroup, caFile: ibm.caFile });
+  return new IksClient({ iksUrl: ibm.iksUrl, iam: await iamFor(ibm), resourceGroup: cluster.resourceGroup, ...tlsOf(ibm) });
 }

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { HttpError, HttpTimeoutError } from '../src/providers/http.js';
+import { TlsVerifyError } from '../src/providers/tls.js';
 import { SecretUnavailableError } from '../src/config/secrets.js';
 import { NON_RETRYABLE_TYPES, type NonRetryableType } from '../src/domain/failure-types.js';
 import { FingerprintMismatchError, SftpAuthError, TargetDirectoryError } from '../src/providers/sftp/errors.js';
@@ -18,6 +19,7 @@ export function classify(err: unknown): Error {
   if (err instanceof SftpAuthError) return nonRetryable('SftpAuthenticationFailed', err.message);
   if (err instanceof TargetDirectoryError) return nonRetryable('TargetDirectoryUnusable', err.message);
   if (err instanceof SecretUnavailableError) return nonRetryable('SecretUnavailable', err.message);
+  if (err instanceof TlsVerifyError) return nonRetryable('TlsVerifyFailed', err.message, { endpoint: err.endpoint, problem: err.problem });
   if (err instanceof HttpError) {
     if (err.status === 401 || err.status === 403) {
       return nonRetryable('AuthenticationFailed', `${err.message} — check the user and password reference for ${err.product} in the config, and that the account may run backups`);

@@ -3,6 +3,7 @@ import { resolveSecret } from '../../src/config/secrets.js';
 import { postWebhook, type Notification } from '../../src/providers/notify/webhook.js';
 import { guarded } from '../failures.js';
 import { parseDuration } from '../../src/domain/duration.js';
+import { tlsOf } from '../../src/providers/tls.js';
 
 export interface SendNotificationInput {
   webhookName: string;
@@ -14,6 +15,6 @@ export interface SendNotificationInput {
 
 export async function sendNotification({ webhook, notification, idempotencyKey }: SendNotificationInput): Promise<{ status: number }> {
   return guarded(async () => ({
-    status: await postWebhook({ url: await resolveSecret(webhook.url), format: webhook.format, notification, idempotencyKey, caFile: webhook.caFile, timeoutMs: parseDuration(webhook.timeout) }),
+    status: await postWebhook({ url: await resolveSecret(webhook.url), format: webhook.format, notification, idempotencyKey, ...tlsOf(webhook), timeoutMs: parseDuration(webhook.timeout) }),
   }));
 }

@@ -3,6 +3,7 @@ import type { IamTokenProvider } from '../../src/providers/ibm/iam.js';
 import { IksClient, type IksCluster } from '../../src/providers/ibm/iks.js';
 import type { IksRecord } from '../../src/domain/backup-set.js';
 import { iamFor } from '../endpoints.js';
+import { tlsOf } from '../../src/providers/tls.js';
 
 const HEALTHY_MASTER = new Set(['normal']);
 
@@ -41,7 +42,7 @@ export async function recordIksClusters({ ibm, clusters }: { ibm: IbmCloudConfig
   }
   for (const c of clusters) {
     try {
-      const iks = new IksClient({ iksUrl: ibm.iksUrl, iam, resourceGroup: c.resourceGroup, caFile: ibm.caFile });
+      const iks = new IksClient({ iksUrl: ibm.iksUrl, iam, resourceGroup: c.resourceGroup, ...tlsOf(ibm) });
       const k = await iks.getCluster(c.id);
       const record = iksRecordOf(k, ibm);
       const { masterHealth: health, masterStatus: status } = record;

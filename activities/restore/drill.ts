@@ -13,6 +13,7 @@ import { withSftp } from '../../src/providers/sftp/client.js';
 import { withVcenter } from '../../src/providers/vcenter/client.js';
 import { nsxEndpoint, sftpEndpoint, vcenterEndpoint } from '../endpoints.js';
 import { guarded, nonRetryable } from '../failures.js';
+import { tlsOf } from '../../src/providers/tls.js';
 
 async function nsxInventory(nsx: NsxConfig): Promise<InventoryItem[]> {
   const ep = await nsxEndpoint(nsx);
@@ -114,7 +115,7 @@ export async function redeploySandbox(i: { redeploy: NonNullable<DrillConfig['sa
       body: { site: i.site, drillRun: i.drillRun, setId: i.setId },
       headers: { 'idempotency-key': `${i.drillRun}-redeploy` },
       timeoutMs: parseDuration(i.redeploy.timeout),
-      caFile: i.redeploy.caFile,
+      ...tlsOf(i.redeploy),
       secretUrl: true,
     });
     if (res.status >= 300) throw new HttpError(`sandbox redeploy hook at ${new URL(url).host}`, 'POST', new URL(url).origin, res.status, res.text.slice(0, 300));

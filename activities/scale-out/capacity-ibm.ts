@@ -3,6 +3,7 @@ import type { IbmCloudConfig } from '../../src/config/schema.js';
 import { InstanceBusyError, VmwareSolutionsClient, type VsClusterDetail } from '../../src/providers/ibm/vmware-solutions.js';
 import { iamFor } from '../endpoints.js';
 import { guarded, nonRetryable } from '../failures.js';
+import { tlsOf } from '../../src/providers/tls.js';
 
 /**
  * The ibm-vmware-solutions capacity provider: hosts are ordered from IBM Cloud for VMware
@@ -26,7 +27,7 @@ export interface IbmOrderPlan {
 }
 
 async function client(ibm: IbmCloudConfig): Promise<VmwareSolutionsClient> {
-  return new VmwareSolutionsClient({ url: ibm.vmwareSolutionsUrl, iam: await iamFor(ibm), caFile: ibm.caFile });
+  return new VmwareSolutionsClient({ url: ibm.vmwareSolutionsUrl, iam: await iamFor(ibm), ...tlsOf(ibm) });
 }
 
 async function clusterOf(c: VmwareSolutionsClient, t: IbmOrderTarget): Promise<VsClusterDetail> {

@@ -11,6 +11,7 @@ import { scheduleId, scheduleOptions, upsertSchedule, siteSchedules } from '../.
 import { workerConfigFile } from '../../src/temporal/worker-config.js';
 import { iamFor } from '../endpoints.js';
 import { guarded, nonRetryable } from '../failures.js';
+import { tlsOf } from '../../src/providers/tls.js';
 
 /**
  * A new site ordered from IBM Cloud for VMware Solutions: a new vCenter Server (NSX-T) instance.
@@ -26,7 +27,7 @@ export interface NewSitePlan {
 }
 
 async function client(ibm: IbmCloudConfig): Promise<VmwareSolutionsClient> {
-  return new VmwareSolutionsClient({ url: ibm.vmwareSolutionsUrl, iam: await iamFor(ibm), caFile: ibm.caFile });
+  return new VmwareSolutionsClient({ url: ibm.vmwareSolutionsUrl, iam: await iamFor(ibm), ...tlsOf(ibm) });
 }
 
 function workerConfig() {
@@ -143,8 +144,9 @@ export async function newSiteBlock(i: { site: string; templateSite: string; endp
     const t = config.sites[i.templateSite];
     const env = (what: string) => `env:SDDC_${i.site.toUpperCase().replace(/-/g, '_')}_${what}`;
     const block = {
-      vcenter: { url: i.endpoints.vcenter ?? 'https://VCENTER-FQDN', user: 'administrator@vsphere.local', password: env('VCENTER_PASSWORD'), backupPassword: env('VCENTER_BACKUP_PASSWORD') },
-      nsx: { url: i.endpoints.nsx ?? 'https://NSX-FQDN', user: 'admin', password: env('NSX_PASSWORD'), backupPassphrase: env('NSX_PASSPHRASE') },
+      // The template site's CA is the likeliest signer of the new appliances' certificates; no pin or insecure carries over.
+      vcenter: { url: i.endpoints.vcenter ?? 'https://VCENTER-FQDN', user: 'administrator@vsphere.local', password: env('VCENTER_PASSWORD'), backupPassword: env('VCENTER_BACKUP_PASSWORD'), ...(t?.vcenter.caFile ? { caFile: t.vcenter.caFile } : {}) },
+      nsx: { url: i.endpoints.nsx ?? 'https://NSX-FQDN', user: 'admin', password: env('NSX_PASSWORD'), backupPassphrase: env('NSX_PASSPHRASE'), ...(t?.nsx.caFile ? { caFile: t.nsx.caFile } : {}) },
       ...(t ? { backupTarget: { ...t.backupTarget, directory: `${t.backupTarget.directory.replace(/\/[^/]*\/?$/, '')}/${i.site}` } } : {}),
       schedules: [{ purpose: 'backup', cron: '0 2 * * *', timezone: 'UTC' }],
     };

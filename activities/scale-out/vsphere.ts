@@ -8,6 +8,7 @@ import { text } from '../../src/providers/vsphere/xml.js';
 import type { AdmissionControlPolicySpec, MoRef } from '../../src/providers/vsphere/types.js';
 import type { AdmissionPolicy, HaSettings } from '../../src/domain/ha-admission.js';
 import { classify, nonRetryable } from '../failures.js';
+import { tlsOf } from '../../src/providers/tls.js';
 
 /** What the activity heartbeats while a vCenter task runs: the task, so that a retry can find it. */
 interface TaskBeat {
@@ -32,7 +33,7 @@ function activityContext(): Context | undefined {
 export async function withVsphere<T>(v: VcenterConfig, fn: (c: VsphereClient) => Promise<T>): Promise<T> {
   const ctx = activityContext();
   const c = new VsphereClient(
-    { url: v.url, user: v.user, password: await resolveSecret(v.password), caFile: v.caFile },
+    { url: v.url, user: v.user, password: await resolveSecret(v.password), ...tlsOf(v) },
     { onTask: (task, method) => ctx?.heartbeat({ task: task.value, method } satisfies TaskBeat) },
   );
   try {

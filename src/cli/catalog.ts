@@ -45,7 +45,7 @@ async function withLiveness<T>(config: Config, catalog: Catalog, fn: (liveness: 
   const [{ connectClient }, { runLivenessFrom }] = await Promise.all([import('../temporal/connection.js'), import('../temporal/run-liveness.js')]);
   let conn: Awaited<ReturnType<typeof connectClient>> | undefined;
   try {
-    conn = await connectClient({ configAddress: config.temporal.address, configNamespace: config.temporal.namespace, connectTimeoutMs: 2_000 });
+    conn = await connectClient({ configAddress: config.temporal.address, configNamespace: config.temporal.namespace, encryption: config.temporal.encryption, connectTimeoutMs: 2_000 });
   } catch {
     info('note: Temporal is not reachable; a running set counts as abandoned only once past its deadline');
   }
@@ -176,6 +176,7 @@ export function addCatalogCommands(backup: Command): void {
       if (m.vcenter) lines.push(`vCenter    job ${m.vcenter.jobId}, version ${m.vcenter.version ?? '?'}, backup password ${m.vcenter.backupPasswordRef}`);
       for (const f of [...(m.nsx?.folders ?? []), ...(m.vcenter?.folders ?? [])]) lines.push(`folder     ${f}`);
       for (const w of m.warnings ?? []) lines.push(`WARNING    ${w}`);
+      if (m.insecureEndpoints?.length) lines.push(`INSECURE   made without checking the TLS certificate of ${m.insecureEndpoints.join(', ')} (insecure: true in the config)`);
       for (const k of m.iks ?? []) {
         lines.push(`IKS        ${k.name} (${k.clusterId}) master ${k.masterVersion} ${k.masterStatus}/${k.masterHealth}; etcd backed up by the provider (a record, not a backup we hold)`);
       }

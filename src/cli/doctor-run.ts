@@ -12,6 +12,8 @@ import { connectClient, recentPollers } from '../temporal/connection.js';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.js';
 import { EXIT, info, printJson } from './output.js';
 import type { DoctorOpts } from './doctor.js';
+import { tlsOf } from '../providers/tls.js';
+import { sandboxOver } from '../domain/endpoint-tls.js';
 
 interface Result {
   check: string;
@@ -39,13 +41,13 @@ async function siteChecks(config: Config, name: string, site: SiteConfig): Promi
   if (site.nsx.flavor === 'nsx-t') {
     checks.push({ check: `${name}: NSX Manager sees the pinned host key at ${t.host}:${t.port}`, run: async () => (await checkNsxSeesThePin(site.nsx, t), `retrieve_ssh_fingerprint gives ${t.hostKeyFingerprint}`) });
   }
-  const vcLogin = async (v: SiteConfig['vcenter']) => withVcenter({ url: v.url, user: v.user, password: await resolveSecret(v.password), caFile: v.caFile }, (c) => c.getVersion());
+  const vcLogin = async (v: SiteConfig['vcenter']) => withVcenter({ url: v.url, user: v.user, password: await resolveSecret(v.password), ...tlsOf(v) }, (c) => c.getVersion());
   checks.push({ check: `${name}: vCenter appliance ${site.vcenter.url}`, run: async () => `answers, accepts ${site.vcenter.user}; version ${(await vcLogin(site.vcenter)).version}` });
   if (site.scaleOut) {
     checks.push({
       check: `${name}: vCenter SOAP ${site.vcenter.url}/sdk (scale-out)`,
       run: async () => {
-        const c = new VsphereClient({ url: site.vcenter.url, user: site.vcenter.user, password: await resolveSecret(site.vcenter.password), caFile: site.vcenter.caFile });
+        const c = new VsphereClient({ url: site.vcenter.url, user: site.vcenter.user, password: await resolveSecret(site.vcenter.password), ...tlsOf(site.vcenter) });
         await c.login();
         await c.logout();
         return `logs in as ${site.vcenter.user}`;
@@ -56,17 +58,17 @@ async function siteChecks(config: Config, name: string, site: SiteConfig): Promi
   if (ibm && (site.iksClusters.length || site.capacity.provider === 'ibm-vmware-solutions')) {
     checks.push({
       check: `${name}: IBM Cloud IAM ${ibm.iamUrl}`,
-      run: async () => (await new IamTokenProvider({ iamUrl: ibm.iamUrl, apiKey: await resolveSecret(ibm.apiKey), caFile: ibm.caFile }).bearer(), 'the API key is exchanged for a token'),
+      run: async () => (await new IamTokenProvider({ iamUrl: ibm.iamUrl, apiKey: await resolveSecret(ibm.apiKey), ...tlsOf(ibm) }).bearer(), 'the API key is exchanged for a token'),
     });
   }
   if (site.drill) {
     const sb = site.drill.sandbox;
-    checks.push({ check: `${name}: drill sandbox NSX Manager ${sb.nsx.url}`, run: async () => `answers; version ${await nsxVersionOf({ ...site.nsx, ...Object.fromEntries(Object.entries(sb.nsx).filter(([, v]) => v !== undefined)) })}` });
+    checks.push({ check: `${name}: drill sandbox NSX Manager ${sb.nsx.url}`, run: async () => `answers; version ${await nsxVersionOf(sandboxOver(site.nsx, sb.nsx))}` });
     checks.push({
       check: `${name}: drill sandbox vCenter ${sb.vcenter.url}`,
       run: async () => {
-        const v = { ...site.vcenter, ...Object.fromEntries(Object.entries(sb.vcenter).filter(([, x]) => x !== undefined)) };
-        await withVcenter({ url: v.url, user: v.user, password: await resolveSecret(v.password), caFile: v.caFile }, async () => undefined);
+        const v = sandboxOver(site.vcenter, sb.vcenter);
+        await withVcenter({ url: v.url, user: v.user, password: await resolveSecret(v.password), ...tlsOf(v) }, async () => undefined);
         return 'answers and accepts the login';
       },
     });
@@ -96,7 +98,7 @@ export async function doctor(o: DoctorOpts): Promise<void> {
   const taskQueue = o.taskQueue ?? config.temporal.taskQueue;
   let conn: Awaited<ReturnType<typeof connectClient>> | undefined;
   await run(`Temporal ${o.address ?? config.temporal.address ?? '(TEMPORAL_ADDRESS / profile / 127.0.0.1:7233)'}`, async () => {
-    conn = await connectClient({ address: o.address, namespace: o.namespace, profile: o.profile, configAddress: config.temporal.address, configNamespace: config.temporal.namespace, connectTimeoutMs: 5_000 });
+    conn = await connectClient({ address: o.address, namespace: o.namespace, profile: o.profile, configAddress: config.temporal.address, configNamespace: config.temporal.namespace, encryption: config.temporal.encryption, connectTimeoutMs: 5_000 });
     return `reachable at ${conn.address}, namespace ${conn.namespace}`;
   });
   if (conn) {

@@ -12,7 +12,7 @@ export function labCommand(): Command {
     .option('--nsx-port <port>', 'NSX simulator port (default: any free port)')
     .option('--vcenter-port <port>', 'vCenter simulator port (default: any free port)')
     .option('--nsx-flavor <flavor>', 'the site\'s NSX: nsx-t (NSX-T 3.x / NSX 4.x) or nsx-v (NSX for vSphere 6.4)', 'nsx-t')
-    .addHelpText('after', '\nExample:\n  curl -X PUT -H content-type:application/json -d \'{"failJob":{"message":"disk full"}}\' http://127.0.0.1:PORT/lab/faults\n')
+    .addHelpText('after', '\nExample:\n  curl --cacert .sddc-ops/lab/tls/ca.pem -X PUT -H content-type:application/json -d \'{"failJob":{"message":"disk full"}}\' https://127.0.0.1:PORT/lab/faults\n')
     .action(async (o: { dir: string; sftp: SftpKind; nsxPort?: string; vcenterPort?: string; nsxFlavor: string }) => {
       if (o.nsxFlavor !== 'nsx-t' && o.nsxFlavor !== 'nsx-v') throw new CliError(`--nsx-flavor ${o.nsxFlavor}: expected nsx-t or nsx-v`, EXIT.BAD_INPUT);
       const lab = await startLab({ dir: resolve(o.dir), sftp: o.sftp, nsxPort: o.nsxPort ? Number(o.nsxPort) : undefined, vcenterPort: o.vcenterPort ? Number(o.vcenterPort) : undefined, nsxFlavor: o.nsxFlavor });
@@ -24,6 +24,7 @@ export function labCommand(): Command {
           : 'vCenter SOAP (/sdk): not available — Go is needed to build the simulator',
       );
       info(`SFTP (${lab.sftp.kind}): ${lab.sftp.host}:${lab.sftp.port}, host key ${lab.sftp.fingerprint}`);
+      info(`TLS: every endpoint serves HTTPS with a certificate of the lab's CA ${lab.tls.caFile} (each endpoint's caFile in the config)`);
       info(`config: ${lab.configPath}\nCtrl-C to stop.`);
       await new Promise<void>((r) => {
         process.once('SIGINT', () => r());

@@ -6,6 +6,7 @@ import type { SiteConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
 import { siteSecretRefs } from '../config/site-secrets.js';
 import { send } from '../providers/http.js';
+import { tlsOf, TlsVerifyError } from '../providers/tls.js';
 import { siteReadyUpdate } from '../../workflows/scale-out/add-site.js';
 import { connectOrExplain } from './backup-run.js';
 import type { ConnectionOpts } from './common.js';
@@ -21,12 +22,14 @@ export async function siteBlockProblems(site: string, sc: SiteConfig): Promise<s
       problems.push(`${where}: ${(err as Error).message}`);
     }
   }
-  for (const [key, url] of [
-    ['vcenter.url', sc.vcenter.url],
-    ['nsx.url', sc.nsx.url],
+  for (const [key, product, ep] of [
+    ['vcenter', 'vCenter appliance', sc.vcenter],
+    ['nsx', 'NSX Manager', sc.nsx],
   ] as const) {
-    // Any HTTP answer will do: this only proves something listens there.
-    await send({ method: 'GET', url, timeoutMs: 10_000, caFile: key.startsWith('vcenter') ? sc.vcenter.caFile : sc.nsx.caFile }).catch((err: unknown) => problems.push(`sites.${site}.${key} ${url} does not answer: ${(err as Error).message}`));
+    // Any HTTP answer will do: this only proves something listens there, with a certificate the config accepts.
+    await send({ method: 'GET', url: ep.url, timeoutMs: 10_000, ...tlsOf(ep), product }).catch((err: unknown) =>
+      problems.push(err instanceof TlsVerifyError ? `sites.${site}.${key}: ${err.message}` : `sites.${site}.${key}.url ${ep.url} does not answer: ${(err as Error).message}`),
+    );
   }
   return problems;
 }
@@ -37,7 +40,7 @@ export async function siteReady(site: string, o: ConnectionOpts & { run: string;
   const problems = await siteBlockProblems(site, sc);
   if (problems.length) throw new CliError(`the block of site ${site} in ${file} is not ready:\n  ${problems.join('\n  ')}`, EXIT.BAD_INPUT);
   const by = o.by ?? userInfo().username;
-  const { client, connection } = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  const { client, connection } = await connectOrExplain(o, config.temporal);
   try {
     await client.workflow
       .getHandle(o.run)

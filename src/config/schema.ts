@@ -39,6 +39,27 @@ const productUrl = z
 
 export const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
+/** A certificate's SHA-256 fingerprint as `openssl x509 -noout -fingerprint -sha256` prints it (any case). */
+export const CERT_FINGERPRINT_RE = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31}$/;
+const CERT_FINGERPRINT_ERROR = 'must be a certificate\'s SHA-256 fingerprint, 32 hex pairs separated by colons (openssl x509 -noout -fingerprint -sha256 -in CERT), or a list of them';
+const certFingerprint = z.string().regex(CERT_FINGERPRINT_RE, { error: CERT_FINGERPRINT_ERROR });
+
+/** How an endpoint's certificate is checked, beside its caFile: an explicit opt-out, and an optional pin. */
+const tlsChecks = {
+  insecure: z
+    .boolean()
+    .optional()
+    .describe(
+      'true: do not check this endpoint\'s certificate (CA, validity, host name). Explicit only, never a default: every request logs a warning naming the endpoint, and backup sets made meanwhile record it (insecureEndpoints). With certFingerprint, the pin alone decides',
+    ),
+  certFingerprint: z
+    .union([certFingerprint, z.array(certFingerprint).min(1, { error: 'an empty list pins nothing: give at least one fingerprint, or leave certFingerprint out' })], { error: CERT_FINGERPRINT_ERROR })
+    .optional()
+    .describe(
+      'Pin: the SHA-256 fingerprint of the endpoint\'s certificate, "AB:CD:…" (32 hex pairs, any case), as `openssl s_client -connect HOST:443 </dev/null | openssl x509 -noout -fingerprint -sha256` prints it; or a list (any one matches, e.g. during a renewal). Checked as well as the CA',
+    ),
+};
+
 export const vcenterSchema = z
   .strictObject({
     url: productUrl.describe('Appliance (VAMI) API base, e.g. https://vcsa.example.com'),
@@ -50,6 +71,7 @@ export const vcenterSchema = z
     parts: z.array(z.enum(['common', 'seat'])).min(1).default(['common', 'seat'])
       .describe('common = inventory and configuration; seat = stats, events and tasks'),
     caFile: z.string().optional().describe('PEM file of the CA that signed the appliance certificate, when it is not publicly trusted'),
+    ...tlsChecks,
   })
   .describe('vCenter Server appliance');
 
@@ -64,6 +86,7 @@ export const nsxSchema = z
     password: secretRef,
     backupPassphrase: secretRef.describe('Encrypts NSX backups; without it a backup cannot be restored. Keep it safe.'),
     caFile: z.string().optional().describe('PEM file of the CA that signed the manager certificate'),
+    ...tlsChecks,
   })
   .describe('NSX Manager');
 
@@ -178,7 +201,8 @@ const sandboxEndpoint = (what: string) =>
       url: productUrl.describe(`The sandbox ${what}'s base URL: an appliance deployed (in restore mode) on an isolated network for drills`),
       user: z.string().min(1).optional().describe("Default: the site's"),
       password: secretRef.optional().describe("Default: the site's"),
-      caFile: z.string().optional(),
+      caFile: z.string().optional().describe("Default: the site's"),
+      ...tlsChecks,
     })
     .describe(`Sandbox ${what} a drill restores into`);
 
@@ -192,6 +216,7 @@ export const drillSchema = z
           url: secretRef.describe('Your automation\'s hook (vRO, Ansible, Terraform…): POSTed {site, drillRun, setId} before each drill; a 2xx answer means both sandbox appliances are freshly deployed'),
           timeout: duration.default('30m').describe('How long a redeploy may take'),
           caFile: z.string().optional(),
+          ...tlsChecks,
         })
         .optional()
         .describe('Without it, the sandbox appliances must be redeployed by hand before each drill (a drill refuses appliances that already hold a restore)'),
@@ -259,12 +284,29 @@ export const siteSchema = z.strictObject({
     .describe('Scale-out on this site\'s vCenter (new hosts, new clusters); the vCenter login is vcenter.user / vcenter.password over SOAP (/sdk)'),
 });
 
+const payloadKeyId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'key ids are letters, digits, ".", "_" and "-" (at most 64)' });
+
+export const encryptionSchema = z
+  .union([
+    z.literal('off').describe('Payloads go to Temporal in clear: workflow inputs, results, failure messages and summaries are readable in its database'),
+    z
+      .strictObject({
+        currentKey: payloadKeyId.describe('The key id new payloads are encrypted with'),
+        keys: z
+          .record(payloadKeyId, secretRef)
+          .describe('Every key that may have written a history you still keep, by id: each a reference to 32 random bytes in base64 (openssl rand -base64 32)'),
+      })
+      .refine((x) => Object.hasOwn(x.keys, x.currentKey), { error: 'currentKey must be one of the ids under keys', path: ['currentKey'] }),
+  ])
+  .describe('Payload encryption (AES-256-GCM) of everything sddc-ops stores in Temporal; on unless set to off. Rotation: docs/security.md');
+
 export const temporalSchema = z
   .strictObject({
     address: z.string().optional().describe('host:port of the Temporal frontend (overrides profile and TEMPORAL_ADDRESS)'),
     namespace: z.string().optional(),
     taskQueue: z.string().default('sddc-ops'),
     uiUrl: z.string().url().optional().describe('Base URL of the Temporal Web UI, for links printed by the CLI'),
+    encryption: encryptionSchema.optional(),
   })
   .describe('Where the CLI and worker find Temporal');
 
@@ -273,7 +315,8 @@ export const ibmCloudSchema = z
     apiKey: secretRef.describe('IBM Cloud API key, exchanged for IAM tokens'),
     iamUrl: productUrl.default('https://iam.cloud.ibm.com'),
     iksUrl: productUrl.default('https://containers.cloud.ibm.com/global'),
-    caFile: z.string().optional(),
+    caFile: z.string().optional().describe('PEM file of a CA to trust instead of the public ones, for the IAM, IKS and VMware Solutions URLs alike'),
+    ...tlsChecks,
     etcdBackupPolicy: z
       .string()
       .default('Backups of the etcd database are provided as part of the IBM Cloud Kubernetes Service managed service; all application data must be backed up by the customer.')
@@ -298,6 +341,7 @@ export const webhookSchema = z.strictObject({
   url: secretRef.describe('Webhook URL (it usually embeds a token, so it is a secret reference)'),
   format: z.enum(['slack', 'json']).default('json').describe('slack = Slack-compatible {text, blocks}; json = generic JSON'),
   caFile: z.string().optional().describe('PEM file of the CA that signed the receiver\'s certificate, when it is not publicly trusted'),
+  ...tlsChecks,
   timeout: duration.default('15s').describe('How long to wait for the receiver to answer one message'),
 });
 

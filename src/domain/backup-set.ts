@@ -45,6 +45,8 @@ export interface BackupSetManifest {
   verifications?: { at: string; ok: boolean; problems: string[] }[];
   workflow: { workflowId: string; runId: string };
   target: { host: string; port: number; directory: string; hostKeyFingerprint: string };
+  /** Endpoints (config keys: vcenter, nsx, ibmCloud) whose certificate the run did not check (insecure: true). */
+  insecureEndpoints?: string[];
   /** Recorded as soon as the run started it, whatever the outcome, so that retention frees it. */
   nsx?: {
     /** Absent: nsx-t (sets made before NSX-V was supported). */

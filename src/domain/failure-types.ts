@@ -4,6 +4,7 @@ export const NON_RETRYABLE_TYPES = [
   'SftpAuthenticationFailed',
   'TargetDirectoryUnusable',
   'SecretUnavailable',
+  'TlsVerifyFailed',
   'AuthenticationFailed',
   'NotFound',
   'BadRequest',

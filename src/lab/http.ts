@@ -1,5 +1,7 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { CertAndKey } from './tls.js';
 
 export interface LabRequest {
   method: string;
@@ -42,9 +44,17 @@ function passThrough(req: IncomingMessage, res: ServerResponse, target: string |
   req.pipe(out);
 }
 
-/** A loopback HTTP server whose handler sees parsed JSON; used by every simulator in the lab. */
-export async function listen(handler: LabHandler, port = 0, host = '127.0.0.1', through?: LabPassThrough): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+export interface ListenOptions {
+  port?: number;
+  host?: string;
+  through?: LabPassThrough;
+  /** Serve HTTPS with this certificate (the lab does; a simulator started alone may serve plain HTTP). */
+  tls?: CertAndKey;
+}
+
+/** A loopback HTTP(S) server whose handler sees parsed JSON; used by every simulator in the lab. */
+export async function listen(handler: LabHandler, { port = 0, host = '127.0.0.1', through, tls }: ListenOptions = {}): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
     if (through && (req.url === through.prefix || req.url?.startsWith(`${through.prefix}/`) || req.url?.startsWith(`${through.prefix}?`))) return passThrough(req, res, through.target());
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -67,7 +77,8 @@ export async function listen(handler: LabHandler, port = 0, host = '127.0.0.1', 
       res.writeHead(out.status, { ...(out.raw ? { 'content-type': out.raw.contentType } : text ? { 'content-type': 'application/json' } : {}), ...out.headers });
       res.end(text);
     });
-  });
+  };
+  const server: Server = tls ? createTlsServer({ cert: tls.certPem, key: tls.keyPem }, serve) : createServer(serve);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -75,7 +86,7 @@ export async function listen(handler: LabHandler, port = 0, host = '127.0.0.1', 
   const addr = server.address() as AddressInfo;
   return {
     server,
-    url: `http://${host}:${addr.port}`,
+    url: `${tls ? 'https' : 'http'}://${host}:${addr.port}`,
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }

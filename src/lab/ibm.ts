@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { listen, type LabRequest, type LabResponse } from './http.js';
+import type { CertAndKey } from './tls.js';
 import { FaultState, faultControl } from './faults.js';
 import type { IksCluster, IksWorker, IksWorkerPool } from '../providers/ibm/iks.js';
 
@@ -14,6 +15,8 @@ export interface IbmSimOptions {
   tokenTtlSeconds?: number;
   iamPort?: number;
   iksPort?: number;
+  /** Serve HTTPS with this certificate (the lab's); without it, plain HTTP. */
+  tls?: CertAndKey;
 }
 
 function ibmError(status: number, code: string, description: string): LabResponse {
@@ -175,7 +178,7 @@ export async function startIbmSimulators(o: IbmSimOptions) {
     return ibmError(404, 'E0001', `Not found: ${req.method} ${req.path}`);
   };
 
-  const [iamServer, iksServer] = await Promise.all([listen(iam, o.iamPort), listen(iks, o.iksPort)]);
+  const [iamServer, iksServer] = await Promise.all([listen(iam, { port: o.iamPort, tls: o.tls }), listen(iks, { port: o.iksPort, tls: o.tls })]);
   return {
     iamUrl: iamServer.url,
     iksUrl: iksServer.url,

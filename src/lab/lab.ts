@@ -16,6 +16,8 @@ import { withSftp } from '../providers/sftp/client.js';
 import { startIbmSimulators } from './ibm.js';
 import { startWebhookReceiver } from './webhook-receiver.js';
 import { listen } from './http.js';
+import { labTls, type CertAndKey } from './tls.js';
+import { localPayloadKey, type EncryptionSetting } from '../temporal/data-converter.js';
 
 export type SftpKind = 'auto' | 'sshd' | 'ssh2';
 
@@ -34,7 +36,8 @@ export interface LabOptions {
   appData?: { runWithBackup: boolean; remindEvery: string; escalateAfter: string };
   /** More sites served by the same NSX Manager, each with a vCenter simulator and a target directory of its own. */
   sharedNsxSites?: string[];
-  temporal?: { address?: string; namespace?: string; taskQueue?: string; uiUrl?: string };
+  /** The config's temporal section; without `encryption`, the lab keeps a payload key of its own in its secrets folder. */
+  temporal?: { address?: string; namespace?: string; taskQueue?: string; uiUrl?: string; encryption?: EncryptionSetting };
   /**
    * The vSphere SOAP peer (govmomi's simulator, built with Go) under the lab vCenter's /sdk:
    * true needs it, false goes without, unset starts it when Go can build it.
@@ -42,6 +45,8 @@ export interface LabOptions {
   soap?: boolean;
   /** The lab site's NSX: nsx-t (default) or nsx-v (an NSX for vSphere simulator; the NSX-T one still runs as lab.nsx). */
   nsxFlavor?: 'nsx-t' | 'nsx-v';
+  /** Sign with this CA instead of the one kept in <dir>/tls/ (tests: one CA for every lab of a process). */
+  ca?: CertAndKey;
 }
 
 export type Lab = Awaited<ReturnType<typeof startLab>>;
@@ -83,11 +88,15 @@ export async function startLab(opts: LabOptions) {
 
   const started: { close: () => Promise<void> }[] = [{ close: () => sftp.stop() }];
   try {
+    // Every simulator serves HTTPS with a certificate of the lab's own CA; the config names it as each endpoint's caFile.
+    const tls = await labTls(opts.dir, opts.ca);
+    const cert = tls.server;
+    const caFile = tls.caFile;
     const creds = { nsxUser: 'admin', nsxPassword: labSecret(), vcUser: 'administrator@vsphere.local', vcPassword: labSecret() };
-    const nsx = await startNsxSimulator({ user: creds.nsxUser, password: creds.nsxPassword, port: opts.nsxPort, jobDurationMs: opts.nsxJobMs });
+    const nsx = await startNsxSimulator({ user: creds.nsxUser, password: creds.nsxPassword, port: opts.nsxPort, jobDurationMs: opts.nsxJobMs, tls: cert });
     started.push(nsx);
     const flavor = opts.nsxFlavor ?? 'nsx-t';
-    const nsxv = flavor === 'nsx-v' ? await startNsxvSimulator({ user: creds.nsxUser, password: creds.nsxPassword, jobDurationMs: opts.nsxJobMs }) : undefined;
+    const nsxv = flavor === 'nsx-v' ? await startNsxvSimulator({ user: creds.nsxUser, password: creds.nsxPassword, jobDurationMs: opts.nsxJobMs, tls: cert }) : undefined;
     if (nsxv) started.push(nsxv);
     let vsphere: LabVsphere | undefined;
     if (opts.soap !== false) {
@@ -98,13 +107,13 @@ export async function startLab(opts: LabOptions) {
         if (opts.soap === true || !(err instanceof VcsimUnavailableError)) throw err;
       }
     }
-    const vcenter = await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, port: opts.vcenterPort, jobDurationMs: opts.vcenterJobMs, soapUrl: vsphere?.sdkUrl });
+    const vcenter = await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, port: opts.vcenterPort, jobDurationMs: opts.vcenterJobMs, soapUrl: vsphere?.sdkUrl, tls: cert });
     started.push(vcenter);
     // The drill sandbox: a vCenter appliance in restore mode and a freshly deployed NSX Manager, redeployed by the lab for each drill.
     const sandbox = {
-      vcenter: await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, jobDurationMs: opts.vcenterJobMs, restoreMode: true }),
-      nsx: await startNsxSimulator({ user: creds.nsxUser, password: creds.nsxPassword, jobDurationMs: opts.nsxJobMs, fresh: true }),
-      nsxv: nsxv ? await startNsxvSimulator({ user: creds.nsxUser, password: creds.nsxPassword, jobDurationMs: opts.nsxJobMs, fresh: true }) : undefined,
+      vcenter: await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, jobDurationMs: opts.vcenterJobMs, restoreMode: true, tls: cert }),
+      nsx: await startNsxSimulator({ user: creds.nsxUser, password: creds.nsxPassword, jobDurationMs: opts.nsxJobMs, fresh: true, tls: cert }),
+      nsxv: nsxv ? await startNsxvSimulator({ user: creds.nsxUser, password: creds.nsxPassword, jobDurationMs: opts.nsxJobMs, fresh: true, tls: cert }) : undefined,
     };
     if (sandbox.nsxv) started.push(sandbox.nsxv);
     // What an operator's automation (vRO, Ansible, Terraform) does before each drill: deploy both sandbox appliances anew.
@@ -116,12 +125,12 @@ export async function startLab(opts: LabOptions) {
       sandbox.nsxv?.redeploy();
       redeploys++;
       return { status: 200, body: { redeployed: ['vcenter', 'nsx'] } };
-    });
+    }, { tls: cert });
     started.push(sandbox.vcenter, sandbox.nsx, redeployer);
     const withIks = opts.iks ?? true;
     const apiKey = labSecret();
     const clusterId = 'c0lab1iks2cluster3';
-    const ibm = withIks ? await startIbmSimulators({ apiKey, clusters: [{ id: clusterId, name: 'lab-apps' }] }) : undefined;
+    const ibm = withIks ? await startIbmSimulators({ apiKey, clusters: [{ id: clusterId, name: 'lab-apps' }], tls: cert }) : undefined;
     if (ibm) started.push(ibm);
     const provisioned: { close: () => Promise<void> }[] = [];
     started.push({ close: async () => void (await Promise.all(provisioned.map((p) => p.close()))) });
@@ -135,15 +144,16 @@ export async function startLab(opts: LabOptions) {
             // A new instance's vCenter: another appliance simulator with the lab's login; NSX: the lab's NSX Manager.
             // The lab also makes the new site's backup directory on the SFTP server, as its admin would.
             provision: async (name) => {
-              const vc = await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, jobDurationMs: opts.vcenterJobMs });
+              const vc = await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, jobDurationMs: opts.vcenterJobMs, tls: cert });
               provisioned.push(vc);
               await withSftp({ host: sftp.host, port: sftp.port, user: sftp.user, password: sftp.password, hostKeyFingerprint: sftp.fingerprint }, (s) => s.mkdirp(`${sftp.homeDir.replace(/\/$/, '')}/backups/${name}`));
               return { vcenter: vc.url, nsx: nsx.url };
             },
+            tls: cert,
           })
         : undefined;
     if (vmwareSolutions) started.push(vmwareSolutions);
-    const receiver = withIks ? await startWebhookReceiver() : undefined;
+    const receiver = withIks ? await startWebhookReceiver({ tls: cert }) : undefined;
     if (receiver) started.push(receiver);
 
     const secret = (name: string, value: string) => {
@@ -159,6 +169,7 @@ export async function startLab(opts: LabOptions) {
         password: secret('vcenter-password', creds.vcPassword),
         backupPassword: secret('vcenter-backup-password', labSecret()),
         parts: ['common', 'seat'],
+        caFile,
       },
       nsx: {
         url: nsxv?.url ?? nsx.url,
@@ -166,6 +177,7 @@ export async function startLab(opts: LabOptions) {
         user: creds.nsxUser,
         password: secret('nsx-password', creds.nsxPassword),
         backupPassphrase: secret('nsx-passphrase', labSecret()),
+        caFile,
       },
       backupTarget: {
         host: sftp.host,
@@ -190,7 +202,11 @@ export async function startLab(opts: LabOptions) {
       backup: { pollInterval: opts.pollInterval ?? '1s', timeout: '30m' },
       ...(receiver ? { alerts: { notify: [{ name: 'Backup on-call', webhook: 'alerts' }], maxAgeWithoutGoodSet: '26h', checkEvery: '1h' } } : {}),
       drill: {
-        sandbox: { vcenter: { url: sandbox.vcenter.url }, nsx: { url: sandbox.nsxv?.url ?? sandbox.nsx.url }, redeploy: { url: secret('sandbox-redeploy-url', `${redeployer.url}/redeploy`) } },
+        sandbox: {
+          vcenter: { url: sandbox.vcenter.url, caFile },
+          nsx: { url: sandbox.nsxv?.url ?? sandbox.nsx.url, caFile },
+          redeploy: { url: secret('sandbox-redeploy-url', `${redeployer.url}/redeploy`), caFile },
+        },
         notify: receiver ? [{ name: 'Backup team', webhook: 'backup-team' }] : [],
       },
       // The SOAP peer takes any host password; the lab still gives it as a secret reference.
@@ -199,7 +215,7 @@ export async function startLab(opts: LabOptions) {
     const extraSites: { site: string; vcenter: Awaited<ReturnType<typeof startVcenterSimulator>>; directory: string }[] = [];
     const sites: Record<string, typeof siteConfig> = { [site]: siteConfig };
     for (const other of opts.sharedNsxSites ?? []) {
-      const vc = await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, jobDurationMs: opts.vcenterJobMs });
+      const vc = await startVcenterSimulator({ user: creds.vcUser, password: creds.vcPassword, jobDurationMs: opts.vcenterJobMs, tls: cert });
       started.push(vc);
       const dir = `${sftp.homeDir.replace(/\/$/, '')}/backups/${other}`;
       extraSites.push({ site: other, vcenter: vc, directory: dir });
@@ -210,17 +226,17 @@ export async function startLab(opts: LabOptions) {
     });
     const configPath = join(opts.dir, 'sddc-ops.lab.yaml');
     const config = {
-      temporal: { taskQueue: 'sddc-ops', ...opts.temporal },
+      temporal: { taskQueue: 'sddc-ops', ...opts.temporal, encryption: opts.temporal?.encryption ?? localPayloadKey(secretsDir, 'lab') },
       ...(ibm
-        ? { ibmCloud: { apiKey: secret('ibmcloud-api-key', apiKey), iamUrl: ibm.iamUrl, iksUrl: ibm.iksUrl, ...(vmwareSolutions ? { vmwareSolutionsUrl: vmwareSolutions.url } : {}), workerPool: { timeout: '10m', pollInterval: '1s' }, orders: { timeout: '10m', pollInterval: '1s' } } }
+        ? { ibmCloud: { apiKey: secret('ibmcloud-api-key', apiKey), iamUrl: ibm.iamUrl, iksUrl: ibm.iksUrl, caFile, ...(vmwareSolutions ? { vmwareSolutionsUrl: vmwareSolutions.url } : {}), workerPool: { timeout: '10m', pollInterval: '1s' }, orders: { timeout: '10m', pollInterval: '1s' } } }
         : {}),
       notifications: {
         webhooks: receiver
           ? {
-              owners: { url: secret('webhook-owners-url', `${receiver.url}/owners`), format: 'slack' },
-              escalation: { url: secret('webhook-escalation-url', `${receiver.url}/escalation`), format: 'json' },
-              'backup-team': { url: secret('webhook-backup-team-url', `${receiver.url}/backup-team`), format: 'json' },
-              alerts: { url: secret('webhook-alerts-url', `${receiver.url}/alerts`), format: 'slack' },
+              owners: { url: secret('webhook-owners-url', `${receiver.url}/owners`), format: 'slack', caFile },
+              escalation: { url: secret('webhook-escalation-url', `${receiver.url}/escalation`), format: 'json', caFile },
+              'backup-team': { url: secret('webhook-backup-team-url', `${receiver.url}/backup-team`), format: 'json', caFile },
+              alerts: { url: secret('webhook-alerts-url', `${receiver.url}/alerts`), format: 'slack', caFile },
             }
           : {},
       },
@@ -235,6 +251,8 @@ export async function startLab(opts: LabOptions) {
     return {
       site,
       configPath,
+      /** The lab's CA (caFile of every endpoint) and the certificate its simulators serve. */
+      tls,
       siteConfig,
       sftp,
       nsx,

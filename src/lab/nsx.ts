@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { listen, basicCredentials, type LabRequest, type LabResponse } from './http.js';
+import type { CertAndKey } from './tls.js';
 import { FaultState, faultControl } from './faults.js';
 import { damage, uploadAsProduct, UploadError } from './sftp-upload.js';
 import { nsxBackupFolderName, parseNsxBackupFolderName } from '../domain/backup-set.js';
@@ -24,6 +25,8 @@ export interface NsxSimOptions {
   jobDurationMs?: number;
   /** A freshly deployed manager: no configuration until a restore loads one (default: the lab's sample configuration). */
   fresh?: boolean;
+  /** Serve HTTPS with this certificate (the lab's); without it, plain HTTP. */
+  tls?: CertAndKey;
 }
 
 const PASSPHRASE_RE = /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)(?=.*[^A-Za-z0-9]).{8,}$/;
@@ -271,7 +274,7 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
     }
   };
 
-  const server = await listen(handle, opts.port);
+  const server = await listen(handle, { port: opts.port, tls: opts.tls });
   return {
     url: server.url,
     faults,

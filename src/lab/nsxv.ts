@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { listen, basicCredentials, type LabRequest, type LabResponse } from './http.js';
+import type { CertAndKey } from './tls.js';
 import { FaultState, faultControl } from './faults.js';
 import { damage, uploadAsProduct, UploadError } from './sftp-upload.js';
 import { seal, unseal } from './sealed.js';
@@ -29,6 +30,8 @@ export interface NsxvSimOptions {
   jobDurationMs?: number;
   /** A freshly deployed manager: no edges, switches or rules until a restore loads them. */
   fresh?: boolean;
+  /** Serve HTTPS with this certificate (the lab's); without it, plain HTTP. */
+  tls?: CertAndKey;
 }
 
 export interface NsxvState {
@@ -212,7 +215,7 @@ export async function startNsxvSimulator(opts: NsxvSimOptions) {
     }
   };
 
-  const srv = await listen(handle, opts.port);
+  const srv = await listen(handle, { port: opts.port, tls: opts.tls });
   return {
     url: srv.url,
     faults,

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { seal, unseal } from './sealed.js';
 import { listen, basicCredentials, type LabRequest, type LabResponse } from './http.js';
+import type { CertAndKey } from './tls.js';
 import { FaultState, faultControl } from './faults.js';
 import { damage, uploadAsProduct, UploadError } from './sftp-upload.js';
 import { peekFingerprint } from './keyscan.js';
@@ -29,6 +30,8 @@ export interface VcenterSimOptions {
    * answers until a restore job succeeds; then it is the restored vCenter (the archive's version).
    */
   restoreMode?: boolean;
+  /** Serve HTTPS with this certificate (the lab's); without it, plain HTTP. */
+  tls?: CertAndKey;
 }
 
 /** The small inventory the lab appliance keeps, in the vSphere Automation API's summary shapes (/api/vcenter/...). */
@@ -296,7 +299,7 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
     return vapiError(404, 'NOT_FOUND', `Not found: ${req.method} ${req.path}`);
   };
 
-  const server = await listen(handle, opts.port, '127.0.0.1', { prefix: '/sdk', target: () => opts.soapUrl });
+  const server = await listen(handle, { port: opts.port, tls: opts.tls, through: { prefix: '/sdk', target: () => opts.soapUrl } });
   return {
     url: server.url,
     faults,

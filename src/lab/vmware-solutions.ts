@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { listen, type LabRequest, type LabResponse } from './http.js';
+import type { CertAndKey } from './tls.js';
 import type { VsClusterDetail, VsHost, VsInstance } from '../providers/ibm/vmware-solutions.js';
 
 /**
@@ -24,6 +25,8 @@ export interface VsSimOptions {
   /** A new instance is built: the lab starts what answers at its vCenter and NSX endpoints. */
   provision?: (name: string) => Promise<{ vcenter: string; nsx: string }>;
   port?: number;
+  /** Serve HTTPS with this certificate (the lab's); without it, plain HTTP. */
+  tls?: CertAndKey;
 }
 
 export interface VsFaults {
@@ -259,7 +262,7 @@ export async function startVmwareSolutionsSimulator(o: VsSimOptions) {
     return { status: 202, body: {} };
   };
 
-  const server = await listen(handle, o.port);
+  const server = await listen(handle, { port: o.port, tls: o.tls });
   return {
     url: server.url,
     instanceId: labInstance.id,

@@ -1,4 +1,5 @@
 import { listen, type LabRequest, type LabResponse } from './http.js';
+import type { CertAndKey } from './tls.js';
 
 export interface ReceivedMessage {
   path: string;
@@ -12,7 +13,7 @@ export interface ReceivedMessage {
  * once per Idempotency-Key (as a careful receiver does), and can be told to accept the next N
  * messages yet answer 500, which is when a sender that retries must not post twice.
  */
-export async function startWebhookReceiver(port?: number) {
+export async function startWebhookReceiver(o: { port?: number; tls?: CertAndKey } = {}) {
   const messages: ReceivedMessage[] = [];
   const seen = new Set<string>();
   let acceptThenFail = 0;
@@ -37,7 +38,7 @@ export async function startWebhookReceiver(port?: number) {
     }
     return { status: 200, body: { ok: true } };
   };
-  const server = await listen(handle, port);
+  const server = await listen(handle, o);
   return {
     url: server.url,
     messages: () => [...messages],

@@ -1,15 +1,17 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type ClientRequestArgs } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { openVerifiedTls, TlsVerifyError, type EndpointTls } from './tls.js';
 
-export interface HttpRequest {
+export interface HttpRequest extends EndpointTls {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   headers?: Record<string, string>;
   /** Objects are sent as JSON; strings as they are. */
   body?: unknown;
   timeoutMs?: number;
-  caFile?: string;
+  /** The product, as messages about its endpoint name it ("NSX Manager"). */
+  product?: string;
   /** The URL came from a secret reference (a webhook's path holds its token): errors name the host only. */
   secretUrl?: boolean;
 }
@@ -35,9 +37,11 @@ export class HttpTimeoutError extends Error {
   override readonly name = 'HttpTimeout';
 }
 
-const caCache = new Map<string, Buffer>();
-
-/** The one HTTP helper: TLS verification always on (extra CA via caFile), a timeout on every call. */
+/**
+ * The one HTTP helper: a timeout on every call; over HTTPS the certificate is checked (the
+ * endpoint's caFile, its pin, or — only when the config says insecure — not at all) before the
+ * request is sent.
+ */
 export function send(req: HttpRequest): Promise<HttpResponse> {
   const url = new URL(req.url);
   const isJson = req.body !== undefined && typeof req.body !== 'string';
@@ -47,22 +51,29 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
     headers['content-type'] ??= 'application/json';
     headers['content-length'] = String(Buffer.byteLength(payload));
   }
-  let ca: Buffer | undefined;
-  if (req.caFile) {
-    ca = caCache.get(req.caFile) ?? readFileSync(req.caFile);
-    caCache.set(req.caFile, ca);
+  const timeoutMs = req.timeoutMs ?? 30_000;
+  const where = req.secretUrl ? url.host : `${url.host}${url.pathname}`;
+  const timedOut = () => new HttpTimeoutError(`${req.method} ${where} timed out after ${timeoutMs} ms`);
+  const options: ClientRequestArgs = { method: req.method, headers, timeout: timeoutMs };
+  let fn = httpRequest;
+  if (url.protocol === 'https:') {
+    fn = httpsRequest;
+    // One verified connection per request (no agent, so no pooled socket skips the checks).
+    options.createConnection = (_o, done) => {
+      openVerifiedTls(url, req, { product: req.product, timeoutMs, onTimeout: timedOut }).then((s) => done(null, s), (err: Error) => done(err, undefined as unknown as Socket));
+      return undefined as unknown as Socket;
+    };
   }
-  const fn = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const r = fn(url, { method: req.method, headers, ca, timeout: req.timeoutMs ?? 30_000 }, (res) => {
+    const r = fn(url, options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
-    const where = req.secretUrl ? url.host : `${url.host}${url.pathname}`;
-    r.on('timeout', () => r.destroy(new HttpTimeoutError(`${req.method} ${where} timed out after ${req.timeoutMs ?? 30_000} ms`)));
-    r.on('error', (err) => reject(req.secretUrl && !(err instanceof HttpTimeoutError) ? withoutUrl(req.method, err, url) : err));
+    r.on('timeout', () => r.destroy(timedOut()));
+    // TLS failures name the host only, so they stay as they are even for a secret URL.
+    r.on('error', (err) => reject(req.secretUrl && !(err instanceof HttpTimeoutError) && !(err instanceof TlsVerifyError) ? withoutUrl(req.method, err, url) : err));
     if (payload !== undefined) r.write(payload);
     r.end();
   });

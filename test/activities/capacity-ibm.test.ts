@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { runActivity as run } from '../fixtures/activity.js';
-import { startTestLab, type TestLab } from '../fixtures/lab.js';
+import { labFetch, startTestLab, type TestLab } from '../fixtures/lab.js';
 import { until } from '../fixtures/wait.js';
 import { awaitIbmOrder, orderIbmHosts, precheckIbmOrder, removeIbmHosts } from '../../activities/scale-out/capacity-ibm.js';
 import { awaitIbmInstance, deleteIbmInstance, orderIbmInstance } from '../../activities/scale-out/site-ibm.js';
@@ -26,7 +26,7 @@ describe('IBM Cloud for VMware Solutions activities: check, then act', () => {
     expect(await run(orderIbmHosts, o)).toEqual({ how: 'ordered' });
     expect(await run(orderIbmHosts, o)).toEqual({ how: 'already-ordered' });
     await settled(() => run(awaitIbmOrder, { ...o, want: 'present' }));
-    const placed = ((await (await fetch(`${ibm().vmwareSolutionsUrl}/lab/orders`)).json()) as { kind: string; verifyOnly: boolean }[]).filter((x) => x.kind === 'hosts' && !x.verifyOnly);
+    const placed = ((await (await labFetch(`${ibm().vmwareSolutionsUrl}/lab/orders`)).json()) as { kind: string; verifyOnly: boolean }[]).filter((x) => x.kind === 'hosts' && !x.verifyOnly);
     expect(placed).toHaveLength(1);
     expect(await run(removeIbmHosts, o)).toEqual({ how: 'requested' });
     expect(await run(removeIbmHosts, o), 'hosts already being deleted are not asked for again').toEqual({ how: 'absent' });

@@ -92,7 +92,7 @@ describe('scale-out activities against the lab vCenter (SOAP)', () => {
   describe('an attempt whose worker died mid-task (the vCenter task goes on)', () => {
     /** What a killed worker leaves: an AddHost_Task started, still running, and no one waiting for it. */
     async function orphanedAdd(host: string) {
-      const c = new VsphereClient({ url: lab.config.vcenter.url, user: lab.config.vcenter.user, password: await resolveSecret(lab.config.vcenter.password) });
+      const c = new VsphereClient({ url: lab.config.vcenter.url, user: lab.config.vcenter.user, password: await resolveSecret(lab.config.vcenter.password), caFile: lab.config.vcenter.caFile });
       await c.login();
       const cluster = (await inventory()).clusters.find((x) => x.name === 'DC0_C0')!.ref;
       const spec = hostConnectSpec({ hostName: host, port: 443, sslThumbprint: await lab.vsphere!.thumbprint(host), userName: 'root', password: 'x' });

@@ -3,11 +3,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { cli, startStack, type Stack } from '../fixtures/stack.js';
-import { setFaults } from '../fixtures/lab.js';
+import { labFetch, setFaults } from '../fixtures/lab.js';
+import { createCa } from '../../src/lab/tls.js';
 
 let stack: Stack;
+let otherCaFile: string;
 beforeAll(async () => {
   stack = await startStack('doc');
+  otherCaFile = join(stack.dataDir, 'other-ca.pem');
+  writeFileSync(otherCaFile, (await createCa('some other CA')).certPem);
 });
 afterAll(async () => stack?.stop());
 
@@ -45,14 +49,32 @@ describe('sddc-ops doctor', () => {
     ['an NSX password the manager refuses', (s: Record<string, any>, doc: Record<string, any>) => (s.nsx.password = doc.sites.doc.vcenter.backupPassword), /NSX Manager/, /check the user and password reference/],
     ['an NSX Manager that sees another host key at the target', (_s: Record<string, any>) => undefined, /NSX Manager sees the pinned host key/, /NSX Manager sees host key SHA256:C{43}/],
     ['a vCenter that does not answer', (s: Record<string, any>) => (s.vcenter.url = 'http://127.0.0.1:9'), /vCenter appliance/, /ECONNREFUSED|refused|connect/i],
+    ['an NSX caFile of another CA', (s: Record<string, any>) => (s.nsx.caFile = otherCaFile), /^doc: NSX Manager https/, /^NSX Manager at 127\.0\.0\.1:\d+: TLS certificate not accepted: it is signed by a CA this machine does not trust .* check the endpoint's caFile \(.*other-ca\.pem\)/],
+    ['a vCenter pin its certificate does not match', (s: Record<string, any>) => (s.vcenter.certFingerprint = 'AB:'.repeat(31) + 'AB'), /^doc: vCenter appliance/, /does not match the pinned AB:AB:.* check the endpoint's certFingerprint/],
+    ['a sandbox vCenter caFile of another CA', (s: Record<string, any>) => (s.drill.sandbox.vcenter.caFile = otherCaFile), /drill sandbox vCenter/, /^vCenter appliance at .*: TLS certificate not accepted/],
   ])('finds %s and says what to fix', async (what, edit, check, detail) => {
     const seenByNsx = what.includes('another host key');
     if (seenByNsx) await setFaults(stack.lab.nsx.url, { fingerprintSeenByNsx: 'SHA256:' + 'C'.repeat(43) });
-    const r = await doctor(edit).finally(() => (seenByNsx ? fetch(`${stack.lab.nsx.url}/lab/faults`, { method: 'DELETE' }) : undefined));
+    const r = await doctor(edit).finally(() => (seenByNsx ? labFetch(`${stack.lab.nsx.url}/lab/faults`, { method: 'DELETE' }) : undefined));
     expect(r.code).toBe(1);
     const bad = failing(r.checks);
     expect(bad.map((c) => c.check).some((c) => check.test(c)), JSON.stringify(bad)).toBe(true);
     expect(bad.find((c) => check.test(c.check))!.detail).toMatch(detail);
+  });
+
+  it('an insecure vCenter passes its checks, warning on stderr at each use, naming it', async () => {
+    const r = await doctor((s) => {
+      s.vcenter.caFile = otherCaFile;
+      s.vcenter.insecure = true;
+    });
+    expect(failing(r.checks), JSON.stringify(failing(r.checks))).toEqual([]);
+    const site = new URL(stack.lab.config.vcenter.url).host;
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning: TLS verification is off for'));
+    // The appliance check logs in, reads the version and logs out; the SOAP check (scale-out) logs in and out.
+    expect(warnings.filter((w) => w.includes(`vCenter appliance at ${site} (insecure: true`)).length, r.stderr).toBeGreaterThanOrEqual(3);
+    expect(warnings.some((w) => w.includes(`vCenter (SOAP) at ${site}`)), r.stderr).toBe(true);
+    // Only that endpoint: NSX is checked, and the drill sandbox's vCenter does not inherit insecure.
+    expect(warnings.every((w) => w.includes(` at ${site} `)), r.stderr).toBe(true);
   });
 
   it('finds a task queue no worker polls, naming the command that starts one', async () => {

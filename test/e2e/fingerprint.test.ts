@@ -5,7 +5,7 @@ import type { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import * as activities from '../../activities/index.js';
 import { startWorkerEnv } from '../fixtures/temporal.js';
-import { setFaults, type TestLab } from '../fixtures/lab.js';
+import { labFetch, setFaults, type TestLab } from '../fixtures/lab.js';
 import { cli } from '../fixtures/stack.js';
 import { freePort } from '../../src/lab/sftp-server.js';
 
@@ -45,7 +45,7 @@ describe('SFTP host identities', () => {
       expect(cause.message).toContain('step "preflight"');
       expect(lab.nsx.backupsStarted()).toBe(started);
     } finally {
-      await fetch(`${lab.nsx.url}/lab/faults`, { method: 'DELETE' });
+      await labFetch(`${lab.nsx.url}/lab/faults`, { method: 'DELETE' });
     }
     // The same NSX, seeing the pinned key again: the backup goes through.
     const ok = (await env.client.workflow.execute('coordinatedBackup', { taskQueue, workflowId: 'fp-ok', args: [{ site: lab.site }] })) as { status: string };

@@ -59,8 +59,8 @@ describe('sddc-ops restore', () => {
     expect(backup.code, backup.stderr).toBe(0);
     const setId = JSON.parse(backup.stdout).setId as string;
     // The site is lost; new appliances answer at its addresses.
-    const vcenter = await startVcenterSimulator({ user: stack.lab.config.vcenter.user, password: await resolveSecret(stack.lab.config.vcenter.password), restoreMode: true, jobDurationMs: 400 });
-    const nsx = await startNsxSimulator({ user: stack.lab.config.nsx.user, password: await resolveSecret(stack.lab.config.nsx.password), jobDurationMs: 400 });
+    const vcenter = await startVcenterSimulator({ user: stack.lab.config.vcenter.user, password: await resolveSecret(stack.lab.config.vcenter.password), restoreMode: true, jobDurationMs: 400, tls: stack.lab.tls.server });
+    const nsx = await startNsxSimulator({ user: stack.lab.config.nsx.user, password: await resolveSecret(stack.lab.config.nsx.password), jobDurationMs: 400, tls: stack.lab.tls.server });
     fresh.push(vcenter, nsx);
     editLabConfig(stack.lab.configPath, (doc) => {
       doc.sites.drcli!.vcenter.url = vcenter.url;

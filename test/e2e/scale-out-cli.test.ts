@@ -25,7 +25,7 @@ afterAll(async () => stack?.stop());
 const conn = () => ['--config', stack.lab.configPath, '--address', stack.server.address];
 /** AddHost tasks vCenter is still running on DC0_C0. */
 const addsInFlight = async () => {
-  const c = new VsphereClient({ url: stack.lab.config.vcenter.url, user: stack.lab.config.vcenter.user, password: await resolveSecret(stack.lab.config.vcenter.password) });
+  const c = new VsphereClient({ url: stack.lab.config.vcenter.url, user: stack.lab.config.vcenter.user, password: await resolveSecret(stack.lab.config.vcenter.password), caFile: stack.lab.config.vcenter.caFile });
   try {
     const cluster = (await runActivity(scaleOutInventory, { vcenter: stack.lab.config.vcenter })).clusters.find((x) => x.name === 'DC0_C0')!.ref;
     return (await c.runningTasks(cluster, 'ClusterComputeResource.addHost')).length;

@@ -19,7 +19,7 @@ const BACKUP_PASSWORD = 'Lab-Backup-9x!';
 beforeAll(async () => {
   lab = await startTestLab({ site: 'rst' });
   const vc = lab.config.vcenter;
-  const login = { url: vc.url, user: vc.user, password: await resolveSecret(vc.password) };
+  const login = { url: vc.url, user: vc.user, password: await resolveSecret(vc.password), caFile: vc.caFile };
   const t = lab.config.backupTarget;
   const sftp = { location_type: 'SFTP' as const, location_user: t.user, location_password: await resolveSecret(t.password!) };
   // A real archive on the SFTP target, written by the lab's appliance.
@@ -32,7 +32,7 @@ beforeAll(async () => {
   const host = readdirSync(sn)[0]!;
   const folder = readdirSync(join(sn, host))[0]!;
   restoreReq = { ...sftp, location: `sftp://${t.host}:${t.port}${t.directory}/vcenter/vCenter/${host}/${folder}`, backup_password: BACKUP_PASSWORD };
-  fresh = await startVcenterSimulator({ user: vc.user, password: login.password, restoreMode: true, version: '8.0.3.00000', jobDurationMs: 400 });
+  fresh = await startVcenterSimulator({ user: vc.user, password: login.password, restoreMode: true, version: '8.0.3.00000', jobDurationMs: 400, tls: lab.tls.server });
 });
 afterAll(async () => {
   await fresh?.close();
@@ -41,7 +41,7 @@ afterAll(async () => {
 
 describe('the lab appliance in restore mode', () => {
   const client = async () => {
-    const c = new VcenterClient({ url: fresh.url, user: lab.config.vcenter.user, password: await resolveSecret(lab.config.vcenter.password) });
+    const c = new VcenterClient({ url: fresh.url, user: lab.config.vcenter.user, password: await resolveSecret(lab.config.vcenter.password), caFile: lab.config.vcenter.caFile });
     await c.login();
     return c;
   };
@@ -70,7 +70,7 @@ describe('the lab NSX Manager restores from its backups', () => {
   const PASSPHRASE = 'Nsx-Passphrase-7!';
   let rfs: RemoteFileServer;
   let manager: Awaited<ReturnType<typeof startNsxSimulator>>;
-  const nsx = async (url: string) => new NsxClient({ url, user: lab.config.nsx.user, password: await resolveSecret(lab.config.nsx.password) });
+  const nsx = async (url: string) => new NsxClient({ url, user: lab.config.nsx.user, password: await resolveSecret(lab.config.nsx.password), caFile: lab.config.nsx.caFile });
 
   beforeAll(async () => {
     const t = lab.config.backupTarget;
@@ -79,7 +79,7 @@ describe('the lab NSX Manager restores from its backups', () => {
     await c.putBackupConfig({ backup_enabled: false, remote_file_server: rfs, passphrase: PASSPHRASE });
     await c.startBackup();
     await until('the NSX backup', async () => ((await c.getBackupHistory()).cluster_backup_statuses?.[0]?.success ? true : undefined), 30_000);
-    manager = await startNsxSimulator({ user: lab.config.nsx.user, password: await resolveSecret(lab.config.nsx.password), jobDurationMs: 400 });
+    manager = await startNsxSimulator({ user: lab.config.nsx.user, password: await resolveSecret(lab.config.nsx.password), jobDurationMs: 400, tls: lab.tls.server });
   });
   afterAll(async () => manager?.close());
 

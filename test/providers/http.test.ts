@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { createServer as createHttp, type Server } from 'node:http';
 import { createServer as createHttps } from 'node:https';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { send } from '../../src/providers/http.js';
 import { postWebhook, type Notification } from '../../src/providers/notify/webhook.js';
 import { freePort } from '../../src/lab/sftp-server.js';
+import { createCa, issueCert } from '../../src/lab/tls.js';
 
 /** Slack-style webhook URLs keep their token in the path. */
 const TOKEN = 'T0SECRET/B0SECRET/xoxb-do-not-print-me';
@@ -56,15 +56,17 @@ describe('errors from a URL that came from a secret name its host only', () => {
 describe('webhooks take a caFile like the other endpoints', () => {
   it('a receiver with a private CA is trusted only with its caFile', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ca-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    const server = createHttps({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_q, res) => res.writeHead(200).end('{}'));
+    const ca = await createCa('receiver CA');
+    writeFileSync(join(dir, 'ca.pem'), ca.certPem);
+    const cert = await issueCert(ca, { commonName: '127.0.0.1', usage: 'server' });
+    const server = createHttps({ key: cert.keyPem, cert: cert.certPem }, (_q, res) => res.writeHead(200).end('{}'));
     const port = await listenOn(server as unknown as Server);
     try {
       const url = `https://127.0.0.1:${port}/hooks/${TOKEN}`;
       const untrusted = (await postWebhook({ url, format: 'json', notification: note, idempotencyKey: 'k' }).catch((e: Error) => e)) as Error;
       expect(untrusted).toBeInstanceOf(Error);
       expect(untrusted.message).not.toContain('SECRET');
-      expect(await postWebhook({ url, format: 'json', notification: note, idempotencyKey: 'k', caFile: join(dir, 'cert.pem') })).toBe(200);
+      expect(await postWebhook({ url, format: 'json', notification: note, idempotencyKey: 'k', caFile: join(dir, 'ca.pem') })).toBe(200);
     } finally {
       server.close();
     }

@@ -13,7 +13,7 @@ let password: string;
 beforeAll(async () => {
   lab = await startTestLab({ site: 'vsphere' });
   password = await resolveSecret(lab.config.vcenter.password);
-  vc = new VsphereClient({ url: lab.config.vcenter.url, user: lab.config.vcenter.user, password });
+  vc = new VsphereClient({ url: lab.config.vcenter.url, user: lab.config.vcenter.user, password, caFile: lab.config.vcenter.caFile });
   await vc.login();
 });
 afterAll(async () => {
@@ -29,7 +29,7 @@ async function clusterNamed(name: string): Promise<{ ref: MoRef; hosts: MoRef[] 
 
 describe('vSphere SOAP client against the lab vCenter (/sdk)', () => {
   it('a wrong password is InvalidLogin, with what to check', async () => {
-    const bad = new VsphereClient({ url: lab.config.vcenter.url, user: lab.config.vcenter.user, password: 'wrong' });
+    const bad = new VsphereClient({ url: lab.config.vcenter.url, user: lab.config.vcenter.user, password: 'wrong', caFile: lab.config.vcenter.caFile });
     await expect(bad.login()).rejects.toBeInstanceOf(InvalidLoginError);
   });
 

@@ -30,7 +30,7 @@ beforeAll(async () => {
 afterAll(async () => stop?.());
 
 const ibm = () => loadConfig(lab.configPath).config.ibmCloud!;
-const instances = async () => (await new VmwareSolutionsClient({ url: ibm().vmwareSolutionsUrl, iam: await iamFor(ibm()) }).listInstances()).map((i) => `${i.name}:${i.status}`);
+const instances = async () => (await new VmwareSolutionsClient({ url: ibm().vmwareSolutionsUrl, iam: await iamFor(ibm()), caFile: ibm().caFile }).listInstances()).map((i) => `${i.name}:${i.status}`);
 let n = 0;
 const start = (site: string, o: Partial<AddSiteInput> = {}) => env.client.workflow.start('addSite', { taskQueue, workflowId: `add-site-test-${++n}`, args: [{ site, location: 'osa21', ...o } satisfies AddSiteInput] });
 const stateOf = async (h: WorkflowHandle) => (await h.query(scaleOutProgressQuery)).state;

@@ -11,7 +11,7 @@ import { progressQuery } from '../../workflows/backup/coordinated-backup.js';
 import { PROGRESS_EVERY_MS } from '../../activities/backup/product-wait.js';
 import { until } from '../fixtures/wait.js';
 import { backupStarter, startWorkerEnv } from '../fixtures/temporal.js';
-import { setFaults, type TestLab } from '../fixtures/lab.js';
+import { labFetch, setFaults, type TestLab } from '../fixtures/lab.js';
 import { manifestsOnDisk, sha256OnDisk } from '../fixtures/manifest.js';
 
 let env: TestWorkflowEnvironment;
@@ -146,7 +146,7 @@ describe('coordinatedBackup on a real Temporal server against the lab', () => {
     await setFaults(lab.vcenter.url, { http5xx: 2 });
     const result = await (await start()).result();
     expect(result.status).toBe('complete');
-    const faults = (await (await fetch(`${lab.vcenter.url}/lab/faults`)).json()) as { http5xx?: number };
+    const faults = (await (await labFetch(`${lab.vcenter.url}/lab/faults`)).json()) as { http5xx?: number };
     expect(faults.http5xx).toBe(0);
   });
 
@@ -196,7 +196,7 @@ describe('coordinatedBackup on a real Temporal server against the lab', () => {
       expect(failure.message).toMatch(/at step "preflight"/);
       expect({ nsx: lab.nsx.backupsStarted(), vc: lab.vcenter.jobCount(), writes: lab.nsx.configWrites() }).toEqual(before);
     } finally {
-      await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'DELETE' });
+      await labFetch(`${lab.vcenter.url}/lab/faults`, { method: 'DELETE' });
     }
   });
 

@@ -4,7 +4,7 @@ import type { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import * as activities from '../../activities/index.js';
 import { startWorkerEnv } from '../fixtures/temporal.js';
-import { editLabConfig, setFaults, type TestLab } from '../fixtures/lab.js';
+import { labFetch, editLabConfig, setFaults, type TestLab } from '../fixtures/lab.js';
 import { until } from '../fixtures/wait.js';
 import { rolledBack } from '../fixtures/scale-out.js';
 import { runActivity } from '../fixtures/activity.js';
@@ -36,7 +36,7 @@ const ibm = () => {
   const { config } = loadConfig(lab.configPath);
   return config.ibmCloud!;
 };
-const iks = async () => new IksClient({ iksUrl: ibm().iksUrl, iam: await iamFor(ibm()) });
+const iks = async () => new IksClient({ iksUrl: ibm().iksUrl, iam: await iamFor(ibm()), caFile: ibm().caFile });
 /** The pool as a rollback must restore it: size, zones, and per zone how many workers in which state (ids change). */
 const snapshot = async () => {
   const c = await iks();
@@ -111,7 +111,7 @@ describe('expandIks (saga) against the lab IKS', () => {
     it(`${c.change.kind}: a fault at ${c.step} puts the pool back`, async () => {
       const before = await snapshot();
       const iksUrl = ibm().iksUrl;
-      const master = (health: string) => fetch(`${iksUrl}/lab/clusters/${lab.config.iksClusters[0]!.id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ masterHealth: health }) });
+      const master = (health: string) => labFetch(`${iksUrl}/lab/clusters/${lab.config.iksClusters[0]!.id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ masterHealth: health }) });
       if (c.faults) await setFaults(iksUrl, c.faults);
       try {
         const h = await start(c.change);

@@ -8,7 +8,7 @@ import { withSftp } from '../../src/providers/sftp/client.js';
 import { sftpEndpoint } from '../../activities/endpoints.js';
 import { SftpStore } from '../../src/catalog/store.js';
 import { pruneTarget, unreferencedFolders } from '../../src/catalog/prune.js';
-import { editLabConfig, setFaults, type TestLab } from '../fixtures/lab.js';
+import { labFetch, editLabConfig, setFaults, type TestLab } from '../fixtures/lab.js';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { BackupSetId } from '../../src/temporal/search-attributes.js';
@@ -72,8 +72,8 @@ describe('an NSX for vSphere site', () => {
 
   it('restores onto new appliances: vCenter, then the NSX-V file, with what the backup held', async () => {
     const login = { user: lab.config.vcenter.user, password: await resolveSecret(lab.config.vcenter.password) };
-    const vcenter = await startVcenterSimulator({ ...login, restoreMode: true, jobDurationMs: 400 });
-    const nsxv = await startNsxvSimulator({ user: lab.config.nsx.user, password: await resolveSecret(lab.config.nsx.password), jobDurationMs: 400, fresh: true });
+    const vcenter = await startVcenterSimulator({ ...login, restoreMode: true, jobDurationMs: 400, tls: lab.tls.server });
+    const nsxv = await startNsxvSimulator({ user: lab.config.nsx.user, password: await resolveSecret(lab.config.nsx.password), jobDurationMs: 400, fresh: true, tls: lab.tls.server });
     closers.push(vcenter, nsxv);
     const putBack = editLabConfig(lab.configPath, (doc) => {
       doc.sites[lab.site]!.vcenter.url = vcenter.url;
@@ -129,10 +129,10 @@ describe('an NSX for vSphere site', () => {
     expect([...body.matchAll(/<([A-Za-z]+)>/g)].map((m) => m[1]).slice(1)).toEqual(['transferProtocol', 'hostNameIPAddress', 'port', 'userName', 'password', 'backupDirectory', 'filenamePrefix', 'passPhrase', 'passiveMode', 'useEPRT', 'useEPSV']);
     const auth = `Basic ${Buffer.from(`${lab.config.nsx.user}:${await resolveSecret(lab.config.nsx.password)}`).toString('base64')}`;
     const swapped = body.replace('<port>22</port><userName>u</userName>', '<userName>u</userName><port>22</port>');
-    const res = await fetch(`${lab.nsxv!.url}/api/1.0/appliance-management/backuprestore/backupsettings/ftpsettings`, { method: 'PUT', headers: { authorization: auth, 'content-type': 'application/xml' }, body: swapped });
+    const res = await labFetch(`${lab.nsxv!.url}/api/1.0/appliance-management/backuprestore/backupsettings/ftpsettings`, { method: 'PUT', headers: { authorization: auth, 'content-type': 'application/xml' }, body: swapped });
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('out of order');
-    const noType = await fetch(`${lab.nsxv!.url}/api/1.0/appliance-management/backuprestore/backup`, { method: 'POST', headers: { authorization: auth } });
+    const noType = await labFetch(`${lab.nsxv!.url}/api/1.0/appliance-management/backuprestore/backup`, { method: 'POST', headers: { authorization: auth } });
     expect(noType.status).toBe(415);
   });
 });

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as activities from '../../activities/index.js';
 import { startWorkerEnv } from '../fixtures/temporal.js';
-import { editLabConfig, setFaults, type TestLab } from '../fixtures/lab.js';
+import { labFetch, editLabConfig, setFaults, type TestLab } from '../fixtures/lab.js';
 import { until } from '../fixtures/wait.js';
 import { resolveSecret } from '../../src/config/secrets.js';
 import type { BackupSetManifest } from '../../src/domain/backup-set.js';
@@ -40,7 +40,7 @@ const failureOf = async (p: Promise<unknown>) => {
 const drillMessages = () => lab.receiver!.messages().filter((m) => m.path === '/backup-team');
 const policy = async (method: string, path: string, body?: object) => {
   const auth = Buffer.from(`${lab.config.nsx.user}:${await resolveSecret(lab.config.nsx.password)}`).toString('base64');
-  const res = await fetch(`${lab.nsx.url}/policy/api/v1/infra/${path}`, { method, headers: { authorization: `Basic ${auth}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+  const res = await labFetch(`${lab.nsx.url}/policy/api/v1/infra/${path}`, { method, headers: { authorization: `Basic ${auth}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
   expect(res.ok).toBe(true);
 };
 
@@ -168,8 +168,8 @@ describe('restore drills against the lab', () => {
 });
 
 async function restoreJobState(): Promise<string> {
-  const login = await fetch(`${lab.sandbox.vcenter.url}/api/session`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${lab.config.vcenter.user}:${await resolveSecret(lab.config.vcenter.password)}`).toString('base64')}` } });
+  const login = await labFetch(`${lab.sandbox.vcenter.url}/api/session`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${lab.config.vcenter.user}:${await resolveSecret(lab.config.vcenter.password)}`).toString('base64')}` } });
   const sid = (await login.json()) as string;
-  const job = await fetch(`${lab.sandbox.vcenter.url}/api/appliance/recovery/restore/job`, { headers: { 'vmware-api-session-id': sid } });
+  const job = await labFetch(`${lab.sandbox.vcenter.url}/api/appliance/recovery/restore/job`, { headers: { 'vmware-api-session-id': sid } });
   return ((await job.json()) as { state: string }).state;
 }

@@ -31,8 +31,8 @@ afterAll(async () => {
 /** The site is lost: new appliances are deployed (vCenter in restore mode, a bare NSX Manager) and the site's addresses lead to them. */
 async function newAppliances() {
   const login = { user: lab.config.vcenter.user, password: await resolveSecret(lab.config.vcenter.password) };
-  const vcenter = await startVcenterSimulator({ ...login, restoreMode: true, version: '8.0.3.00000', jobDurationMs: 400 });
-  const nsx = await startNsxSimulator({ user: lab.config.nsx.user, password: await resolveSecret(lab.config.nsx.password), jobDurationMs: 400, fresh: true });
+  const vcenter = await startVcenterSimulator({ ...login, restoreMode: true, version: '8.0.3.00000', jobDurationMs: 400, tls: lab.tls.server });
+  const nsx = await startNsxSimulator({ user: lab.config.nsx.user, password: await resolveSecret(lab.config.nsx.password), jobDurationMs: 400, fresh: true, tls: lab.tls.server });
   fresh.push(vcenter, nsx);
   const putBack = editLabConfig(lab.configPath, (doc) => {
     doc.sites[lab.site]!.vcenter.url = vcenter.url;

@@ -20,6 +20,7 @@ import { startAppDataReminders, type ReminderStart } from '../appdata/appdata-ro
 import { notifyContacts } from '../alerts/notify.js';
 import { loadSite } from '../site-config.js';
 import { backupRunTimeoutMs, endpointResource, makeSetId, totalsOf, type BackupSetManifest } from '../../src/domain/backup-set.js';
+import { insecureBackupEndpoints } from '../../src/domain/endpoint-tls.js';
 import { lockReplySignal, lockWorkflowId, releaseSignal, type LockReply } from '../locks/endpoint-lock.js';
 import { parseDuration } from '../../src/domain/duration.js';
 import { BackupSetId } from '../../src/temporal/search-attributes.js';
@@ -144,6 +145,8 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
     return r;
   };
 
+  // From the config the run read (an activity's result): which endpoints it talks to unchecked.
+  const insecure = insecureBackupEndpoints(config, ibm);
   const manifestBase = {
     schemaVersion: 1 as const,
     setId,
@@ -152,6 +155,7 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
     runDeadline,
     workflow: { workflowId: info.workflowId, runId: info.runId },
     target: { host: target.host, port: target.port, directory: target.directory, hostKeyFingerprint: target.hostKeyFingerprint },
+    ...(insecure.length ? { insecureEndpoints: insecure } : {}),
   };
   let runningWritten = false;
   let iks: IksRecord[] | undefined;
@@ -284,7 +288,14 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
     await step('exclusive', takeEndpoints, (held) => held);
     await step('nsxConfig', () =>
       api.ensureNsxBackupConfig.executeWithOptions({ summary: 'Ensure NSX backup target (PUT only on drift)' }, [{ nsx: config.nsx, target }]),
-      (r) => (r.changed ? (r.drift.some((d) => d.includes('not configured')) ? 'pointed at this target (it had none)' : `updated: ${r.drift.join(', ')} differed`) : 'already correct'),
+      (r) =>
+        r.changed
+          ? r.drift.some((d) => d.includes('not configured'))
+            ? 'pointed at this target (it had none)'
+            : r.drift.join() === 'credentials'
+              ? 'credentials sent (NSX never shows them: once per worker, and again when rotated)'
+              : `updated: ${r.drift.join(', ')} differed`
+          : 'already correct',
     );
 
     // What the backups should hold: a failed read is a warning (the set is still a backup; drills cannot compare it).

@@ -20,6 +20,7 @@ import type { RestoreRunbook } from '../../src/restore/runbook.js';
 import { BackupSetId, SddcOperation, SddcSite } from '../../src/temporal/search-attributes.js';
 import type { verifyBackupSet } from '../backup/verify-backup-set.js';
 import { loadSite } from '../site-config.js';
+import { sandboxOver } from '../../src/domain/endpoint-tls.js';
 
 export interface RestoreSiteInput {
   site: string;
@@ -63,8 +64,7 @@ export interface RestoreProgress {
 export function sandboxed(config: SiteConfig, site: string): SiteConfig {
   const sb = config.drill?.sandbox;
   if (!sb) throw ApplicationFailure.create({ type: 'BadConfig', nonRetryable: true, message: `site ${site} has no drill.sandbox: say where drills restore to (a vCenter appliance in restore mode and an NSX Manager, on an isolated network)` });
-  const pick = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-  return { ...config, vcenter: { ...config.vcenter, ...pick(sb.vcenter) }, nsx: { ...config.nsx, ...pick(sb.nsx) } };
+  return { ...config, vcenter: sandboxOver(config.vcenter, sb.vcenter), nsx: sandboxOver(config.nsx, sb.nsx) };
 }
 
 export const restoreProgressQuery = defineQuery<RestoreProgress>('restoreProgress');

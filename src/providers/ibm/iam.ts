@@ -1,4 +1,5 @@
 import { HttpError, errorDetail, parseJson, send } from '../http.js';
+import { tlsOf, type EndpointTls } from '../tls.js';
 
 export interface IamToken {
   access_token: string;
@@ -19,7 +20,7 @@ export class IamTokenProvider {
   fetches = 0;
 
   constructor(
-    private readonly o: { iamUrl: string; apiKey: string; caFile?: string; now?: () => number },
+    private readonly o: { iamUrl: string; apiKey: string; now?: () => number } & EndpointTls,
   ) {}
 
   private nowS(): number {
@@ -46,7 +47,7 @@ export class IamTokenProvider {
   private async fetch(): Promise<IamToken> {
     const url = new URL('/identity/token', this.o.iamUrl).toString();
     const body = new URLSearchParams({ grant_type: 'urn:ibm:params:oauth:grant-type:apikey', apikey: this.o.apiKey }).toString();
-    const res = await send({ method: 'POST', url, body, caFile: this.o.caFile, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await send({ method: 'POST', url, body, ...tlsOf(this.o), product: 'IBM Cloud IAM', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     if (res.status >= 400) {
       // Never the raw body: IAM may echo the request, and the request holds the API key.
       const detail = errorDetail<{ errorMessage?: string; errorCode?: string }>({ status: res.status, text: res.text }, (e) => e?.errorMessage && `${e.errorMessage} (${e.errorCode ?? res.status})`, 0);

@@ -1,4 +1,5 @@
 import { HttpError, errorDetail, parseJson, send } from '../http.js';
+import { tlsOf, type EndpointTls } from '../tls.js';
 import type { IamTokenProvider } from './iam.js';
 
 /** Shapes of the IKS API we read (shared/api/ibmcloud.md). */
@@ -63,7 +64,7 @@ export class RateLimitedError extends HttpError {
  */
 export class IksClient {
   constructor(
-    private readonly o: { iksUrl: string; iam: IamTokenProvider; resourceGroup?: string; caFile?: string; retry?: RetryOptions },
+    private readonly o: { iksUrl: string; iam: IamTokenProvider; resourceGroup?: string; retry?: RetryOptions } & EndpointTls,
   ) {}
 
   private get<T>(path: string): Promise<T> {
@@ -80,7 +81,7 @@ export class IksClient {
       const headers: Record<string, string> = { authorization: await this.o.iam.bearer() };
       if (this.o.resourceGroup) headers['x-auth-resource-group'] = this.o.resourceGroup;
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await send({ method, url, headers, caFile: this.o.caFile, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      const res = await send({ method, url, headers, ...tlsOf(this.o), product: 'IBM Cloud Kubernetes Service', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
       if (res.status < 400) return (res.text.trim() ? parseJson<T>(res.text) : undefined) as T;
       const detail = errorDetail<{ description?: string; code?: string }>(res, (e) => e?.description && `${e.description}${e.code ? ` (${e.code})` : ''}`, 300);
       if (res.status === 401 && !reauthed) {

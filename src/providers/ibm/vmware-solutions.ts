@@ -1,4 +1,5 @@
 import { HttpError, errorDetail, parseJson, send } from '../http.js';
+import { tlsOf, type EndpointTls } from '../tls.js';
 import type { IamTokenProvider } from './iam.js';
 
 /**
@@ -60,7 +61,7 @@ export class InstanceBusyError extends HttpError {
 }
 
 export class VmwareSolutionsClient {
-  constructor(private readonly o: { url: string; iam: IamTokenProvider; caFile?: string }) {}
+  constructor(private readonly o: { url: string; iam: IamTokenProvider } & EndpointTls) {}
 
   private async request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: T }> {
     const url = `${this.o.url.replace(/\/$/, '')}${path}`;
@@ -68,7 +69,7 @@ export class VmwareSolutionsClient {
     for (;;) {
       const headers: Record<string, string> = { authorization: await this.o.iam.bearer(), accept: 'application/json' };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await send({ method, url, headers, caFile: this.o.caFile, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      const res = await send({ method, url, headers, ...tlsOf(this.o), product: 'IBM Cloud for VMware Solutions', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
       if (res.status < 400) return { status: res.status, body: (res.text.trim() ? parseJson<T>(res.text) : undefined) as T };
       if (res.status === 401 && !reauthed) {
         reauthed = true;

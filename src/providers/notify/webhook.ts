@@ -1,4 +1,5 @@
 import { HttpError, send } from '../http.js';
+import { tlsOf, type EndpointTls } from '../tls.js';
 
 export interface Notification {
   kind: 'appdata-reminder' | 'appdata-escalation' | 'drill-failed' | 'backup-failed' | 'backup-cancelled' | 'backup-abandoned' | 'no-recent-good-set';
@@ -24,7 +25,7 @@ export function jsonBody(n: Notification, idempotencyKey: string): object {
  * POSTs a notification with an Idempotency-Key header that stays the same across retries, so a
  * receiver that already accepted the message (and whose answer was lost) does not post it twice.
  */
-export async function postWebhook(o: { url: string; format: 'slack' | 'json'; notification: Notification; idempotencyKey: string; caFile?: string; timeoutMs?: number }): Promise<number> {
+export async function postWebhook(o: { url: string; format: 'slack' | 'json'; notification: Notification; idempotencyKey: string; timeoutMs?: number } & EndpointTls): Promise<number> {
   const u = new URL(o.url);
   if (u.protocol !== 'https:' && !['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) {
     throw new HttpError(`webhook at ${u.host}`, 'POST', u.origin, 400, 'webhook URLs must use https:// (plain http only on this machine)');
@@ -34,7 +35,8 @@ export async function postWebhook(o: { url: string; format: 'slack' | 'json'; no
     url: o.url,
     body: o.format === 'slack' ? slackBody(o.notification) : jsonBody(o.notification, o.idempotencyKey),
     headers: { 'idempotency-key': o.idempotencyKey },
-    caFile: o.caFile,
+    ...tlsOf(o),
+    product: 'webhook',
     timeoutMs: o.timeoutMs ?? 15_000,
     secretUrl: true,
   });

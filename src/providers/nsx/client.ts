@@ -9,12 +9,12 @@ import type {
   NsxApiError,
   RestoreConfiguration,
 } from './types.js';
+import { tlsOf, type EndpointTls } from '../tls.js';
 
-export interface NsxEndpoint {
+export interface NsxEndpoint extends EndpointTls {
   url: string;
   user: string;
   password: string;
-  caFile?: string;
 }
 
 /** Client of the NSX-T Manager backup API; HTTP basic auth on every call. */
@@ -28,7 +28,8 @@ export class NsxClient {
       url,
       body,
       timeoutMs,
-      caFile: this.ep.caFile,
+      ...tlsOf(this.ep),
+      product: 'NSX Manager',
       headers: { authorization: basicAuth(this.ep.user, this.ep.password) },
     });
     if (res.status >= 400) {

@@ -1,5 +1,6 @@
 import { HttpError, HttpTimeoutError, basicAuth, send, type HttpRequest } from '../http.js';
 import type { NsxEndpoint } from '../nsx/client.js';
+import { tlsOf } from '../tls.js';
 import { errorText, ftpSettingsXml, parseBackupList, parseFtpSettings, parseXml, type BackupFileProperties, type FtpSettings } from './xml.js';
 
 const BR = '/api/1.0/appliance-management/backuprestore';
@@ -13,7 +14,7 @@ export class NsxvClient {
     // NSX-V refuses a POST without this header even when it has no body (shared/api/nsx.md).
     const headers: Record<string, string> = { authorization: basicAuth(this.ep.user, this.ep.password), accept: 'application/xml' };
     if (body !== undefined || method === 'POST') headers['content-type'] = 'application/xml';
-    const res = await send({ method, url, body, headers, timeoutMs, caFile: this.ep.caFile });
+    const res = await send({ method, url, body, headers, timeoutMs, ...tlsOf(this.ep), product: 'NSX Manager (NSX-V)' });
     if (res.status >= 400) throw new HttpError('NSX Manager (NSX-V)', method, url, res.status, errorText(res.text) ?? res.text.slice(0, 300));
     return res.text;
   }

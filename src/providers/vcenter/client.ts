@@ -1,11 +1,11 @@
 import { HttpError, basicAuth, errorDetail, parseJson, send, type HttpRequest } from '../http.js';
+import { tlsOf, type EndpointTls } from '../tls.js';
 import type { ApplianceVersion, BackupJobReturnResult, BackupJobStatus, BackupRequest, LocalizableMessage, RestoreJobStatus, RestoreRequest, VapiError } from './types.js';
 
-export interface VcenterEndpoint {
+export interface VcenterEndpoint extends EndpointTls {
   url: string;
   user: string;
   password: string;
-  caFile?: string;
 }
 
 /** The appliance refuses a second job while one runs; it is not a failure for us but "adopt it". */
@@ -24,7 +24,7 @@ export class VcenterClient {
       const headers: Record<string, string> = {};
       if (auth) headers.authorization = auth;
       else if (this.session) headers['vmware-api-session-id'] = this.session;
-      return send({ method, url, body, headers, caFile: this.ep.caFile });
+      return send({ method, url, body, headers, ...tlsOf(this.ep), product: 'vCenter appliance' });
     };
     let res = await call();
     // A session expires (idle timeout, a restart of the appliance's API service): log in again, once.

@@ -1,14 +1,14 @@
 import { send } from '../http.js';
+import { tlsOf, type EndpointTls } from '../tls.js';
 import { faultError, NotAuthenticatedError, VsphereFault } from './errors.js';
 import { clusterConfigSpecEx, envelope, hostConnectSpec, moRef, parseEnvelope, propertyFilterSpec, text, toMoRef, type Traversal } from './xml.js';
 import type { ClusterConfigSpecEx, HostConnectSpec, MoRef, TaskInfo } from './types.js';
 
-export interface VsphereEndpoint {
+export interface VsphereEndpoint extends EndpointTls {
   /** The vCenter's base URL (the SOAP endpoint is <url>/sdk). */
   url: string;
   user: string;
   password: string;
-  caFile?: string;
 }
 
 /** The vim25 release sent in SOAPAction; vCenter 6.7 and later answer it. */
@@ -56,7 +56,8 @@ export class VsphereClient {
       method: 'POST',
       url: this.sdkUrl,
       body: envelope(method, self, args),
-      caFile: this.ep.caFile,
+      ...tlsOf(this.ep),
+      product: 'vCenter (SOAP)',
       headers: { 'content-type': 'text/xml; charset=utf-8', accept: 'text/xml', soapaction: `"urn:vim25/${VIM_VERSION}"`, ...(this.cookie ? { cookie: this.cookie } : {}) },
     });
     const set = res.headers['set-cookie'];

@@ -46,7 +46,23 @@ export const releaseSignal = defineSignal<[{ workflowId: string; runId: string }
 export const lockReplySignal = defineSignal<[LockReply]>('lockReply');
 export const lockStateQuery = defineQuery<LockState>('lockState');
 
-export const lockWorkflowId = (resource: string) => `sddc-ops-lock-${resource}`;
+/**
+ * A workflow id is stored and indexed in clear even when payloads are encrypted, so the lock's id
+ * carries the endpoint's kind and a digest of its host and port, never the host itself ("nsx-3f2a…").
+ */
+export const lockWorkflowId = (resource: string) => `sddc-ops-lock-${resource.split('-')[0]}-${digest64(resource)}`;
+
+/** FNV-1a and a second multiplicative lane (different offset and odd multiplier): deterministic (workflow code has no crypto), 64 bits against collisions. */
+function digest64(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x5bd1e995) >>> 0;
+  }
+  return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
+}
 
 const { runHasEnded } = proxyActivities<typeof activities>({
   startToCloseTimeout: '30s',

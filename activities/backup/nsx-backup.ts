@@ -9,6 +9,7 @@ import { targetLayout } from '../../src/domain/backup-set.js';
 import { nsxEndpoint } from '../endpoints.js';
 import { guarded } from '../failures.js';
 import { ensureNsxvBackupConfig, nsxvBackupState, startNsxvBackup } from './nsxv-backup.js';
+import { credentialsChanged, credentialsSent } from './sent-credentials.js';
 
 export interface NsxTargetInput {
   nsx: NsxConfig;
@@ -61,10 +62,12 @@ export async function ensureNsxBackupConfig({ nsx, target }: NsxTargetInput): Pr
     } catch (err) {
       if (!(err instanceof HttpError && err.status === 404)) throw err;
     }
+    const sftpPassword = target.password ? await resolveSecret(target.password) : '';
+    const passphrase = await resolveSecret(nsx.backupPassphrase);
     const drift = nsxConfigDrift(current, target);
+    if (credentialsChanged(nsx.url, [sftpPassword, passphrase])) drift.push('credentials');
     if (drift.length === 0) return { changed: false, drift };
     const want = desiredServer(target);
-    const sftpPassword = target.password ? await resolveSecret(target.password) : '';
     await client.putBackupConfig({
       // Keep the operator's own NSX schedule settings; we only own where backups go.
       backup_enabled: current?.backup_enabled ?? false,
@@ -74,8 +77,9 @@ export async function ensureNsxBackupConfig({ nsx, target }: NsxTargetInput): Pr
         ...want,
         protocol: { ...want.protocol, authentication_scheme: { ...want.protocol.authentication_scheme, password: sftpPassword } },
       },
-      passphrase: await resolveSecret(nsx.backupPassphrase),
+      passphrase,
     });
+    credentialsSent(nsx.url, [sftpPassword, passphrase]);
     return { changed: true, drift };
   });
 }

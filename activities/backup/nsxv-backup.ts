@@ -1,3 +1,4 @@
+import { credentialsChanged, credentialsSent } from './sent-credentials.js';
 import { Context } from '@temporalio/activity';
 import type { BackupTarget, NsxConfig } from '../../src/config/schema.js';
 import { resolveSecret } from '../../src/config/secrets.js';
@@ -40,8 +41,11 @@ export function nsxvSettingsDrift(have: Partial<FtpSettings> | undefined, target
 export async function ensureNsxvBackupConfig(nsx: NsxConfig, target: BackupTarget): Promise<EnsureNsxConfigResult> {
   const c = await nsxvClient(nsx);
   const drift = nsxvSettingsDrift(await c.getFtpSettings().catch((err) => (err instanceof HttpError && err.status === 404 ? undefined : Promise.reject(err))), target);
+  const secrets = [target.password ? await resolveSecret(target.password) : '', await resolveSecret(nsx.backupPassphrase)];
+  if (credentialsChanged(nsx.url, secrets)) drift.push('credentials');
   if (drift.length === 0) return { changed: false, drift };
-  await c.putFtpSettings({ ...desired(target), password: target.password ? await resolveSecret(target.password) : '', passPhrase: await resolveSecret(nsx.backupPassphrase) });
+  await c.putFtpSettings({ ...desired(target), password: secrets[0]!, passPhrase: secrets[1]! });
+  credentialsSent(nsx.url, secrets);
   return { changed: true, drift };
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runActivity, runActivityAttempt } from '../fixtures/activity.js';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
@@ -18,7 +18,7 @@ import { sftpEndpoint } from '../../activities/endpoints.js';
 import { readManifest, recordVerification } from '../../src/catalog/catalog.js';
 import { SftpStore } from '../../src/catalog/store.js';
 import { withSftp } from '../../src/providers/sftp/client.js';
-import { startTestLab, type TestLab } from '../fixtures/lab.js';
+import { labFetch, startTestLab, type TestLab } from '../fixtures/lab.js';
 import { until } from '../fixtures/wait.js';
 import { manifestsOnDisk } from '../fixtures/manifest.js';
 import type { BackupSetManifest } from '../../src/domain/backup-set.js';
@@ -78,6 +78,22 @@ describe('activities against the lab', () => {
     expect(moved).toEqual({ changed: true, drift: ['directory_path'] });
     const back = await run(ensureNsxBackupConfig, { nsx: lab.config.nsx, target: lab.config.backupTarget });
     expect(back).toEqual({ changed: true, drift: ['directory_path'] });
+  });
+
+  it('NSX config: a rotated passphrase or SFTP password is sent again, though NSX never shows either', async () => {
+    await run(ensureNsxBackupConfig, { nsx: lab.config.nsx, target: lab.config.backupTarget });
+    const before = lab.nsx.configWrites();
+    const file = lab.config.nsx.backupPassphrase.slice('file:'.length);
+    const original = readFileSync(file, 'utf8');
+    try {
+      writeFileSync(file, 'Rotated' + randomBytes(6).toString('hex') + 'x9!\n');
+      expect(await run(ensureNsxBackupConfig, { nsx: lab.config.nsx, target: lab.config.backupTarget })).toEqual({ changed: true, drift: ['credentials'] });
+      expect(lab.nsx.configWrites()).toBe(before + 1);
+      expect(await run(ensureNsxBackupConfig, { nsx: lab.config.nsx, target: lab.config.backupTarget })).toEqual({ changed: false, drift: [] });
+    } finally {
+      writeFileSync(file, original);
+    }
+    expect((await run(ensureNsxBackupConfig, { nsx: lab.config.nsx, target: lab.config.backupTarget })).drift).toEqual(['credentials']);
   });
 
   it('NSX start: a retry adopts the backup its first attempt may have started; a first attempt never adopts', async () => {
@@ -151,32 +167,32 @@ describe('activities against the lab', () => {
 
   it('a wait rides out an outage across many poll rounds, but ends at once on a problem no retry fixes', async () => {
     const input = { vcenter: lab.config.vcenter, target: lab.config.backupTarget, notBefore: Date.now(), comment: 'wait test' };
-    await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobDurationMs: 1500 }) });
+    await labFetch(`${lab.vcenter.url}/lab/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobDurationMs: 1500 }) });
     try {
       await until('no vCenter job running', () => !lab.vcenter.jobRunning() || undefined);
       const job = await run(startVcenterBackup, input);
-      await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ outageMs: 3000 }) });
+      await labFetch(`${lab.vcenter.url}/lab/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ outageMs: 3000 }) });
       const done = await run(waitForVcenterBackup, { vcenter: lab.config.vcenter, jobId: job.jobId, pollIntervalMs: 200, deadlineMs: Date.now() + 30_000 });
       expect(done.state).toBe('SUCCEEDED');
 
-      await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ unauthorized: true }) });
+      await labFetch(`${lab.vcenter.url}/lab/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ unauthorized: true }) });
       const t0 = Date.now();
       const f = await failureOf(run(waitForVcenterBackup, { vcenter: lab.config.vcenter, jobId: job.jobId, pollIntervalMs: 200, deadlineMs: Date.now() + 30_000 }));
       expect(f.type).toBe('AuthenticationFailed');
       expect(Date.now() - t0).toBeLessThan(5_000);
 
-      await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'DELETE' });
-      await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ outageMs: 60_000 }) });
+      await labFetch(`${lab.vcenter.url}/lab/faults`, { method: 'DELETE' });
+      await labFetch(`${lab.vcenter.url}/lab/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ outageMs: 60_000 }) });
       const late = await failureOf(run(waitForVcenterBackup, { vcenter: lab.config.vcenter, jobId: job.jobId, pollIntervalMs: 200, deadlineMs: Date.now() + 1_500 }));
       expect(late.type).toBe('BackupTimedOut');
       expect(late.message).toMatch(/not answering: .*503/);
     } finally {
-      await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'DELETE' });
+      await labFetch(`${lab.vcenter.url}/lab/faults`, { method: 'DELETE' });
     }
   });
 
   it('a vCenter wait polls on one session, and logs in again only when the appliance expired it', async () => {
-    const setFaults = (f: object) => fetch(`${lab.vcenter.url}/lab/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(f) });
+    const setFaults = (f: object) => labFetch(`${lab.vcenter.url}/lab/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(f) });
     await setFaults({ jobDurationMs: 2500 });
     try {
       await until('no vCenter job running', () => !lab.vcenter.jobRunning() || undefined);
@@ -189,7 +205,7 @@ describe('activities against the lab', () => {
       expect((await waiting).state).toBe('SUCCEEDED');
       expect(lab.vcenter.loginCount()).toBe(before + 2);
     } finally {
-      await fetch(`${lab.vcenter.url}/lab/faults`, { method: 'DELETE' });
+      await labFetch(`${lab.vcenter.url}/lab/faults`, { method: 'DELETE' });
     }
   });
 

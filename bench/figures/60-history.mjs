@@ -9,6 +9,7 @@ import { loadConfig } from '../../dist/src/config/load.js';
 import { startCoordinatedBackup } from '../../dist/src/temporal/backup-runs.js';
 import { backupInput } from '../../dist/src/temporal/inputs.js';
 import { fmtMs } from '../lib/timing.mjs';
+import { clientDataConverter, payloadCodecFor } from '../../dist/src/temporal/data-converter.js';
 
 export const id = 'history';
 export const figure = 'history of one backup whose vCenter job runs 2 h (lab, default settings)';
@@ -38,7 +39,7 @@ export async function run(ctx) {
     const { config } = loadConfig(ready.configPath);
     const connection = await Connection.connect({ address: server.address });
     try {
-      const client = new Client({ connection, namespace: 'default' });
+      const client = new Client({ connection, namespace: 'default', dataConverter: clientDataConverter(await payloadCodecFor(config.temporal.encryption)) });
       const t0 = performance.now();
       const handle = await startCoordinatedBackup(client, { input: backupInput(ready.site), taskQueue: config.temporal.taskQueue, config: config.sites[ready.site] });
       ctx.log(`  backup of ${ready.site} started; its vCenter job runs ${JOB_MS / 3600_000} h of lab time, about ${fmtMs(JOB_MS / SCALE)} of wall time`);

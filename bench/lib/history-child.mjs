@@ -16,7 +16,7 @@ for (const site of Object.values(doc.sites)) delete site.backup;
 writeFileSync(lab.configPath, stringify(doc));
 
 const connection = await NativeConnection.connect({ address });
-const worker = await createWorker({ connection, namespace: 'default', configFile: lab.configPath });
+const worker = await createWorker({ connection, namespace: 'default', configFile: lab.configPath, encryption: doc.temporal.encryption });
 const running = worker.run();
 process.stdout.write(JSON.stringify({ configPath: lab.configPath, site: lab.site }) + '\n');
 process.once('SIGTERM', async () => {

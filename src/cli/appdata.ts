@@ -25,7 +25,7 @@ export function siteOfCluster(config: Config, cluster: string): { site: string; 
 
 async function connect(o: Opts) {
   const { config, file } = loadConfig(o.config);
-  const c = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  const c = await connectOrExplain(o, config.temporal);
   return { ...c, config, file };
 }
 

@@ -12,6 +12,7 @@ import { siteFlags, siteOfSet, sitesArg } from './catalog.js';
 import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
 import type { verifyBackupSet } from '../../workflows/backup/verify-backup-set.js';
 import type { ConnectionOpts } from './common.js';
+import type { EncryptionSetting } from '../temporal/data-converter.js';
 import type { RunOpts, VerifyOpts } from './backup.js';
 import { outcomeOf } from './wait.js';
 
@@ -127,7 +128,7 @@ export async function backupRunAction(opts: RunOpts): Promise<void> {
     siteFlags(opts);
     const { config, file } = loadConfig(opts.config);
     const sites = sitesArg(config, file, opts);
-    const conn = await connectOrExplain(opts, config.temporal.address, config.temporal.namespace);
+    const conn = await connectOrExplain(opts, config.temporal);
     const { client, connection, namespace } = conn;
     try {
       await requireWorker(conn, opts.taskQueue ?? config.temporal.taskQueue, { wait: opts.wait, config: file });
@@ -191,7 +192,7 @@ async function runAllSites(client: Client, sites: string[], o: { config: Config;
 export async function backupVerifyAction(setId: string, opts: VerifyOpts): Promise<void> {
     const { config, file } = loadConfig(opts.config);
     const site = siteOfSet(config, file, setId, opts.site);
-    const conn = await connectOrExplain(opts, config.temporal.address, config.temporal.namespace);
+    const conn = await connectOrExplain(opts, config.temporal);
     const { client, connection, namespace } = conn;
     try {
       await requireWorker(conn, opts.taskQueue ?? config.temporal.taskQueue, { wait: opts.wait, config: file });
@@ -227,10 +228,16 @@ export async function backupVerifyAction(setId: string, opts: VerifyOpts): Promi
     }
   }
 
-export async function connectOrExplain(opts: ConnectionOpts, configAddress?: string, configNamespace?: string) {
+/** The config file's temporal section, as connections need it. */
+export type TemporalSection = { address?: string; namespace?: string; encryption?: EncryptionSetting };
+
+export async function connectOrExplain(opts: ConnectionOpts, temporal?: TemporalSection) {
   try {
-    return await connectClient({ address: opts.address, namespace: opts.namespace, profile: opts.profile, configAddress, configNamespace });
+    return await connectClient({ address: opts.address, namespace: opts.namespace, profile: opts.profile, configAddress: temporal?.address, configNamespace: temporal?.namespace, encryption: temporal?.encryption });
   } catch (err) {
+    if ((err as Error).name === 'EncryptionConfigError') throw err;
+    // A TLS reason says what to fix; "start one" would mislead.
+    if (err instanceof TemporalUnreachable && err.tlsReason) throw new CliError(err.message, EXIT.RUN_FAILED);
     const where = err instanceof TemporalUnreachable ? err.message : `cannot reach Temporal (${(err as Error).message.split('\n')[0]})`;
     throw new CliError(`${where}: start one with \`sddc-ops dev\`, or pass --address / set TEMPORAL_ADDRESS or a profile`, EXIT.RUN_FAILED);
   }

@@ -1,5 +1,7 @@
 /** `backup status|wait|cancel|logs RUN`: a backup run, by workflow id (loaded when they run). */
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { decodeOptionalFailureToOptionalError, decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
+import type { temporal } from '@temporalio/proto';
 import { loadConfig } from '../config/load.js';
 import { progressQuery, type CoordinatedBackupResult } from '../../workflows/backup/coordinated-backup.js';
 import { connectOrExplain, failureReason, runEnd } from './backup-run.js';
@@ -9,7 +11,7 @@ import { outcomeOf } from './wait.js';
 
 async function withRun<T>(run: string, o: RunRefOpts, fn: (h: WorkflowHandle, client: Client) => Promise<T>): Promise<T> {
   const { config } = o.config || process.env.SDDC_OPS_CONFIG ? loadConfig(o.config) : { config: undefined };
-  const { client, connection } = await connectOrExplain(o, config?.temporal.address, config?.temporal.namespace);
+  const { client, connection } = await connectOrExplain(o, config?.temporal);
   try {
     const h = client.workflow.getHandle(run, o.runId);
     await h.describe().catch((err: unknown) => {
@@ -65,11 +67,21 @@ export async function backupCancel(run: string, o: RunRefOpts): Promise<void> {
 
 /** One line per event that says something to an operator: steps (activities) with their summaries, retries, failures, the end. */
 export async function backupLogs(run: string, o: RunRefOpts): Promise<void> {
-  await withRun(run, o, async (h) => {
+  await withRun(run, o, async (h, client) => {
     const history = await h.fetchHistory();
+    // Summaries and failure messages are encrypted like every payload: read them through the client's codec.
+    const converter = client.options.loadedDataConverter;
+    const summaries = new Map<string, string | undefined>();
+    const failures = new Map<temporal.api.failure.v1.IFailure, string>();
+    for (const e of history.events ?? []) {
+      if (e.userMetadata?.summary) summaries.set(String(e.eventId), (await decodeOptionalSinglePayload<string>(converter, e.userMetadata.summary)) ?? undefined);
+      const f = e.activityTaskFailedEventAttributes?.failure ?? e.workflowExecutionFailedEventAttributes?.failure;
+      if (f) {
+        failures.set(f, failureReason(await decodeOptionalFailureToOptionalError(converter, f)));
+      }
+    }
     const scheduled = new Map<string, { type: string; summary?: string }>();
     const lines: { at: string; event: string; text: string }[] = [];
-    const text = (p: { data?: Uint8Array | null } | null | undefined) => (p?.data ? Buffer.from(p.data).toString('utf8').replace(/^"|"$/g, '') : undefined);
     for (const e of history.events ?? []) {
       const at = e.eventTime ? new Date(Number(e.eventTime.seconds ?? 0) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6)).toISOString() : '';
       const id = String(e.eventId);
@@ -77,7 +89,7 @@ export async function backupLogs(run: string, o: RunRefOpts): Promise<void> {
       if (e.workflowExecutionStartedEventAttributes) add('started', `workflow ${e.workflowExecutionStartedEventAttributes.workflowType?.name ?? ''}`);
       else if (e.activityTaskScheduledEventAttributes) {
         const a = e.activityTaskScheduledEventAttributes;
-        scheduled.set(id, { type: a.activityType?.name ?? '?', summary: text(e.userMetadata?.summary) });
+        scheduled.set(id, { type: a.activityType?.name ?? '?', summary: summaries.get(id) });
       } else if (e.activityTaskStartedEventAttributes) {
         const a = e.activityTaskStartedEventAttributes;
         const s = scheduled.get(String(a.scheduledEventId));
@@ -88,14 +100,17 @@ export async function backupLogs(run: string, o: RunRefOpts): Promise<void> {
       } else if (e.activityTaskFailedEventAttributes) {
         const a = e.activityTaskFailedEventAttributes;
         const s = scheduled.get(String(a.scheduledEventId));
-        add('failed', `${s?.summary ?? s?.type}: ${a.failure?.cause?.message ?? a.failure?.message ?? ''}`);
+        add('failed', `${s?.summary ?? s?.type}: ${a.failure ? failures.get(a.failure) : ''}`);
       } else if (e.activityTaskTimedOutEventAttributes) {
         const s = scheduled.get(String(e.activityTaskTimedOutEventAttributes.scheduledEventId));
         add('timed-out', `${s?.summary ?? s?.type} (its worker stopped answering; retried)`);
       } else if (e.workflowExecutionSignaledEventAttributes) add('signal', e.workflowExecutionSignaledEventAttributes.signalName ?? '');
       else if (e.workflowExecutionCancelRequestedEventAttributes) add('cancel', `requested${e.workflowExecutionCancelRequestedEventAttributes.identity ? ` by ${e.workflowExecutionCancelRequestedEventAttributes.identity}` : ''}`);
       else if (e.workflowExecutionCompletedEventAttributes) add('completed', 'the run completed');
-      else if (e.workflowExecutionFailedEventAttributes) add('failed', `the run failed: ${e.workflowExecutionFailedEventAttributes.failure?.message ?? ''}`);
+      else if (e.workflowExecutionFailedEventAttributes) {
+        const f = e.workflowExecutionFailedEventAttributes.failure;
+        add('failed', `the run failed: ${f ? failures.get(f) : ''}`);
+      }
       else if (e.workflowExecutionCanceledEventAttributes) add('cancelled', 'the run ended cancelled');
       else if (e.workflowExecutionTerminatedEventAttributes) add('terminated', `the run was terminated: ${e.workflowExecutionTerminatedEventAttributes.reason ?? ''}`);
       else if (e.workflowExecutionTimedOutEventAttributes) add('timed-out', 'the run reached its execution timeout');

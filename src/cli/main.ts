@@ -36,6 +36,7 @@ const LOADERS: Record<CommandName, () => Promise<Command>> = {
   doctor: async () => (await import('./doctor.js')).doctorCommand(),
   report: async () => (await import('./report.js')).reportCommand(),
   sftp: async () => (await import('./sftp.js')).sftpCommand(),
+  'codec-server': async () => (await import('./codec-server.js')).codecServerCommand(),
   'temporal-cli': async () =>
     new Command('temporal-cli').description(COMMAND_SUMMARIES['temporal-cli']).action(async () => {
       const { ensureTemporalCli } = await import('../temporal/cli-provision.js');
@@ -98,6 +99,8 @@ async function fullProgram(): Promise<Command> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // gRPC's TLS to an IP address trips DEP0123 on every command; the operator can do nothing about it.
+  process.noDeprecation = true;
   if (argv[2] === '__complete') {
     const { candidates } = await import('./completion.js');
     process.stdout.write(candidates(await fullProgram(), argv.slice(3)).join('\n') + '\n');
@@ -120,7 +123,7 @@ export async function main(argv: string[]): Promise<number> {
       info(`error: ${err.message}`);
       return err.exitCode;
     }
-    if (name === 'PortInUse') {
+    if (name === 'PortInUse' || name === 'EncryptionConfigError' || name === 'PayloadKeyMissing' || name === 'PayloadKeyUnknown') {
       info(`error: ${(err as Error).message}`);
       return EXIT.BAD_INPUT;
     }

@@ -20,7 +20,7 @@ export async function report(o: ReportOpts): Promise<void> {
   const { config, file } = loadConfig(o.config);
   const sites = sitesArg(config, file, o);
   // Temporal is optional here: it tells live runs from abandoned ones and when the next backup is due.
-  const temporal = await connectClient({ address: o.address, namespace: o.namespace, profile: o.profile, configAddress: config.temporal.address, configNamespace: config.temporal.namespace, connectTimeoutMs: 2_000 }).catch(() => undefined);
+  const temporal = await connectClient({ address: o.address, namespace: o.namespace, profile: o.profile, configAddress: config.temporal.address, configNamespace: config.temporal.namespace, encryption: config.temporal.encryption, connectTimeoutMs: 2_000 }).catch(() => undefined);
   const out: SiteHealth[] = [];
   try {
     for (const site of sites) {

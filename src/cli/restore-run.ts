@@ -41,7 +41,7 @@ export async function restoreRun(o: RestoreRunOpts): Promise<void> {
   const { config, file } = loadConfig(o.config);
   siteOf(config, file, o.site);
   if (o.set) setIdArg(o.set);
-  const conn = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  const conn = await connectOrExplain(o, config.temporal);
   const { client, connection } = conn;
   try {
     await requireWorker(conn, o.taskQueue ?? config.temporal.taskQueue, { wait: o.wait, config: file });
@@ -92,7 +92,7 @@ function parseAnswer(v: string): { id: string; [k: string]: unknown } {
 export async function restoreContinue(run: string, o: ConnectionOpts & { by: string; answer?: string[]; config?: string; json?: boolean }): Promise<void> {
   const answers = o.answer?.map(parseAnswer);
   const { config } = loadConfig(o.config);
-  const { client, connection } = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  const { client, connection } = await connectOrExplain(o, config.temporal);
   try {
     const r = await client.workflow
       .getHandle(run)
@@ -114,7 +114,7 @@ export async function restoreDrillRun(o: RestoreDrillOpts): Promise<void> {
   const site = siteOf(config, file, o.site);
   if (!site.drill) throw new CliError(`site ${o.site} has no drill.sandbox in ${file}: say where drills restore to (a vCenter appliance in restore mode and an NSX Manager, on an isolated network)`, EXIT.BAD_INPUT);
   if (o.set) setIdArg(o.set);
-  const conn = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  const conn = await connectOrExplain(o, config.temporal);
   const { client, connection } = conn;
   try {
     await requireWorker(conn, o.taskQueue ?? config.temporal.taskQueue, { wait: o.wait, config: file });

@@ -66,7 +66,7 @@ const siteIn = (block: string) => /^sites:\n {2}([a-z0-9-]+):/.exec(block)?.[1] 
 
 async function connect(o: ConnectionOpts & { config?: string }) {
   const { config } = loadConfig(o.config);
-  const conn = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  const conn = await connectOrExplain(o, config.temporal);
   return { config, ...conn };
 }
 
@@ -128,7 +128,7 @@ export async function startAddSite(o: AddSiteOpts): Promise<void> {
 async function startRun(o: ConnectionOpts & { site: string; config?: string; plan?: boolean; wait: boolean; json?: boolean; requireApproval?: boolean }, r: { workflowType: string; input: object; idPart: string; operation: string; summary: string; newSite?: boolean }): Promise<void> {
   const { config, file } = loadConfig(o.config);
   if (!r.newSite) siteOf(config, file, o.site);
-  const conn = await connectOrExplain(o, config.temporal.address, config.temporal.namespace);
+  const conn = await connectOrExplain(o, config.temporal);
   const { client, connection, namespace } = conn;
   try {
     await requireWorker(conn, o.taskQueue ?? config.temporal.taskQueue, { wait: o.wait || !!o.plan, config: file });

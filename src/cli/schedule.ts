@@ -33,7 +33,7 @@ export function scheduleFromFlags(f: Record<string, unknown>): ScheduleConfig {
 
 async function withClient<T>(o: Opts, fn: (client: Client, config: Config | undefined, file: string | undefined) => Promise<T>, warnIfNoWorker?: (config: Config | undefined) => string): Promise<T> {
   const loaded = o.config || process.env.SDDC_OPS_CONFIG ? loadConfig(o.config) : undefined;
-  const conn = await connectOrExplain(o, loaded?.config.temporal.address, loaded?.config.temporal.namespace);
+  const conn = await connectOrExplain(o, loaded?.config.temporal);
   try {
     // The schedule starts its runs later: say now when nobody would run them (they would wait unseen).
     if (warnIfNoWorker) await requireWorker(conn, o.taskQueue ?? warnIfNoWorker(loaded?.config), { wait: false, config: loaded?.file });

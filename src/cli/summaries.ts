@@ -25,6 +25,8 @@ export const COMMAND_SUMMARIES = {
   cancel: 'Cancel a run: a scale-out undoes what it changed so far, in reverse; a restore or drill stops the restore jobs it started',
   report: 'Backup health at a glance, per site: the newest good and restore-tested sets, success rates over 30 and 90 days, sizes and durations over time (charts with --html), problems, the next run, unconfirmed app data',
   sftp: 'The SFTP backup server: its ECDSA host key fingerprint, to pin and to compare with what NSX Manager sees',
+  'codec-server':
+    "Serve the payload codec over HTTP (Temporal's remote codec protocol, bearer token, CORS for the Web UI only), so encrypted runs read in clear in the UI and nowhere else",
   completion: 'Print the shell completion script for bash, zsh or fish (source <(sddc-ops completion bash))',
   doctor: 'Check a config end to end before the first run: secrets resolve, endpoints answer and accept their logins, the SFTP host key and directory, Temporal\'s search attributes and a worker — one line per check, with what to fix',
   'temporal-cli': 'Find or provision the temporal CLI (TEMPORAL_CLI_PATH, PATH, cache, go install, download) and print its path',

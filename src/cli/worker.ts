@@ -28,10 +28,11 @@ export function workerCommand(): Command {
     try {
       conn = await connectWorker({ address: opts.address, namespace: opts.namespace, profile: opts.profile, configAddress: cfg.temporal.address, configNamespace: cfg.temporal.namespace });
     } catch (err) {
-      throw new CliError(`cannot reach Temporal: ${(err as Error).message.split('\n')[0]}`, EXIT.RUN_FAILED);
+      const m = (err as Error).message.split('\n')[0]!;
+      throw new CliError(m.startsWith('cannot reach Temporal') ? m : `cannot reach Temporal: ${m}`, EXIT.RUN_FAILED);
     }
     const taskQueue = opts.taskQueue ?? cfg.temporal.taskQueue ?? DEFAULT_TASK_QUEUE;
-    const worker = await createWorker({ connection: conn.connection, namespace: conn.namespace, taskQueue, configFile: file });
+    const worker = await createWorker({ connection: conn.connection, namespace: conn.namespace, taskQueue, configFile: file, encryption: cfg.temporal.encryption });
     const stop = (sig: string) => {
       info(`${sig}: shutting down the worker (running activities get 10 s to finish)…`);
       worker.shutdown();

@@ -1,6 +1,7 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { Client, Connection } from '@temporalio/client';
 import type { NativeConnection, NativeConnectionOptions } from '@temporalio/worker';
+import { clientDataConverter, payloadCodecFor, type EncryptionSetting } from './data-converter.js';
 
 export interface ConnectionFlags {
   address?: string;
@@ -11,6 +12,8 @@ export interface ConnectionFlags {
   configNamespace?: string;
   /** How long to wait for the server (default 10 s); a command that can do without Temporal asks briefly. */
   connectTimeoutMs?: number;
+  /** The config file's temporal.encryption (unset: decrypts nothing, refuses to encrypt, saying what to set). */
+  encryption?: EncryptionSetting;
 }
 
 /**
@@ -18,33 +21,44 @@ export interface ConnectionFlags {
  * @temporalio/envconfig (TEMPORAL_* variables and temporal.toml profiles, with TLS, mTLS and API
  * keys); else localhost:7233 / default.
  */
-export function resolveConnection(flags: ConnectionFlags): { options: NativeConnectionOptions; namespace: string } {
-  const profile = loadClientConnectConfig({ profile: flags.profile ?? process.env.TEMPORAL_PROFILE });
+export function resolveConnection(flags: ConnectionFlags): { options: NativeConnectionOptions; namespace: string; profile?: string } {
+  // An exported but empty variable (TEMPORAL_ADDRESS=) means unset, not "the empty address".
+  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => !!e[1]));
+  const profileName = flags.profile ?? env.TEMPORAL_PROFILE;
+  const profile = loadClientConnectConfig({ profile: profileName, overrideEnvVars: env });
   const options: NativeConnectionOptions = { ...profile.connectionOptions };
   const address = flags.address ?? flags.configAddress ?? options.address ?? '127.0.0.1:7233';
   options.address = address;
   const namespace = flags.namespace ?? flags.configNamespace ?? profile.namespace ?? 'default';
-  return { options, namespace };
+  return { options, namespace, profile: profileName };
 }
 
 /** Where a connection goes, for messages: the address and namespace as resolved. */
 export class TemporalUnreachable extends Error {
   override readonly name = 'TemporalUnreachable';
-  constructor(readonly address: string, readonly namespace: string, cause: Error) {
-    super(`cannot reach Temporal at ${address} (namespace ${namespace}): ${cause.message.split('\n')[0]}`);
+  constructor(readonly address: string, readonly namespace: string, cause: Error, readonly profile?: string, readonly tlsReason?: string) {
+    super(`cannot reach Temporal at ${address} (namespace ${namespace}${profile ? `, profile ${profile}` : ''}): ${tlsReason ?? cause.message.split('\n')[0]}`);
   }
 }
 
+/** The error for a failed connection, with the TLS reason when a handshake of our own finds one. */
+async function unreachable(options: NativeConnectionOptions, namespace: string, profile: string | undefined, err: Error): Promise<TemporalUnreachable> {
+  const { diagnoseTls } = await import('./tls-probe.js');
+  const reason = await diagnoseTls(options.address!, options.tls ?? (options.apiKey ? true : undefined)).catch(() => undefined);
+  return new TemporalUnreachable(options.address!, namespace, err, profile, reason);
+}
+
 export async function connectClient(flags: ConnectionFlags): Promise<{ client: Client; connection: Connection; namespace: string; address: string }> {
-  const { options, namespace } = resolveConnection(flags);
+  const { options, namespace, profile } = resolveConnection(flags);
   const { address, tls, apiKey, metadata } = options;
+  const codec = await payloadCodecFor(flags.encryption);
   let connection: Connection;
   try {
     connection = await Connection.connect({ address, tls, apiKey: typeof apiKey === 'string' ? apiKey : undefined, metadata, connectTimeout: flags.connectTimeoutMs ?? 10_000 });
   } catch (err) {
-    throw new TemporalUnreachable(address!, namespace, err as Error);
+    throw await unreachable(options, namespace, profile, err as Error);
   }
-  return { client: new Client({ connection, namespace }), connection, namespace, address: address! };
+  return { client: new Client({ connection, namespace, dataConverter: clientDataConverter(codec) }), connection, namespace, address: address! };
 }
 
 /**
@@ -64,8 +78,12 @@ export async function recentPollers(client: Client, namespace: string, taskQueue
 }
 
 export async function connectWorker(flags: ConnectionFlags): Promise<{ connection: NativeConnection; namespace: string }> {
-  const { options, namespace } = resolveConnection(flags);
+  const { options, namespace, profile } = resolveConnection(flags);
   // Loaded here only: the worker package takes half a second to load, and only `worker` and `dev` need it.
   const { NativeConnection: Native } = await import('@temporalio/worker');
-  return { connection: await Native.connect(options), namespace };
+  try {
+    return { connection: await Native.connect(options), namespace };
+  } catch (err) {
+    throw await unreachable(options, namespace, profile, err as Error);
+  }
 }

@@ -13,6 +13,8 @@ export interface DevServerOptions {
   uiPort?: number;
   namespace?: string;
   headless?: boolean;
+  /** The codec server the Web UI decodes payloads through (--ui-codec-endpoint). */
+  uiCodecEndpoint?: string;
   onLog?: (line: string) => void;
 }
 
@@ -64,7 +66,7 @@ async function startOnce(o: DevServerOptions) {
     '--ip', ip, '--port', String(port),
     '--namespace', namespace,
     '--log-level', 'warn',
-    ...(o.headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
+    ...(o.headless ? ['--headless'] : ['--ui-port', String(uiPort), ...(o.uiCodecEndpoint ? ['--ui-codec-endpoint', o.uiCodecEndpoint] : [])]),
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ];
   const child: ChildProcess = spawn(o.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -4,6 +4,7 @@ import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, t
 import * as activities from '../../activities/index.js';
 import { DEFAULT_TASK_QUEUE } from './search-attributes.js';
 import { setWorkerConfigFile } from './worker-config.js';
+import { EncryptionConfigError, payloadCodecFor, workerDataConverter, type EncryptionSetting } from './data-converter.js';
 
 /** workflows/index.js next to the compiled code, or index.ts when running from source (tests). */
 export function workflowsPath(): string {
@@ -22,11 +23,20 @@ export interface WorkerOptions {
   identity?: string;
   /** The config file every run reads its site from (default: the usual search). */
   configFile?: string;
+  /** temporal.encryption: required ('off' to go without), since a worker writes results and failures. */
+  encryption: EncryptionSetting | undefined;
 }
 
-export function createWorker(o: WorkerOptions): Promise<Worker> {
+export async function createWorker(o: WorkerOptions): Promise<Worker> {
+  if (o.encryption === undefined) {
+    throw new EncryptionConfigError(
+      `${o.configFile ?? 'the config'} has no temporal.encryption: a worker encrypts every result and failure it sends to Temporal. ` +
+        'Add temporal.encryption.keys and currentKey (a key: openssl rand -base64 32 > FILE), or write `encryption: off` to run without (docs/security.md)',
+    );
+  }
   setWorkerConfigFile(o.configFile);
   return Worker.create({
+    dataConverter: workerDataConverter(await payloadCodecFor(o.encryption)),
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue ?? DEFAULT_TASK_QUEUE,

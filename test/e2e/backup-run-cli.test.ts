@@ -14,6 +14,7 @@ import { cli, CLI } from '../fixtures/stack.js';
 import { startCoordinatedBackup } from '../../src/temporal/backup-runs.js';
 import { manifestsOnDisk, sha256OnDisk } from '../fixtures/manifest.js';
 import { until } from '../fixtures/wait.js';
+import { testDataConverter, testEncryption } from '../fixtures/codec.js';
 
 let server: Awaited<ReturnType<typeof startDevServer>>;
 let lab: TestLab;
@@ -31,7 +32,7 @@ beforeAll(async () => {
   if (l.status === 'fulfilled') lab = l.value;
   for (const r of [s, l]) if (r.status === 'rejected') throw r.reason;
   native = await NativeConnection.connect({ address: server.address });
-  worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle(), configFile: lab.configPath });
+  worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle(), configFile: lab.configPath, encryption: testEncryption() });
   running = worker.run();
 });
 
@@ -56,7 +57,7 @@ describe('sddc-ops backup run, end to end (dev server with SQLite, lab, real ssh
 
     // The server lists the run by its search attributes.
     const connection = await Connection.connect({ address: server.address });
-    const client = new Client({ connection });
+    const client = new Client({ connection, dataConverter: await testDataConverter() });
     const found = [];
     for await (const w of client.workflow.list({ query: `SddcSite = "e2e" AND SddcOperation = "coordinated-backup" AND BackupSetId = "${out.setId}"` })) found.push(w);
     expect(found.map((w) => w.runId)).toEqual([out.runId]);
@@ -77,7 +78,7 @@ describe('sddc-ops backup run, end to end (dev server with SQLite, lab, real ssh
   it('exits 1 with the product\'s reason when the run fails', async () => {
     // Wait for the previous test's run to finish.
     const connection = await Connection.connect({ address: server.address });
-    await new Client({ connection }).workflow.getHandle('coordinated-backup-e2e').result().catch(() => undefined);
+    await new Client({ connection, dataConverter: await testDataConverter() }).workflow.getHandle('coordinated-backup-e2e').result().catch(() => undefined);
     await connection.close();
     await setFaults(lab.vcenter.url, { failJob: { message: 'Location is not accessible' } });
     const r = await cli(['backup', 'run', '--site', 'e2e', '--config', lab.configPath, '--address', server.address]);
@@ -102,7 +103,7 @@ describe('sddc-ops backup run, end to end (dev server with SQLite, lab, real ssh
     expect(r.stderr).toContain('nothing was started');
     expect(r.stderr).toContain('sddc-ops worker --config');
     const connection = await Connection.connect({ address: server.address });
-    const client = new Client({ connection });
+    const client = new Client({ connection, dataConverter: await testDataConverter() });
     try {
       const latest = await client.workflow.getHandle('coordinated-backup-e2e').describe();
       expect(latest.taskQueue, 'no run was started on the unpolled queue').not.toBe('nobody-polls-this');
@@ -146,7 +147,7 @@ describe('sddc-ops backup run, end to end (dev server with SQLite, lab, real ssh
     const first = await startWorker();
     await setFaults(lab.vcenter.url, { startDelayMs: 4000 });
     const connection = await Connection.connect({ address: server.address });
-    const client = new Client({ connection });
+    const client = new Client({ connection, dataConverter: await testDataConverter() });
     try {
       const handle = await startCoordinatedBackup(client, { input: { site: 'e2e' }, taskQueue: q, config: lab.config });
       const startedEvent = await until('the vCenter start call to run', async () =>
@@ -190,13 +191,13 @@ describe('sddc-ops backup run, end to end (dev server with SQLite, lab, real ssh
     await server.stop();
     server = await startDevServer({ cliPath: inject('temporalCli'), dataDir, port, headless: true });
     const connection = await Connection.connect({ address: server.address });
-    const client = new Client({ connection });
+    const client = new Client({ connection, dataConverter: await testDataConverter() });
     const runs = [];
     for await (const w of client.workflow.list({ query: 'SddcSite = "e2e"' })) runs.push(w.status.name);
     expect(runs.filter((s) => s === 'COMPLETED').length).toBeGreaterThanOrEqual(2);
     expect(runs).toContain('FAILED');
     await connection.close();
-    worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle(), configFile: lab.configPath });
+    worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle(), configFile: lab.configPath, encryption: testEncryption() });
     running = worker.run();
   });
 
@@ -207,7 +208,7 @@ describe('sddc-ops backup run, end to end (dev server with SQLite, lab, real ssh
       const port = Number(server.address.split(':')[1]);
       const connection = await Connection.connect({ address: server.address });
       await until('the run to be waiting on the products', async () => {
-        for await (const w of new Client({ connection }).workflow.list({ query: 'SddcSite = "e2e" AND ExecutionStatus = "Running"' })) return w;
+        for await (const w of new Client({ connection, dataConverter: await testDataConverter() }).workflow.list({ query: 'SddcSite = "e2e" AND ExecutionStatus = "Running"' })) return w;
         return undefined;
       });
       await connection.close();
@@ -217,7 +218,7 @@ describe('sddc-ops backup run, end to end (dev server with SQLite, lab, real ssh
       // Longer than the client's own gRPC retries (about 50 s): the old CLI gave up here and exited 1.
       await new Promise((r) => setTimeout(r, 65_000));
       server = await startDevServer({ cliPath: inject('temporalCli'), dataDir, port, headless: true });
-      worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle(), configFile: lab.configPath });
+      worker = await createWorker({ connection: native, namespace: 'default', workflowBundle: await workflowBundle(), configFile: lab.configPath, encryption: testEncryption() });
       running = worker.run();
       const r = await waiting;
       expect(r.code, r.stderr).toBe(0);

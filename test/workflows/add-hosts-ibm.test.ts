@@ -4,7 +4,7 @@ import type { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import * as activities from '../../activities/index.js';
 import { startWorkerEnv } from '../fixtures/temporal.js';
-import { editLabConfig, type TestLab } from '../fixtures/lab.js';
+import { labFetch, editLabConfig, type TestLab } from '../fixtures/lab.js';
 import { until } from '../fixtures/wait.js';
 import { approveWhenAsked, rolledBack } from '../fixtures/scale-out.js';
 import { runActivity } from '../fixtures/activity.js';
@@ -17,6 +17,7 @@ import type { VsFaults } from '../../src/lab/vmware-solutions.js';
 import { loadConfig } from '../../src/config/load.js';
 import { iamFor } from '../../activities/endpoints.js';
 import { VmwareSolutionsClient } from '../../src/providers/ibm/vmware-solutions.js';
+import { failureText } from '../fixtures/codec.js';
 
 let env: TestWorkflowEnvironment;
 let lab: TestLab;
@@ -33,14 +34,14 @@ beforeAll(async () => {
 afterAll(async () => stop?.());
 
 const ibm = () => loadConfig(lab.configPath).config.ibmCloud!;
-const vs = async () => new VmwareSolutionsClient({ url: ibm().vmwareSolutionsUrl, iam: await iamFor(ibm()) });
+const vs = async () => new VmwareSolutionsClient({ url: ibm().vmwareSolutionsUrl, iam: await iamFor(ibm()), caFile: ibm().caFile });
 /** vCenter (through SOAP) and IBM's inventory of the cluster: what a rollback must restore. */
 const snapshot = async () => {
   const inv = await runActivity(scaleOutInventory, { vcenter: lab.config.vcenter });
   const ibmHosts = (await (await vs()).getCluster(lab.vmwareSolutions!.instanceId, '0')).hosts.map((h) => `${h.name.hostname}:${h.state}`).sort();
   return { clusters: inv.clusters.map(({ ref: _r, ...c }) => c), hosts: inv.hosts.map(({ ref: _r, ...h }) => h), ibmHosts };
 };
-const orders = async () => (await (await fetch(`${ibm().vmwareSolutionsUrl}/lab/orders`)).json()) as { kind: string; hosts: string[]; price?: string; verifyOnly: boolean }[];
+const orders = async () => (await (await labFetch(`${ibm().vmwareSolutionsUrl}/lab/orders`)).json()) as { kind: string; hosts: string[]; price?: string; verifyOnly: boolean }[];
 
 let n = 0;
 const start = (hosts: string[], o: Partial<AddHostsInput> = {}) =>
@@ -82,7 +83,8 @@ describe('addHosts through IBM Cloud for VMware Solutions', () => {
     const h = await start(['esx-211.lab.local']);
     await approveWhenAsked(h);
     await h.result();
-    const started = (await h.fetchHistory()).events!.filter((e) => e.activityTaskStartedEventAttributes?.lastFailure?.message?.includes('the instance is changing'));
+    const retries = (await h.fetchHistory()).events!.filter((e) => e.activityTaskStartedEventAttributes?.lastFailure);
+    const started = (await Promise.all(retries.map((e) => failureText(env.client, e.activityTaskStartedEventAttributes!.lastFailure)))).filter((m) => m.includes('the instance is changing'));
     expect(started.length, 'a retry of the order carries the refusal it waited out').toBeGreaterThan(0);
     await giveBack(['esx-211']);
     expect(await snapshot()).toEqual(before);

@@ -40,7 +40,7 @@ export const EXAMPLES: Record<string, string[]> = {
   cancel: ['sddc-ops cancel scale-out-add-hosts-tokyo-1-DC0_C0', 'sddc-ops cancel restore-drill-tokyo-1-20261126T060000Z'],
   'temporal-cli': ['sddc-ops temporal-cli'],
   sftp: ['sddc-ops sftp fingerprint sftp01.tokyo.example.com'],
-  'codec-server': ['SDDC_CODEC_TOKEN=$(openssl rand -hex 32) sddc-ops codec-server --config /etc/sddc-ops/config.yaml --token env:SDDC_CODEC_TOKEN --ui-origin https://temporal-ui.example.com'],
+  'codec-server': ['sddc-ops codec-server --config /etc/sddc-ops/config.yaml --token file:/etc/sddc-ops/codec-token --ui-origin https://temporal-ui.example.com   # token: openssl rand -hex 32'],
   completion: ['source <(sddc-ops completion bash)   # or add it to ~/.bashrc', 'sddc-ops completion fish > ~/.config/fish/completions/sddc-ops.fish'],
   worker: ['sddc-ops worker --config /etc/sddc-ops/config.yaml --address temporal.internal:7233'],
   lab: ['sddc-ops lab --dir /tmp/lab --nsx-flavor nsx-v'],

@@ -8,6 +8,7 @@ import { parse, stringify } from 'yaml';
 import { Client, Connection } from '@temporalio/client';
 import { CLI, cli } from '../fixtures/stack.js';
 import { until } from '../fixtures/wait.js';
+import { chromiumDom } from '../fixtures/chromium.js';
 import { endpointResource } from '../../src/domain/backup-set.js';
 
 /**
@@ -74,6 +75,14 @@ describe('payload encryption end to end (dev, its codec server, the SQLite file)
     expect((await fetch(`${codecUrl}/decode`, { method: 'POST', headers, body })).status).toBe(401);
     expect((await fetch(`${endpoint}/decode`, { method: 'POST', headers: { ...headers, origin: 'http://elsewhere.example' }, body })).status).toBe(403);
   });
+
+  it('in the Web UI (a real headless browser), the run reads in clear through the codec server', async () => {
+    const { runId } = await demoRun().describe();
+    const dom = await chromiumDom(`${uiUrl}/namespaces/default/workflows/coordinated-backup-lab/${runId}/history`, { virtualTimeMs: 30_000 });
+    // The result, decoded in the browser: the manifest's path on the target, from the config's directory.
+    expect(dom).toContain(`${siteOf().backupTarget.directory}/sets/`);
+    expect(dom).not.toContain('binary/encrypted');
+  }, 180_000);
 
   it('a failed run: its failure message is sealed too, and `backup logs` tells it in clear', async () => {
     const doc = parse(readFileSync(labConfig, 'utf8'));

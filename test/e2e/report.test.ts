@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { freePort } from '../../src/lab/sftp-server.js';
 import { CLI } from '../fixtures/stack.js';
 import { until } from '../fixtures/wait.js';
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, startStack, type Stack } from '../fixtures/stack.js';
 import { setFaults } from '../fixtures/lab.js';
+import { chromiumDom } from '../fixtures/chromium.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -16,13 +17,6 @@ beforeAll(async () => {
 afterAll(async () => stack?.stop());
 const conn = () => ['--config', stack.lab.configPath, '--address', stack.server.address];
 
-/** What Chromium makes of a file: its DOM after load, from a real headless browser. */
-function chromiumDom(file: string): string {
-  const profile = mkdtempSync(join(tmpdir(), 'sddc-chromium-'));
-  const r = spawnSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 60_000 });
-  if (r.status !== 0) throw new Error(`chromium failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
 /** The point marks Vega drew in one chart (a figure), as the browser parsed it. */
 const pointsIn = (dom: string, chart: string) => {
   const figure = new RegExp(`<figure[^>]*data-chart="${chart}"[^>]*>([\\s\\S]*?)</figure>`).exec(dom)?.[1] ?? '';
@@ -47,12 +41,12 @@ describe('sddc-ops report', () => {
     expect(h!.problems.map((p) => p.status)).toEqual(['failed']);
     const text = readFileSync(html, 'utf8');
     expect(text).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/); // nothing to run, nothing to fetch
-    const dom = chromiumDom(html);
+    const dom = await chromiumDom(`file://${html}`);
     expect(pointsIn(dom, 'size')).toBe(3);
     expect(pointsIn(dom, 'duration')).toBe(3);
     expect(dom).toContain(h!.newestGood.setId);
     // The copy beside the backups, written by the last run, has its three points too.
-    expect(pointsIn(chromiumDom(besideBackups), 'size')).toBe(3);
+    expect(pointsIn(await chromiumDom(`file://${besideBackups}`), 'size')).toBe(3);
     const human = await cli(['report', '--site', 'rep', ...conn()]);
     expect(human.stdout).toMatch(/success rate +66\.7 % of 3 runs \(30 d\)/);
   }, 180_000);

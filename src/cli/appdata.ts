@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { COMMAND_SUMMARIES } from './summaries.js';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, siteOf } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { acknowledgeUpdate, appDataStatusQuery, appDataWorkflowId, type AcknowledgeResult, type AppDataStatus } from '../../workflows/appdata/appdata-reminder.js';
 import type { appDataRound } from '../../workflows/appdata/appdata-round.js';
@@ -23,8 +23,10 @@ export function siteOfCluster(config: Config, cluster: string): { site: string; 
   throw new CliError(`unknown cluster "${cluster}": linked IKS clusters are ${known.join(', ') || '(none)'}`, EXIT.BAD_INPUT);
 }
 
-async function connect(o: Opts) {
+/** The config, then Temporal; a site named by --site must be in the config before anything is asked of the server. */
+async function connect(o: Opts & { site?: string }) {
   const { config, file } = loadConfig(o.config);
+  if (o.site !== undefined) siteOf(config, file, o.site);
   const c = await connectOrExplain(o, config.temporal);
   return { ...c, config, file };
 }
@@ -93,7 +95,6 @@ export function appDataCommand(): Command {
       const conn = await connect(o);
       const { client, connection, config } = conn;
       try {
-        if (!config.sites[o.site]) throw new CliError(`no site ${o.site}`, EXIT.BAD_INPUT);
         await requireWorker(conn, o.taskQueue ?? config.temporal.taskQueue, { wait: true, config: conn.file });
         const r = await client.workflow.execute<typeof appDataRound>('appDataRound', {
           taskQueue: o.taskQueue ?? config.temporal.taskQueue,

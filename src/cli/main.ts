@@ -98,6 +98,11 @@ async function fullProgram(): Promise<Command> {
   return program;
 }
 
+/** A value pasted by mistake (a 100 kB name) is shown by its start and its length, never whole. */
+export function elideLong(message: string): string {
+  return message.replace(/(\S{256,}?)([:,;]?)(?=\s|$)/g, (_, s: string, tail: string) => `${s.slice(0, 64)}…(${s.length} characters)${tail}`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   // gRPC's TLS to an IP address trips DEP0123 on every command; the operator can do nothing about it.
   process.noDeprecation = true;
@@ -116,18 +121,18 @@ export async function main(argv: string[]): Promise<number> {
     // By name: importing these errors' modules would load what `--help` avoids.
     const name = (err as Error)?.name;
     if (name === 'ConfigError') {
-      info((err as Error).message);
+      info(elideLong((err as Error).message));
       return EXIT.BAD_INPUT;
     }
     if (err instanceof CliError) {
-      info(`error: ${err.message}`);
+      info(`error: ${elideLong(err.message)}`);
       return err.exitCode;
     }
     if (name === 'PortInUse' || name === 'EncryptionConfigError' || name === 'PayloadKeyMissing' || name === 'PayloadKeyUnknown') {
-      info(`error: ${(err as Error).message}`);
+      info(`error: ${elideLong((err as Error).message)}`);
       return EXIT.BAD_INPUT;
     }
-    info(`error: ${(err as Error)?.message ?? String(err)}`);
+    info(`error: ${elideLong((err as Error)?.message ?? String(err))}`);
     return EXIT.RUN_FAILED;
   }
 }

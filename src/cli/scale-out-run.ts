@@ -2,6 +2,7 @@
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, siteOf } from '../config/load.js';
+import type { SiteConfig } from '../config/schema.js';
 import { uiLink } from '../temporal/backup-runs.js';
 import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
 import { approveUpdate, scaleOutProgressQuery, type ScaleOutPlanResult, type ScaleOutProgress } from '../../workflows/scale-out/common.js';
@@ -17,13 +18,17 @@ import type { ScaleOutOpts } from './scale-out.js';
 import { outcomeOf } from './wait.js';
 
 const THUMBPRINT_RE = /^([0-9A-Fa-f]{2}:){19}[0-9A-Fa-f]{2}$/;
+/** A DNS name or IPv4 address: dot-separated labels of letters, digits and -, at most 253 characters. */
+const HOST_NAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+/** vSphere's rule for an inventory name: 1-80 characters; / \ and % are escapes there. */
+const VSPHERE_NAME_RE = /^[^/\\%\p{Cc}]{1,80}$/u;
 
 /** `--host NAME[=THUMBPRINT]`, checked here: a malformed one is bad input (exit 2). */
 export function parseHosts(values: string[]): { name: string; thumbprint?: string }[] {
   if (!values.length) throw new CliError('give at least one --host NAME[=THUMBPRINT]', EXIT.BAD_INPUT);
   return values.map((v) => {
     const [name, thumbprint, extra] = v.split('=');
-    if (!name || extra !== undefined || !/^[A-Za-z0-9.-]+$/.test(name)) throw new CliError(`--host ${v}: expected a host name, optionally =THUMBPRINT`, EXIT.BAD_INPUT);
+    if (!name || extra !== undefined || !HOST_NAME_RE.test(name)) throw new CliError(`--host ${v}: expected a host name (such as esx-5.example.com), optionally =THUMBPRINT`, EXIT.BAD_INPUT);
     if (thumbprint !== undefined && !THUMBPRINT_RE.test(thumbprint)) throw new CliError(`--host ${v}: the thumbprint must be SHA-1 as 20 colon-separated hex pairs (AA:BB:…)`, EXIT.BAD_INPUT);
     return thumbprint ? { name, thumbprint: thumbprint.toUpperCase() } : { name };
   });
@@ -78,6 +83,7 @@ export async function startScaleOut(kind: 'addHosts' | 'addCluster', o: ScaleOut
   }
   const hosts = hostCount === undefined ? parseHosts(o.host ?? []) : [];
   const target = kind === 'addHosts' ? o.cluster! : o.name!;
+  if (kind === 'addCluster' && !VSPHERE_NAME_RE.test(target)) throw new CliError(`--name ${target}: a cluster name is 1-80 characters, without / \\ or %`, EXIT.BAD_INPUT);
   const input = { site: o.site, hosts, skipBackup: !!o.skipBackup, requireApproval: !!o.requireApproval, planOnly: !!o.plan, ...(kind === 'addHosts' ? { cluster: target } : { name: target, ...(hostCount ? { hostCount } : {}) }) } as AddHostsInput | AddClusterInput;
   await startRun(o, {
     workflowType: kind,
@@ -86,7 +92,34 @@ export async function startScaleOut(kind: 'addHosts' | 'addCluster', o: ScaleOut
     idPart: `${kind === 'addHosts' ? 'add-hosts' : 'add-cluster'}-${o.site}-${target}`,
     operation: kind === 'addHosts' ? 'scale-out-add-hosts' : 'scale-out-add-cluster',
     summary: `${kind === 'addHosts' ? `add ${hosts.length} host(s) to cluster ${target}` : `new cluster ${target} with ${hostCount ?? hosts.length} host(s)`} on site ${o.site}`,
+    check: async (sc) => {
+      if (hostCount !== undefined && sc.capacity.provider !== 'ibm-vmware-solutions') {
+        throw new CliError(`--host-count ${o.hostCount}: site ${o.site} does not order its capacity from IBM (capacity.provider is ${sc.capacity.provider}): name the hosts with --host NAME[=THUMBPRINT]`, EXIT.BAD_INPUT);
+      }
+      // An IBM-ordered site's clusters are IBM's to name: its run's pre-check asks IBM.
+      if (kind === 'addHosts' && sc.capacity.provider === 'vcenter-direct') await requireCluster(o.site, sc, target);
+    },
   });
+}
+
+/**
+ * An unknown cluster is bad input, found before any run starts: vCenter's clusters are asked for
+ * here. When this machine cannot ask (a secret that resolves only on the workers, vCenter out of
+ * reach), the run's pre-check says it instead, changing nothing.
+ */
+async function requireCluster(site: string, sc: SiteConfig, cluster: string): Promise<void> {
+  const { scaleOutInventory } = await import('../../activities/scale-out/hosts.js');
+  let clusters: string[];
+  try {
+    clusters = await Promise.race([
+      scaleOutInventory({ vcenter: sc.vcenter }).then((inv) => inv.clusters.map((c) => c.name)),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 15 s')), 15_000).unref()),
+    ]);
+  } catch (err) {
+    info(`note: could not list vCenter's clusters from here (${(err as Error).message.split('\n')[0]}); the run's pre-check looks for cluster ${cluster}`);
+    return;
+  }
+  if (!clusters.includes(cluster)) throw new CliError(`--cluster ${cluster}: vCenter of site ${site} has no such cluster (clusters: ${clusters.join(', ') || 'none'})`, EXIT.BAD_INPUT);
 }
 
 export type IksOpts = Omit<ScaleOutOpts, 'host' | 'skipBackup'> & { cluster: string; pool: string; sizePerZone?: string; zone?: string; privateVlan?: string; publicVlan?: string };
@@ -109,6 +142,11 @@ export async function startIksChange(kind: 'resize' | 'add-zone', o: IksOpts): P
     idPart: `iks-${o.site}-${o.cluster}`,
     operation: kind === 'resize' ? 'scale-out-iks-resize' : 'scale-out-iks-add-zone',
     summary: `IKS ${o.cluster} pool ${o.pool}: ${kind === 'resize' ? `${change.kind === 'resize' ? change.sizePerZone : ''} worker(s) per zone` : `add zone ${o.zone}`} (site ${o.site})`,
+    check: (sc) => {
+      if (!sc.iksClusters.some((c) => c.id === o.cluster || c.name === o.cluster)) {
+        throw new CliError(`--cluster ${o.cluster}: site ${o.site} links no such IKS cluster (sites.${o.site}.iksClusters: ${sc.iksClusters.map((c) => c.name ?? c.id).join(', ') || 'none'})`, EXIT.BAD_INPUT);
+      }
+    },
   });
 }
 
@@ -125,9 +163,15 @@ export async function startAddSite(o: AddSiteOpts): Promise<void> {
 }
 
 /** Starts a scale-out run (id `scale-out-<idPart>`, or a plan's own id), then follows it unless --no-wait. */
-async function startRun(o: ConnectionOpts & { site: string; config?: string; plan?: boolean; wait: boolean; json?: boolean; requireApproval?: boolean }, r: { workflowType: string; input: object; idPart: string; operation: string; summary: string; newSite?: boolean }): Promise<void> {
+async function startRun(
+  o: ConnectionOpts & { site: string; config?: string; plan?: boolean; wait: boolean; json?: boolean; requireApproval?: boolean },
+  r: { workflowType: string; input: object; idPart: string; operation: string; summary: string; newSite?: boolean; /** What the site's config must allow, checked before Temporal is contacted (bad input: exit 2). */ check?: (sc: SiteConfig) => void | Promise<void> },
+): Promise<void> {
   const { config, file } = loadConfig(o.config);
-  if (!r.newSite) siteOf(config, file, o.site);
+  if (!r.newSite) {
+    const sc = siteOf(config, file, o.site);
+    await r.check?.(sc);
+  }
   const conn = await connectOrExplain(o, config.temporal);
   const { client, connection, namespace } = conn;
   try {

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { COMMAND_SUMMARIES } from './summaries.js';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { loadConfig, siteOf } from '../config/load.js';
-import { scheduleSchema, type Config, type ScheduleConfig } from '../config/schema.js';
+import { scheduleNote, scheduleSchema, type Config, type ScheduleConfig } from '../config/schema.js';
 import { describeSpec, inZone, planApply, scheduleId, scheduleOptions, SCHEDULE_PREFIX, siteSchedules, upsertSchedule, type OwnerMemo } from '../schedules/schedules.js';
 import { connectOrExplain, requireWorker } from './backup-run.js';
 import { addConnectionOptions, type ConnectionOpts } from './common.js';
@@ -10,7 +10,7 @@ import { CliError, EXIT, info, printJson, formatTable } from './output.js';
 
 type Opts = ConnectionOpts & { config?: string; json?: boolean };
 
-const FLAG_OF: Record<string, string> = { cron: '--cron', every: '--every', timezone: '--tz', jitter: '--jitter', overlap: '--overlap', catchup: '--catchup', purpose: '--purpose' };
+const FLAG_OF: Record<string, string> = { cron: '--cron', every: '--every', timezone: '--tz', jitter: '--jitter', overlap: '--overlap', catchup: '--catchup', purpose: '--purpose', note: '--note' };
 
 /** Validates schedule flags locally, before any server is contacted. */
 export function scheduleFromFlags(f: Record<string, unknown>): ScheduleConfig {
@@ -166,6 +166,8 @@ export function scheduleCommand(): Command {
   for (const [verb, help] of [['pause', 'Pause a schedule (no runs until unpaused)'], ['unpause', 'Resume a paused schedule']] as const) {
     withConn(schedule.command(`${verb} <site-or-id>`).description(help).option('--note <text>', 'why (shown with the schedule; without it the schedule keeps its note)').option('--purpose <p>', 'purpose', 'backup')).action(
       async (name: string, o: Opts & { note?: string; purpose: string }) => {
+        const note = o.note === undefined ? undefined : scheduleNote.safeParse(o.note);
+        if (note && !note.success) throw new CliError(`--note: ${note.error.issues[0]!.message}`, EXIT.BAD_INPUT);
         await withClient(o, async (client) => {
           const { handle, desc } = await handleOf(client, idOf(name, o.purpose));
           // The operator's note stays unless a new one is given (the SDK would put its own words there).

@@ -6,6 +6,7 @@ import { createWorker, installRuntime } from '../temporal/worker.js';
 import { DEFAULT_TASK_QUEUE } from '../temporal/search-attributes.js';
 import { CliError, EXIT, info } from './output.js';
 import { addConnectionOptions, type ConnectionOpts } from './common.js';
+import { hostPortProblem } from '../config/formats.js';
 
 /** Runs a worker until SIGINT/SIGTERM, then drains: running activities get the grace time to finish. */
 export function workerCommand(): Command {
@@ -20,7 +21,7 @@ export function workerCommand(): Command {
         'Example (Temporal Cloud):\n  TEMPORAL_PROFILE=prod sddc-ops worker --namespace ops.a1b2c\n',
     );
   addConnectionOptions(cmd).action(async (opts: ConnectionOpts & { config?: string; metrics?: string }) => {
-    if (opts.metrics && !/^[^\s:]+:\d{1,5}$/.test(opts.metrics)) throw new CliError(`--metrics ${opts.metrics}: expected host:port, e.g. 0.0.0.0:9464`, EXIT.BAD_INPUT);
+    if (opts.metrics && hostPortProblem(opts.metrics)) throw new CliError(`--metrics ${opts.metrics}: expected host:port, e.g. 0.0.0.0:9464`, EXIT.BAD_INPUT);
     installRuntime(undefined, opts.metrics);
     // Checked now, so that a worker never starts on a config no run could use; read again by every run.
     const { config: cfg, file } = loadConfig(opts.config);

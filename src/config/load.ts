@@ -27,6 +27,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
     return `${where}: required — add it (see config/sddc-ops.example.yaml)`;
   }
+  // A key of a map (a site's name) that breaks its rule: the rule's own words, not "Invalid key in record".
+  if (issue.code === 'invalid_key' && issue.issues[0]) return `${where}: ${issue.issues[0].message}`;
   return `${where}: ${issue.message}`;
 }
 
@@ -35,7 +37,9 @@ export function parseConfig(text: string, file: string): Config {
   if (doc.errors.length) {
     throw new ConfigError(file, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}`));
   }
-  const result = configSchema.safeParse(doc.toJS());
+  const value: unknown = doc.toJS();
+  if (value === null || value === undefined) throw new ConfigError(file, ['the file is empty: start from config/sddc-ops.example.yaml']);
+  const result = configSchema.safeParse(value);
   if (!result.success) throw new ConfigError(file, result.error.issues.map(describeIssue));
   return result.data;
 }

@@ -3,6 +3,14 @@ import { DEFAULT_NEW_CLUSTER } from '../domain/ha-admission.js';
 import { SECRET_REF_RE } from './secrets.js';
 import { parseDuration } from '../domain/duration.js';
 import { cronProblem, timezoneProblem } from '../schedules/validate.js';
+import { hostPortProblem, webUrlProblem } from './formats.js';
+
+/** A string checked by one of the shared format rules (formats.ts), with its words. */
+const formatted = (problem: (v: string) => string | undefined) =>
+  z.string().superRefine((v, ctx) => {
+    const p = problem(v);
+    if (p) ctx.addIssue({ code: 'custom', message: p });
+  });
 
 const secretRef = z
   .string()
@@ -11,16 +19,21 @@ const secretRef = z
   })
   .describe('Secret reference: env:NAME (environment variable on the worker) or file:PATH (file on the worker)');
 
+/** Ten years: any longer is a slip of the keyboard (99999999d), and would overflow the timeouts and timers made from it. */
+const MAX_DURATION_MS = 3650 * 86_400_000;
+const durationMs = (v: string) => {
+  try {
+    return parseDuration(v);
+  } catch {
+    return undefined;
+  }
+};
+
 const duration = z
   .string()
-  .refine((v) => {
-    try {
-      return parseDuration(v) > 0;
-    } catch {
-      return false;
-    }
-  }, { error: 'must be a duration such as 30s, 5m, 2h or 1h30m' })
-  .describe('Duration: 30s, 5m, 2h, 1d, 1h30m');
+  .refine((v) => (durationMs(v) ?? 0) > 0, { error: 'must be a duration such as 30s, 5m, 2h or 1h30m' })
+  .refine((v) => (durationMs(v) ?? 0) <= MAX_DURATION_MS, { error: 'must be at most 3650d (ten years)' })
+  .describe('Duration: 30s, 5m, 2h, 1d, 1h30m (at most 3650d)');
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /** HTTPS for products; plain HTTP only for a lab on this machine. */
@@ -110,6 +123,7 @@ export const backupTargetSchema = z
     directory: z
       .string()
       .regex(/^\/[\w\-.+~/]+$/, { error: 'must be an absolute path of letters, digits and - . + ~ _ / (NSX accepts no other characters)' })
+      .refine((v) => !v.split('/').some((seg) => seg === '.' || seg === '..'), { error: 'must not have . or .. segments: name the directory itself' })
       .describe('Absolute directory on the SFTP server; it must exist and be writable'),
     hostKeyFingerprint: z
       .string()
@@ -145,29 +159,24 @@ export const iksClusterSchema = z.strictObject({
     .describe('The application data the owners must back up'),
 });
 
-const ms = (d: string) => {
-  try {
-    return parseDuration(d);
-  } catch {
-    return undefined;
-  }
-};
-
 export const backupPolicySchema = z
   .strictObject({
     pollInterval: duration
-      .refine((v) => (ms(v) ?? 1000) >= 1000, { error: 'must be at least 1s: the products are asked this often, and each ask is a login' })
+      .refine((v) => (durationMs(v) ?? 1000) >= 1000, { error: 'must be at least 1s: the products are asked this often, and each ask is a login' })
       .default('10s')
       .describe('How often to ask the products for job status (at least 1s)'),
     timeout: duration.default('4h').describe('Give up on a backup job that has not finished after this long'),
   })
   .superRefine((b, ctx) => {
-    const [poll, timeout] = [ms(b.pollInterval), ms(b.timeout)];
+    const [poll, timeout] = [durationMs(b.pollInterval), durationMs(b.timeout)];
     if (poll !== undefined && timeout !== undefined && timeout < poll) {
       ctx.addIssue({ code: 'custom', path: ['timeout'], message: `must be at least pollInterval (${b.pollInterval}): a backup could never be asked about twice` });
     }
   })
   .describe('How a coordinated backup waits');
+
+/** A schedule's note, shown with it (also `schedule pause|unpause --note`). */
+export const scheduleNote = z.string().max(1000, { error: 'at most 1000 characters' });
 
 export const OVERLAP_POLICIES = ['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'terminate-other', 'allow-all'] as const;
 
@@ -190,7 +199,7 @@ export const scheduleSchema = z
     overlap: z.enum(OVERLAP_POLICIES).default('skip').describe('What to do when a run is due while the previous one still runs'),
     catchup: duration.optional().describe('How late a missed run (server down) may still start'),
     pauseOnFailure: z.boolean().default(false),
-    note: z.string().optional(),
+    note: scheduleNote.optional(),
   })
   .refine((x) => (x.cron === undefined) !== (x.every === undefined), { error: 'give either cron or every (not both, not neither)' })
   .describe('A durable Temporal Schedule, reconciled by `sddc-ops schedule apply`');
@@ -302,10 +311,10 @@ export const encryptionSchema = z
 
 export const temporalSchema = z
   .strictObject({
-    address: z.string().optional().describe('host:port of the Temporal frontend (overrides profile and TEMPORAL_ADDRESS)'),
-    namespace: z.string().optional(),
-    taskQueue: z.string().default('sddc-ops'),
-    uiUrl: z.string().url().optional().describe('Base URL of the Temporal Web UI, for links printed by the CLI'),
+    address: formatted(hostPortProblem).optional().describe('host:port of the Temporal frontend (overrides profile and TEMPORAL_ADDRESS)'),
+    namespace: z.string().min(1).optional(),
+    taskQueue: z.string().min(1, { error: 'must name a task queue (default sddc-ops)' }).default('sddc-ops'),
+    uiUrl: formatted(webUrlProblem).optional().describe('Base URL of the Temporal Web UI, for links printed by the CLI'),
     encryption: encryptionSchema.optional(),
   })
   .describe('Where the CLI and worker find Temporal');

@@ -8,7 +8,7 @@ import { connectClient, recentPollers, TemporalUnreachable } from '../temporal/c
 import { BackupAlreadyRunning, startCoordinatedBackup, uiLink } from '../temporal/backup-runs.js';
 import { progressQuery, type BackupProgress, type CoordinatedBackupInput, type CoordinatedBackupResult } from '../../workflows/backup/coordinated-backup.js';
 import { CliError, EXIT, humanBytes, info, isTty, printJson } from './output.js';
-import { siteFlags, siteOfSet, sitesArg } from './catalog.js';
+import { requireSetOnTarget, siteFlags, siteOfSet, sitesArg } from './catalog.js';
 import { SddcOperation, SddcSite } from '../temporal/search-attributes.js';
 import type { verifyBackupSet } from '../../workflows/backup/verify-backup-set.js';
 import type { ConnectionOpts } from './common.js';
@@ -192,6 +192,7 @@ async function runAllSites(client: Client, sites: string[], o: { config: Config;
 export async function backupVerifyAction(setId: string, opts: VerifyOpts): Promise<void> {
     const { config, file } = loadConfig(opts.config);
     const site = siteOfSet(config, file, setId, opts.site);
+    await requireSetOnTarget(config, site, setId);
     const conn = await connectOrExplain(opts, config.temporal);
     const { client, connection, namespace } = conn;
     try {

@@ -247,6 +247,21 @@ export function addCatalogCommands(backup: Command): void {
 }
 
 /** The target's SFTP endpoint, its secrets resolved; one that does not resolve is bad input (exit 2). */
+/**
+ * Before a run is started for a named set: a set the target does not hold is bad input (exit 2),
+ * found here rather than by a run that fails. When this machine cannot read the target (its
+ * secret resolves only on the workers, the server is out of reach), the run finds out instead.
+ */
+export async function requireSetOnTarget(config: Config, site: string, setId: string): Promise<void> {
+  const target = config.sites[site]!.backupTarget;
+  try {
+    await withSftp(await sftpEndpoint(target), (s) => readManifest(new SftpStore(s, target.directory), setId));
+  } catch (err) {
+    if (err instanceof SetNotFoundError) throw new CliError(`${err.message}: see the sets with sddc-ops backup list --site ${site}`, EXIT.BAD_INPUT);
+    info(`note: could not read the target from here (${(err as Error).message.split('\n')[0]}); the run looks for ${setId} itself`);
+  }
+}
+
 export async function targetEndpoint(target: Parameters<typeof sftpEndpoint>[0]) {
   try {
     return await sftpEndpoint(target);

@@ -3,7 +3,7 @@ import { loadConfig, siteOf } from '../config/load.js';
 import { readCatalog } from '../catalog/catalog.js';
 import { SftpStore } from '../catalog/store.js';
 import { withSftp } from '../providers/sftp/client.js';
-import { setIdArg, targetEndpoint } from './catalog.js';
+import { requireSetOnTarget, setIdArg, targetEndpoint } from './catalog.js';
 import { pickRestoreSet, RestorePlanError, restoreRunbook, runbookMarkdown } from '../restore/runbook.js';
 import { CliError, EXIT, info, printJson } from './output.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
@@ -40,7 +40,10 @@ export async function restorePlan(o: { site: string; set?: string; force?: boole
 export async function restoreRun(o: RestoreRunOpts): Promise<void> {
   const { config, file } = loadConfig(o.config);
   siteOf(config, file, o.site);
-  if (o.set) setIdArg(o.set);
+  if (o.set) {
+    setIdArg(o.set);
+    await requireSetOnTarget(config, o.site, o.set);
+  }
   const conn = await connectOrExplain(o, config.temporal);
   const { client, connection } = conn;
   try {
@@ -113,7 +116,10 @@ export async function restoreDrillRun(o: RestoreDrillOpts): Promise<void> {
   const { config, file } = loadConfig(o.config);
   const site = siteOf(config, file, o.site);
   if (!site.drill) throw new CliError(`site ${o.site} has no drill.sandbox in ${file}: say where drills restore to (a vCenter appliance in restore mode and an NSX Manager, on an isolated network)`, EXIT.BAD_INPUT);
-  if (o.set) setIdArg(o.set);
+  if (o.set) {
+    setIdArg(o.set);
+    await requireSetOnTarget(config, o.site, o.set);
+  }
   const conn = await connectOrExplain(o, config.temporal);
   const { client, connection } = conn;
   try {

@@ -7,7 +7,7 @@ export { reverifyBackupSet, pruneBackupSets } from './backup/catalog.js';
 export { recordIksClusters } from './backup/iks.js';
 export { sendNotification } from './appdata/notify.js';
 export { recordAppDataAck } from './appdata/appdata.js';
-export { requestEndpointLock, describeEndpointLock, runHasEnded } from './locks/locks.js';
+export { requestEndpointLock, releaseEndpointLock, describeEndpointLock, runHasEnded } from './locks/locks.js';
 export { waitForNsxBackup, waitForVcenterBackup } from './backup/product-wait.js';
 export { precheckIksChange, changeWorkerPool, awaitWorkerPool, iksEtcdRecord } from './scale-out/iks.js';
 export { scaleOutInventory, precheckAddHosts, addHostToCluster, removeHostFromCluster, setClusterHa, precheckAddCluster, createClusterIfAbsent, destroyClusterIfPresent } from './scale-out/hosts.js';

@@ -22,6 +22,7 @@ import { loadSite } from '../site-config.js';
 import { backupRunTimeoutMs, endpointResource, makeSetId, totalsOf, type BackupSetManifest } from '../../src/domain/backup-set.js';
 import { insecureBackupEndpoints } from '../../src/domain/endpoint-tls.js';
 import { lockReplySignal, lockWorkflowId, releaseSignal, type LockReply } from '../locks/endpoint-lock.js';
+import { isPatched, Patch } from '../patches.js';
 import { parseDuration } from '../../src/domain/duration.js';
 import { BackupSetId } from '../../src/temporal/search-attributes.js';
 import { NON_RETRYABLE_TYPES } from '../../src/domain/failure-types.js';
@@ -205,11 +206,13 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
   setHandler(lockReplySignal, (r) => void lockReplies.set(r.resource, r));
   const resources = [endpointResource('nsx', config.nsx.url), endpointResource('vcenter', config.vcenter.url)].sort();
   const me = { workflowId: info.workflowId, runId: info.runId, label: `the backup of site ${site} (set ${setId}, workflow ${info.workflowId})`, until: deadline };
-  const requested: string[] = [];
+  const requested: { resource: string; lockWorkflowId?: string }[] = [];
   const takeEndpoints = async (): Promise<string> => {
     for (const resource of resources) {
-      requested.push(resource); // before asking: a release must also withdraw a queued request
-      await api.requestEndpointLock.executeWithOptions({ summary: `Ask for ${resource}` }, [{ resource, request: { ...me, ifFree: ifBusy === 'skip' } }]);
+      const asked: { resource: string; lockWorkflowId?: string } = { resource };
+      requested.push(asked); // before asking: a release must also withdraw a queued request
+      // Pre-patch histories recorded no result here: their release falls back to the id workflow code computes.
+      asked.lockWorkflowId = (await api.requestEndpointLock.executeWithOptions({ summary: `Ask for ${resource}` }, [{ resource, request: { ...me, ifFree: ifBusy === 'skip' } }]))?.lockWorkflowId;
       if (!(await condition(() => lockReplies.has(resource), Math.max(deadline - Date.now(), 1)))) {
         const state = await api.describeEndpointLock.executeWithOptions({ summary: `Who holds ${resource}` }, [{ resource }]).catch(() => undefined);
         throw ApplicationFailure.create({ type: 'EndpointBusy', nonRetryable: true, message: `${resource} was still busy with ${state?.holder?.label ?? 'another run'} when this run's time (${config.backup.timeout}) ran out` });
@@ -222,7 +225,13 @@ export async function coordinatedBackup({ site, ifBusy = 'queue' }: CoordinatedB
     return resources.join(', ');
   };
   const releaseEndpoints = async (): Promise<void> => {
-    for (const resource of requested.splice(0)) {
+    const locks = requested.splice(0);
+    if (!locks.length) return;
+    if (isPatched(Patch.releaseLocksByActivity)) {
+      await api.releaseEndpointLock.executeWithOptions({ summary: `Give back ${locks.map((l) => l.resource).join(', ')}` }, [{ locks, holder: { workflowId: me.workflowId, runId: me.runId } }]).catch(() => undefined);
+      return;
+    }
+    for (const { resource } of locks) {
       await getExternalWorkflowHandle(lockWorkflowId(resource)).signal(releaseSignal, { workflowId: me.workflowId, runId: me.runId }).catch(() => undefined);
     }
   };

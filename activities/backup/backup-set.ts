@@ -3,6 +3,7 @@ import { Context } from '@temporalio/activity';
 import type { BackupTarget } from '../../src/config/schema.js';
 import { withSftp, type PinnedSftp } from '../../src/providers/sftp/client.js';
 import {
+  parseNsxInventorySummaryName,
   targetLayout,
   type BackupSetManifest,
   type FileRecord,
@@ -109,6 +110,21 @@ async function candidates(sftp: PinnedSftp, directory: string, root: 'nsx' | 'vc
   return (await productFolders(new SftpStore(sftp, directory), [root])).map((f) => ({ path: f.folder.slice(root.length + 1), t: f.t }));
 }
 
+/** inventory-summary/<node>/inventory-<ms>.json files written within the job's window (strictly: the periodic ones are not this set's). */
+async function inventorySummaries(sftp: PinnedSftp, nsxDir: string, w: Window): Promise<string[]> {
+  const root = `${nsxDir}/inventory-summary`;
+  if ((await sftp.exists(root)) !== 'd') return [];
+  const out: string[] = [];
+  for (const node of await sftp.list(root)) {
+    if (node.type !== 'd') continue;
+    for (const f of await sftp.list(`${root}/${node.name}`)) {
+      const t = f.type === '-' ? parseNsxInventorySummaryName(f.name) : undefined;
+      if (t !== undefined && t >= Math.floor(w.startMs / 1000) * 1000 && t <= w.endMs) out.push(`inventory-summary/${node.name}/${f.name}`);
+    }
+  }
+  return out.sort();
+}
+
 /** Finds the NSX backup folders of this backup (one per manager node) and hashes their files. */
 export async function verifyNsxBackup({ target, startMs, endMs }: VerifyInput): Promise<ProductFiles> {
   return guarded(async () =>
@@ -118,7 +134,9 @@ export async function verifyNsxBackup({ target, startMs, endMs }: VerifyInput): 
       if (folders.length === 0) {
         throw nonRetryable('VerificationFailed', `NSX reported success but no backup folder from ${new Date(startMs).toISOString()} is under ${nsxDir}/cluster-node-backups on ${target.host}`);
       }
-      const files = (await hashFolders(sftp, nsxDir, folders, 'NSX')).map((r) => ({ ...r, path: `nsx/${r.path}` }));
+      // The inventory summary NSX wrote during this job is part of this backup: hashed, and deleted with the set.
+      const inventory = await inventorySummaries(sftp, nsxDir, { startMs, endMs });
+      const files = (await hashFolders(sftp, nsxDir, [...folders, ...inventory], 'NSX')).map((r) => ({ ...r, path: `nsx/${r.path}` }));
       return { folders: folders.map((f) => `nsx/${f}`), files };
     }),
   );

@@ -136,7 +136,7 @@ export async function planPrune(store: BackupStore, catalog: Catalog, policy: Re
   return { decision, sets, files: all, bytes: all.reduce((n, f) => n + (sizes.get(f) ?? 0), 0), unreadable: catalog.unreadable };
 }
 
-const ROOTS = new Set(['', 'nsx', 'vcenter', 'sets', 'nsx/cluster-node-backups']);
+const ROOTS = new Set(['', 'nsx', 'vcenter', 'sets', 'nsx/cluster-node-backups', 'nsx/inventory-summary']);
 
 /** Removes now-empty folders upwards, stopping at the product roots and the target directory. */
 async function removeEmptyParents(store: BackupStore, dir: string): Promise<void> {

@@ -203,6 +203,16 @@ export function nsxBackupFolderName(startMs: number): string {
   return `backup-${iso.slice(0, 10)}T${iso.slice(11, 19).replace(/:/g, '_')}UTC`;
 }
 
+/**
+ * NSX writes an inventory summary with each backup (and on its own every inventory_summary_interval):
+ * nsx/inventory-summary/<version>-<node>-<ip>/inventory-<epoch ms>.json. The one written during a
+ * set's NSX job belongs to that set; the periodic ones are NSX's own retention's (nsx_backup_cleaner).
+ */
+export function parseNsxInventorySummaryName(name: string): number | undefined {
+  const m = /^inventory-(\d{10,16})\.json$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
 export function parseNsxBackupFolderName(name: string): number | undefined {
   const m = /^backup-(\d{4}-\d{2}-\d{2})T(\d{2})_(\d{2})_(\d{2})UTC$/.exec(name);
   return m ? Date.parse(`${m[1]}T${m[2]}:${m[3]}:${m[4]}Z`) : undefined;

@@ -5,6 +5,8 @@ export default defineConfig({
     // The Temporal native bridge crashes under worker threads (sdk-typescript#876).
     pool: 'forks',
     include: ['test/**/*.test.ts'],
+    // The chaos suite has its own command (npm run test:chaos, vitest.chaos.config.ts).
+    exclude: ['test/chaos/**', '**/node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 240_000,
     // Two cores: real servers per file; keep concurrency modest.

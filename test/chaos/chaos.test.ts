@@ -279,7 +279,7 @@ function filesUnder(dir: string): string[] {
 
 describe('chaos: a batch of runs under worker kills and a server restart', () => {
   it('every run ends as it must, nothing is done twice, nothing is left behind, rollbacks restore the inventory', async () => {
-    const schedule = chaosSchedule(SEED, { kills: KILLS, workers: WORKERS, gapMs: [3000, 11000] });
+    const schedule = chaosSchedule(SEED, { kills: KILLS, workers: WORKERS, gapMs: [3000, 11000], restartWithinMs: [15_000, 60_000] });
     console.log(`chaos seed ${SEED} (CHAOS_SEED=${SEED} replays this schedule): ${schedule.map((e) => (e.kind === 'kill-worker' ? `+${e.at}ms kill worker ${e.worker} (down ${e.downMs}ms)` : `+${e.at}ms restart the server (down ${e.downMs}ms)`)).join('; ')}`);
     const counts = { kills: 0, restarts: 0 };
     let finished = false;

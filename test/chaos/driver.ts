@@ -27,23 +27,19 @@ export interface ChaosEvent {
 
 /**
  * The whole schedule, drawn from the seed before anything runs: `kills` SIGKILLs of a random one
- * of the workers at random gaps, and one restart of the Temporal server somewhere in the middle.
+ * of the workers at random gaps, and one restart of the Temporal server at a random time within
+ * `restartWithinMs` (early enough that the batch is still running).
  */
-export function chaosSchedule(seed: number, o: { kills: number; workers: number; gapMs: [number, number] }): ChaosEvent[] {
+export function chaosSchedule(seed: number, o: { kills: number; workers: number; gapMs: [number, number]; restartWithinMs: [number, number] }): ChaosEvent[] {
   const r = prng(seed);
   const between = ([lo, hi]: [number, number]) => Math.round(lo + r() * (hi - lo));
-  const events: ChaosEvent[] = [];
+  const events: ChaosEvent[] = [{ at: between(o.restartWithinMs), kind: 'restart-server', downMs: between([1000, 5000]) }];
   let at = 0;
-  const restartAfter = 1 + Math.floor(r() * Math.max(o.kills - 2, 1)); // not first, not last
   for (let k = 0; k < o.kills; k++) {
     at += between(o.gapMs);
     events.push({ at, kind: 'kill-worker', worker: Math.floor(r() * o.workers), downMs: between([200, 3000]) });
-    if (k + 1 === restartAfter) {
-      at += between(o.gapMs);
-      events.push({ at, kind: 'restart-server', downMs: between([1000, 5000]) });
-    }
   }
-  return events;
+  return events.sort((a, b) => a.at - b.at);
 }
 
 /**

@@ -18,8 +18,20 @@ export const faultsSchema = z.strictObject({
   jobDurationMs: z.number().int().min(0).optional(),
   /** The next backup job ends FAILED with this message (the product's own words). */
   failJob: z.strictObject({ message: z.string(), code: z.string().optional() }).optional(),
-  /** The next backup uploads a damaged file yet reports success. */
-  upload: z.enum(['ok', 'truncate', 'corrupt']).optional(),
+  /**
+   * The next backup uploads a damaged file yet reports success (`truncate`, `corrupt`); or its SFTP
+   * connection drops half-way through a file (`disconnect`): the job ends FAILED in the product's
+   * words and the part written stays on the target.
+   */
+  upload: z.enum(['ok', 'truncate', 'corrupt', 'disconnect']).optional(),
+  /**
+   * The next backup finds the target full: a write half-way through a file is answered with the
+   * SFTP server's SSH_FX_FAILURE ("Failure": SFTP v3 has no out-of-space code, so OpenSSH's
+   * sftp-server answers ENOSPC so), the job ends FAILED in the product's words, the part written stays.
+   */
+  targetFull: z.boolean().optional(),
+  /** NSX-T: the next restore stops SUSPENDED (NSX's state for a restore step that failed) with this description, instead of pausing for the operator. */
+  restoreSuspended: z.strictObject({ description: z.string() }).optional(),
   /** The product sees a host key other than the one pinned, and refuses as the product does. */
   badFingerprint: z.boolean().optional(),
   /** NSX-T: the fingerprint retrieve_ssh_fingerprint reports (NSX reaches another server at that address: DNS, NAT). */
@@ -30,6 +42,8 @@ export const faultsSchema = z.strictObject({
   workerMs: z.number().int().min(0).optional(),
   /** IKS: the next N workers that provision end `provision_failed`. */
   failWorkers: z.number().int().min(0).optional(),
+  /** IKS: the next N workers that provision never become ready: they stay `provisioning` until removed. */
+  stallWorkers: z.number().int().min(0).optional(),
   /** IKS: the next worker-pool change (resize, zone add or remove) is refused with this status and IBM error. */
   refusePoolChange: z.strictObject({ status: z.number().int().min(400).max(599), code: z.string(), description: z.string() }).optional(),
 });
@@ -71,12 +85,14 @@ export class FaultState {
     return true;
   }
   /** One-shot faults are consumed by the job they affect. */
-  takeJobFaults(): Pick<Faults, 'failJob' | 'upload' | 'badFingerprint'> {
-    const { failJob, upload, badFingerprint } = this.f;
+  takeJobFaults(): Pick<Faults, 'failJob' | 'upload' | 'badFingerprint' | 'targetFull' | 'restoreSuspended'> {
+    const { failJob, upload, badFingerprint, targetFull, restoreSuspended } = this.f;
     delete this.f.failJob;
     delete this.f.upload;
     delete this.f.badFingerprint;
-    return { failJob, upload, badFingerprint };
+    delete this.f.targetFull;
+    delete this.f.restoreSuspended;
+    return { failJob, upload, badFingerprint, targetFull, restoreSuspended };
   }
 }
 

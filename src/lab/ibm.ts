@@ -75,8 +75,11 @@ export async function startIbmSimulators(o: IbmSimOptions) {
     for (let i = live.length; i < size; i++) {
       const fails = (iksFaults.get().failWorkers ?? 0) > 0;
       if (fails) iksFaults.set({ failWorkers: (iksFaults.get().failWorkers ?? 1) - 1 });
+      const stalls = !fails && (iksFaults.get().stallWorkers ?? 0) > 0;
+      if (stalls) iksFaults.set({ stallWorkers: (iksFaults.get().stallWorkers ?? 1) - 1 });
       const w: IksWorker = { id: `kube-${clusterId}-w${++workerSeq}`, poolid: pool.id, location: zone, state: 'provisioning', status: 'Provisioning the machine' };
       all.push(w);
+      if (stalls) continue; // never ready: it stays provisioning until the pool lets it go
       after(ms, () => {
         Object.assign(w, fails ? { state: 'provision_failed', status: 'Infrastructure exception: the machine could not be ordered (lab fault)' } : { state: 'normal', status: 'Ready' });
         settle();

@@ -80,8 +80,11 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
       },
     ];
     if (jobFaults.upload === 'truncate') files[0]!.data = Buffer.alloc(0);
+    // Cut short at the node backup: the cluster backup is on the target whole, the node backup half, no metadata.
+    const interrupt = jobFaults.upload === 'disconnect' ? { how: 'disconnect' as const, at: 1 } : jobFaults.targetFull ? { how: 'full' as const, at: 1 } : undefined;
     try {
       await uploadAsProduct({
+        interrupt,
         host: rfs.server,
         port: rfs.port,
         user: rfs.protocol.authentication_scheme.username,
@@ -98,6 +101,9 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
         AUTH: ['BACKUP_AUTHENTICATION_FAILURE', 'Authentication to the backup server failed.'],
         UNREACHABLE: ['BACKUP_SERVER_UNREACHABLE', 'The backup server is unreachable.'],
         PERMISSION: ['BACKUP_PERMISSION_ERROR', 'Permission denied writing to the backup directory.'],
+        // (confirm) the codes and words NSX uses for a transfer cut off, and for a write the server refuses (a full disk).
+        CONNECTION_LOST: ['BACKUP_SERVER_UNREACHABLE', `The connection to the backup server was lost during the upload: ${(err as Error).message}.`],
+        WRITE_FAILED: ['BACKUP_GENERIC_ERROR', `Failed to upload the backup to the backup server: ${(err as Error).message}.`],
         GENERIC: ['BACKUP_GENERIC_ERROR', (err as Error).message],
       };
       const [c, m] = map[code]!;
@@ -121,7 +127,9 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
         for (const b of await c.list(posix.join(root, node.name))) {
           const at = parseNsxBackupFolderName(b.name);
           const meta = at === undefined ? undefined : await c.readTextIfPresent(posix.join(root, node.name, b.name, 'metadata.json'));
-          if (at !== undefined && meta) out.push({ timestamp: at, node_id: m[1]!, ip_address: m[2]!, restore_type: ['CLUSTER_RESTORE'], folder: posix.join(root, node.name, b.name), meta: JSON.parse(meta) });
+          // A backup whose metadata is missing or unreadable (cut off, damaged) is not offered for restore; the others still are.
+          const parsed = meta ? parseJson(meta) : undefined;
+          if (at !== undefined && parsed) out.push({ timestamp: at, node_id: m[1]!, ip_address: m[2]!, restore_type: ['CLUSTER_RESTORE'], folder: posix.join(root, node.name, b.name), meta: parsed });
         }
       }
       return out.sort((a, b) => b.timestamp - a.timestamp);
@@ -145,6 +153,11 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
     const live = () => restore === mine && mine.status.value !== 'ABORTED';
     setTimeout(() => {
       if (!live()) return;
+      if (jobFaults.restoreSuspended) {
+        // A step that failed: NSX suspends the restore, saying why, until the operator retries or cancels it.
+        restore = { ...mine, status: { value: 'SUSPENDED', description: jobFaults.restoreSuspended.description }, step: { step_number: 2, value: 'Checking the fabric nodes' } };
+        return;
+      }
       // (confirm) the instruction ids NSX uses; the shape is {id, name, fields, data}.
       restore = { ...mine, status: { value: 'SUSPENDED_FOR_USER_ACTION', description: 'Waiting for the operator' }, step: { step_number: 2, value: 'Checking the fabric nodes' }, instructions: [{ id: 'CONFIRM_FABRIC_NODES', name: 'Confirm that the transport nodes listed are reachable, then continue', fields: ['node_id', 'display_name'], data: [{ node_id: 'tn-esx-01', display_name: 'esx-01.lab.local' }] }] };
       const suspended = restore;
@@ -179,6 +192,9 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
       return apiError(403, 'FORBIDDEN', 403, 'The credentials were incorrect or the account specified has been locked.');
     }
     if (faults.takeServerError()) return apiError(503, 'SERVICE_UNAVAILABLE', 503, 'Some appliance components are not functioning properly.');
+    // NSX's API rate limit (per client, requests per second) answers 429 (confirm: the error_code NSX gives with it).
+    const retryAfter = faults.takeRateLimit();
+    if (retryAfter !== undefined) return { ...apiError(429, 'TOO_MANY_REQUESTS', 429, 'Client API rate limit exceeded. Retry the request later.'), headers: { 'retry-after': String(retryAfter) } };
     const policy = policyApi(() => state, req);
     if (policy) return policy;
     const route = `${req.method} ${req.path}${req.query.get('action') ? `?action=${req.query.get('action')}` : ''}`;
@@ -221,6 +237,9 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
         current = { operation_type: 'BACKUP', backup_id: id, start_time: start, current_step: 'BACKUP_CREATING_CLUSTER_BACKUP' };
         running = runBackup(id, start);
         backupsStarted++;
+        // Whether NSX answers at once or when the backup ends is not documented (shared/api/nsx.md): a slow answer, the backup running all the same.
+        const delay = faults.get().startDelayMs;
+        if (delay) await new Promise((r) => setTimeout(r, delay));
         return { status: 200 };
       }
       case 'GET /api/v1/cluster/backups/status':
@@ -300,6 +319,13 @@ export async function startNsxSimulator(opts: NsxSimOptions) {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const parseJson = (text: string): Record<string, string> | undefined => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
 
 /** The GET never returns the SFTP password or the passphrase. */
 function publicConfig(c: BackupConfiguration): BackupConfiguration {

@@ -151,7 +151,8 @@ export async function startNsxvSimulator(opts: NsxvSimOptions) {
           if (jobFaults.failJob) return err(500, jobFaults.failJob.message, 223);
           let data: Buffer = Buffer.concat([seal({ version: versionText, taken_at: Date.now(), state }, ftp.passPhrase ?? ''), randomBytes(32 * 1024)]);
           if (jobFaults.upload && jobFaults.upload !== 'ok') data = damage(data, jobFaults.upload);
-          await uploadAsProduct({ ...server(ftp), files: [{ path: posix.join(ftp.backupDirectory, nsxvBackupFileName(ftp.filenamePrefix, start)), data }] });
+          const interrupt = jobFaults.upload === 'disconnect' ? { how: 'disconnect' as const, at: 0 } : jobFaults.targetFull ? { how: 'full' as const, at: 0 } : undefined;
+          await uploadAsProduct({ ...server(ftp), files: [{ path: posix.join(ftp.backupDirectory, nsxvBackupFileName(ftp.filenamePrefix, start)), data }], interrupt });
           return xml(200, '');
         } catch (e) {
           return err(500, e instanceof UploadError ? `Backup to the remote server failed: ${e.message}` : (e as Error).message, 224);

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -23,6 +23,18 @@ export interface LabSftp {
   /** An outage and its end (OpenSSH only): `down()` stops listening, `up()` listens again on the same port and key. */
   down?: () => Promise<void>;
   up?: () => Promise<void>;
+  /** Faults of the server itself (OpenSSH only): see `SftpFaults`. Replaces what was set. */
+  setFaults?: (f: SftpFaults) => void;
+  /** Sessions the faults dropped so far: the process killed and the file it was reading. */
+  drops?: () => { pid: number; file: string }[];
+}
+
+export interface SftpFaults {
+  /**
+   * The next session that reads a file whose path contains this is killed while it holds the file
+   * open: its connection drops mid-transfer (the reader's side of an SFTP disconnect). Once.
+   */
+  dropReaderOf?: string;
 }
 
 export const LAB_SFTP_USER = 'sddcops-lab';
@@ -73,7 +85,7 @@ export async function freePort(): Promise<number> {
  * lab user (sshd checks passwords against the system, so the user is created and given a fresh
  * random password; that needs root) and internal-sftp. No chroot: OpenSSH refuses one under /tmp.
  */
-export async function startOpenSshSftp(dir: string, opts: { port?: number } = {}): Promise<LabSftp> {
+export async function startOpenSshSftp(dir: string, opts: { port?: number; /** sshd's MaxStartups (default 50:30:100): a fleet's uploads and checks arrive together. */ maxStartups?: string } = {}): Promise<LabSftp> {
   const sshd = findSshd();
   if (!sshd) throw new Error('OpenSSH sshd is not installed (Debian: apt-get install openssh-server)');
   if (process.getuid?.() !== 0) {
@@ -111,7 +123,7 @@ export async function startOpenSshSftp(dir: string, opts: { port?: number } = {}
       'StrictModes no',
       'Subsystem sftp internal-sftp',
       'ForceCommand internal-sftp',
-      'MaxStartups 50:30:100',
+      `MaxStartups ${opts.maxStartups ?? '50:30:100'}`,
       'MaxSessions 50',
       'LogLevel INFO',
       '',
@@ -147,6 +159,7 @@ export async function startOpenSshSftp(dir: string, opts: { port?: number } = {}
     }
   };
   await launch();
+  const dropper = readerDropper(() => child.pid);
   return {
     kind: 'sshd',
     host: '127.0.0.1',
@@ -159,6 +172,95 @@ export async function startOpenSshSftp(dir: string, opts: { port?: number } = {}
     stop,
     down: stop,
     up: launch,
+    setFaults: dropper.set,
+    drops: dropper.drops,
+  };
+}
+
+/** The processes under `pid` (sshd's per-connection monitor and session children), from /proc. */
+function descendants(pid: number): number[] {
+  let kids: number[] = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return kids.flatMap((k) => [k, ...descendants(k)]);
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    // The command may hold spaces and parentheses: the fields after its closing ')' are fixed.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A file `pid` holds open read-only whose path contains `pattern`, if any (O_ACCMODE of the fd's flags is O_RDONLY). */
+function fileReadBy(pid: number, pattern: string): string | undefined {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return undefined;
+  }
+  for (const fd of fds) {
+    try {
+      const file = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (!file.startsWith('/') || !file.includes(pattern)) continue;
+      const flags = /^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      if (flags && (parseInt(flags[1]!, 8) & 3) === 0) return file;
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return undefined;
+}
+
+/**
+ * `dropReaderOf`: while armed, looks at the processes serving sshd's connections for one reading a
+ * matching file, at every turn of the event loop (a small file is read in a millisecond or two), and
+ * kills it with the processes holding its connection (SIGKILL).
+ */
+function readerDropper(sshdPid: () => number | undefined) {
+  let pattern: string | undefined;
+  let timer: NodeJS.Immediate | undefined;
+  const dropped: { pid: number; file: string }[] = [];
+  const look = () => {
+    timer = undefined;
+    const root = sshdPid();
+    if (!pattern || !root) return;
+    for (const pid of descendants(root)) {
+      const file = fileReadBy(pid, pattern);
+      if (!file) continue;
+      // The reader (internal-sftp), and up to the listener the processes that hold its connection
+      // (the session and its privileged monitor): the TCP connection drops, as in a network cut.
+      const chain = [pid];
+      for (let p = parentOf(pid); p && p !== root; p = parentOf(p)) chain.push(p);
+      for (const p of chain) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          /* gone already */
+        }
+      }
+      dropped.push({ pid, file });
+      pattern = undefined;
+      return;
+    }
+    timer = setImmediate(look);
+    timer.unref();
+  };
+  return {
+    set: (f: SftpFaults) => {
+      pattern = f.dropReaderOf;
+      if (timer) clearImmediate(timer);
+      timer = undefined;
+      if (pattern) look();
+    },
+    drops: () => dropped.map((d) => ({ ...d })),
   };
 }
 

@@ -102,7 +102,9 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
     const files: { path: string; data: Buffer }[] = parts.map((p, i) => ({ path: `${dir}/${p}.tar.gz`, data: archive(32 + i * 16) }));
     // The inventory database as it is now, sealed with the backup password: what a restore loads.
     files[0]!.data = gzipSync(Buffer.concat([seal({ inventory }, req.backup_password ?? ''), randomBytes(16 * 1024)]));
-    if (jobFaults.upload && jobFaults.upload !== 'ok') files[1]!.data = damage(files[1]!.data, jobFaults.upload);
+    if (jobFaults.upload === 'truncate' || jobFaults.upload === 'corrupt') files[1]!.data = damage(files[1]!.data, jobFaults.upload);
+    // Cut short at the database archive: two archives on the target whole, the third half, no metadata.
+    const interrupt = jobFaults.upload === 'disconnect' ? { how: 'disconnect' as const, at: 2 } : jobFaults.targetFull ? { how: 'full' as const, at: 2 } : undefined;
     files.push({
       path: `${dir}/backup-metadata.json`,
       // The real archive is encrypted with the backup password; the lab records its hash so a restore can tell a wrong one.
@@ -118,10 +120,15 @@ export async function startVcenterSimulator(opts: VcenterSimOptions) {
         password: req.location_password,
         pinnedFingerprint: jobFaults.badFingerprint ? 'SHA256:' + randomBytes(32).toString('base64').replace(/=+$/, '') : knownHosts.get(`${host}:${port}`),
         files,
+        interrupt,
       });
       job.size = files.reduce((n, f) => n + f.data.length, 0);
       end('SUCCEEDED', [msg('com.vmware.applmgmt.backup.job.finished', 'Backup job finished successfully.')]);
     } catch (err) {
+      // (confirm) the appliance's words for a transfer cut off and for a write the server refuses (a full disk).
+      if (err instanceof UploadError && (err.code === 'CONNECTION_LOST' || err.code === 'WRITE_FAILED')) {
+        return end('FAILED', [msg('com.vmware.applmgmt.backup.job.upload_failed', err.code === 'CONNECTION_LOST' ? `Failed to transfer the backup to the location: ${err.message}.` : `Failed to write the backup to the location: ${err.message}. Check the free space on the backup server.`)]);
+      }
       const text =
         err instanceof UploadError && err.code === 'BAD_FINGERPRINT'
           ? 'The host key of the backup server has changed. Verify the server and retry.'

@@ -44,11 +44,32 @@ export async function readPipelined(
   const serverMax = (sftp as unknown as { _maxReadLen?: number })._maxReadLen;
   const chunkSize = Math.max(1024, Math.min(o.chunkSize ?? DEFAULT_CHUNK, serverMax && serverMax > 0 ? serverMax : DEFAULT_CHUNK));
   const inFlight = Math.max(1, o.inFlight ?? DEFAULT_IN_FLIGHT);
-  const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(path, 'r', (err, h) => (err ? reject(err) : resolve(h))));
+  // A session that closes under us (the connection dropped, the server's SFTP process died) answers
+  // nothing more: ssh2 never calls back a request left pending or sent after that. Every wait
+  // below also ends when the session goes, so a drop fails the read instead of hanging it.
+  let gone: Error | undefined;
+  let signalGone: (err: Error) => void = () => undefined;
+  const whenGone = new Promise<never>((_, reject) => (signalGone = reject));
+  whenGone.catch(() => undefined);
+  const onClose = () => {
+    gone ??= new Error(`the SFTP session closed while reading ${path}`);
+    signalGone(gone);
+  };
+  const events = sftp as unknown as { once?: (e: string, f: () => void) => void; removeListener?: (e: string, f: () => void) => void };
+  events.once?.('close', onClose);
+  const forget = () => events.removeListener?.('close', onClose);
+  let handle: Buffer;
+  try {
+    handle = await Promise.race([new Promise<Buffer>((resolve, reject) => sftp.open(path, 'r', (err, h) => (err ? reject(err) : resolve(h)))), whenGone]);
+  } catch (err) {
+    forget();
+    throw err;
+  }
   let failed: Error | undefined;
 
   /** Reads into the slot until it is full or the file ends; a short answer is followed by a read for the rest. */
-  const fill = (slot: Slot): Promise<void> =>
+  const fill = (slot: Slot): Promise<void> => Promise.race([fillSlot(slot), whenGone]);
+  const fillSlot = (slot: Slot): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       const step = () => {
         if (failed) return reject(failed);
@@ -114,6 +135,7 @@ export async function readPipelined(
     await Promise.allSettled(window.map((s) => s.done));
     throw err;
   } finally {
-    await new Promise<void>((resolve) => sftp.close(handle, () => resolve()));
+    if (!gone) await Promise.race([new Promise<void>((resolve) => sftp.close(handle, () => resolve())), whenGone]).catch(() => undefined);
+    forget();
   }
 }

@@ -5,6 +5,7 @@ import * as activities from '../../activities/index.js';
 import { DEFAULT_TASK_QUEUE } from './search-attributes.js';
 import { setWorkerConfigFile } from './worker-config.js';
 import { EncryptionConfigError, payloadCodecFor, workerDataConverter, type EncryptionSetting } from './data-converter.js';
+import { prebuiltBundle } from './workflow-bundle.js';
 
 /** workflows/index.js next to the compiled code, or index.ts when running from source (tests). */
 export function workflowsPath(): string {
@@ -25,7 +26,19 @@ export interface WorkerOptions {
   configFile?: string;
   /** temporal.encryption: required ('off' to go without), since a worker writes results and failures. */
   encryption: EncryptionSetting | undefined;
+  /** Activities this worker runs at once (default 100). Each backup in flight holds two for as long as its product jobs run. */
+  maxConcurrentActivityTaskExecutions?: number;
+  /**
+   * Runs kept in memory between their tasks (default 100). The SDK's default grows with the heap
+   * (thousands on a large machine, ~1.7 MiB each); a run not cached is replayed from its history
+   * at its next task, which for our histories (tens to a few hundred events) costs milliseconds.
+   */
+  maxCachedWorkflows?: number;
+  /** Activities this worker starts per second at most (default: no limit): a small machine's, or a test's, cap. */
+  maxActivitiesPerSecond?: number;
 }
+
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
 
 export async function createWorker(o: WorkerOptions): Promise<Worker> {
   if (o.encryption === undefined) {
@@ -35,15 +48,23 @@ export async function createWorker(o: WorkerOptions): Promise<Worker> {
     );
   }
   setWorkerConfigFile(o.configFile);
+  const codec = await payloadCodecFor(o.encryption);
+  // The prebuilt bundle carries the failure converter encryption needs; without encryption, bundle here.
+  const prebuilt = codec && !o.workflowBundle ? prebuiltBundle() : undefined;
   return Worker.create({
-    dataConverter: workerDataConverter(await payloadCodecFor(o.encryption)),
+    dataConverter: workerDataConverter(codec),
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue ?? DEFAULT_TASK_QUEUE,
     activities,
-    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: workflowsPath() }),
+    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath: workflowsPath() }),
     ...(o.identity ? { identity: o.identity } : {}),
     shutdownGraceTime: '10s',
+    ...(o.maxConcurrentActivityTaskExecutions ? { maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions } : {}),
+    maxCachedWorkflows: o.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
+    ...(o.maxActivitiesPerSecond ? { maxActivitiesPerSecond: o.maxActivitiesPerSecond } : {}),
+    // The SDK caps workflow tasks in flight at the cache size; keep its default (40) below it.
+    maxConcurrentWorkflowTaskExecutions: Math.min(40, Math.max(2, o.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS)),
   });
 }
 

@@ -119,6 +119,8 @@ const CASES: Case[] = [
   { name: 'codec-server: --port 70000', args: ['codec-server', '--port', '70000', '--token', 'env:X'], bare: true, says: /--port must be a port number 1-65535, got "70000"/ },
   { name: 'dev: --port 70000', args: ['dev', '--port', '70000', '--data-dir', '/nonexistent/sddc-ops-dev'], bare: true, says: /--port must be a port number 1-65535, got "70000"/ },
   { name: 'worker: --metrics without a port', args: ['worker', '--metrics', 'localhost'], says: /--metrics localhost: expected host:port/ },
+  { name: 'worker: --max-concurrent-activities 0', args: ['worker', '--max-concurrent-activities', '0'], says: /--max-concurrent-activities 0: expected a whole number from 1 to 10000/ },
+  { name: 'worker: --max-cached-workflows 1.5', args: ['worker', '--max-cached-workflows', '1.5'], says: /--max-cached-workflows 1\.5: expected a whole number from 2 to 10000/ },
 
   // ── flags and formats ───────────────────────────────────────────────────────────────────────
   { name: '-o xml', args: ['backup', 'list', '--site', SITE, '-o', 'xml'], noTemporal: true, says: /-o xml: expected table, json or yaml/ },

@@ -35,7 +35,7 @@ export async function uploadAsProduct(u: ProductUpload): Promise<void> {
       port: u.port,
       username: u.user,
       password: u.password,
-      readyTimeout: 10_000,
+      readyTimeout: 60_000, // an appliance waits on a slow target (many uploads at once) rather than failing at once
       algorithms: { serverHostKey: [...ECDSA_HOST_KEY_ALGORITHMS] },
       hostVerifier: (key: Buffer) => {
         offered = sshFingerprint(key);

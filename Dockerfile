@@ -13,6 +13,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY activities ./activities
 COPY workflows ./workflows
+COPY scripts ./scripts
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-slim

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,12 +29,17 @@ describe('deploy files', () => {
     expect(steps).toEqual(['npm ci --no-audit --no-fund --ignore-scripts', 'npm run build && npm prune --omit=dev']);
     const app = mkdtempSync(join(tmpdir(), 'sddc-image-'));
     chmodSync(app, 0o755);
-    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'activities', 'workflows']) cpSync(join(root, f), join(app, f), { recursive: true });
+    // What the build stage COPYs (everything before the second FROM), as the recipe says.
+    const buildStage = docker.split(/^FROM /m)[1]!;
+    const copied = [...buildStage.matchAll(/^COPY (.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+    expect(copied).toEqual(expect.arrayContaining(['package.json', 'src', 'workflows', 'scripts']));
+    for (const f of copied) cpSync(join(root, f), join(app, f), { recursive: true });
     for (const step of steps) {
       // From npm's cache when it has the packages (CI's npm ci filled it): the registry is slow, not needed.
       const r = spawnSync('sh', ['-c', step.startsWith('npm ci') ? `${step} --prefer-offline` : step], { cwd: app, encoding: 'utf8' });
       expect(r.status, `${step}: ${r.stderr.slice(-2000)}`).toBe(0);
     }
+    expect(existsSync(join(app, 'dist/workflow-bundle.js')), 'the build bundles the workflows once').toBe(true);
     spawnSync('chmod', ['-R', 'a+rX', app]);
     // As an unprivileged user, from the pruned tree: the worker's modules load and its workflows bundle (webpack is a runtime dependency).
     const check = `import('@temporalio/worker').then((w) => w.bundleWorkflowCode({ workflowsPath: '${app}/dist/workflows/index.js', logger: new w.DefaultLogger('ERROR') })).then((b) => console.log('bundle', b.code.length))`;

@@ -7,7 +7,7 @@
 // and optionally prepare(ctx) (make test data; all prepares run before any figure is timed).
 // run(ctx) resolves with { ours, anchorValue, ratio, pass, notes?, ratioText? }; ratio may be
 // null when there is no anchor. ctx: { sshd, workDir, log }.
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DATA_DIR } from './lib/data.mjs';
@@ -121,7 +121,17 @@ ${table}
 
 ${results.map(({ m, r }) => `- **${m.id}** (${m.file}): ${r.notes ?? ''}`).join('\n')}
 `;
-writeFileSync(resultsFile, md);
+// The Fleet section (`npm run bench:fleet`, between its markers) is another bench's: kept as it is.
+let fleet = '';
+try {
+  const prev = readFileSync(resultsFile, 'utf8');
+  const b = prev.indexOf('<!-- fleet:begin');
+  const e = prev.indexOf('<!-- fleet:end -->');
+  if (b >= 0 && e > b) fleet = `\n${prev.slice(b, e + '<!-- fleet:end -->'.length)}\n`;
+} catch {
+  /* no results yet */
+}
+writeFileSync(resultsFile, md + fleet);
 console.log(table);
 log(`\nwrote ${resultsFile.pathname}`);
 process.exit(results.length && results.every(({ r }) => r.pass) ? 0 : 1);

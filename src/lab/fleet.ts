@@ -1,12 +1,9 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { startNsxSimulator } from './nsx.js';
 import { startVcenterSimulator } from './vcenter.js';
-import { startOpenSshSftp, findSshd, type LabSftp } from './sftp-server.js';
-import { startSsh2Sftp } from './ssh2-sftp-server.js';
-import { sshdDirFor, type SftpKind } from './lab.js';
+import { labSecret, prepareLabDir, type SftpKind } from './lab.js';
 import { withSftp } from '../providers/sftp/client.js';
 import { labTls, type CertAndKey } from './tls.js';
 import { localPayloadKey, type EncryptionSetting } from '../temporal/data-converter.js';
@@ -41,19 +38,9 @@ export type FleetLab = Awaited<ReturnType<typeof startFleetLab>>;
 
 export const fleetSiteName = (i: number) => `fleet-${String(i + 1).padStart(3, '0')}`;
 
-function labSecret(): string {
-  return 'Lab' + randomBytes(6).toString('hex') + 'x9!';
-}
-
 export async function startFleetLab(opts: FleetLabOptions) {
   const shared = opts.shared ?? { every: 20, size: 4 };
-  mkdirSync(opts.dir, { recursive: true });
-  chmodSync(opts.dir, 0o755);
-  const secretsDir = join(opts.dir, 'secrets');
-  mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
-  const kind = opts.sftp ?? 'auto';
-  const useSshd = kind === 'sshd' || (kind === 'auto' && !!findSshd() && process.getuid?.() === 0);
-  const sftp: LabSftp = useSshd ? await startOpenSshSftp(sshdDirFor(opts.dir), { maxStartups: opts.maxStartups ?? '1000:30:2000' }) : await startSsh2Sftp(join(opts.dir, 'ssh2'));
+  const { secretsDir, sftp } = await prepareLabDir(opts.dir, opts.sftp, { maxStartups: opts.maxStartups ?? '1000:30:2000' });
   const closers: (() => Promise<void>)[] = [() => sftp.stop()];
   const stop = async () => {
     for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);

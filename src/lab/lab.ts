@@ -67,8 +67,22 @@ export function sshdDirFor(labDir: string): string {
 }
 
 /** A strong random secret that satisfies NSX's passphrase and vCenter's backup-password rules. */
-function labSecret(): string {
+export function labSecret(): string {
   return 'Lab' + randomBytes(6).toString('hex') + 'x9!';
+}
+
+/**
+ * The lab's directory (traversable by the sshd lab user, mkdtemp makes 0700 ones), its secrets
+ * folder, and its SFTP server: OpenSSH's sshd when asked, or when there and root; else ssh2's.
+ */
+export async function prepareLabDir(dir: string, kind: SftpKind = 'auto', o: { port?: number; maxStartups?: string } = {}): Promise<{ secretsDir: string; sftp: LabSftp }> {
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o755);
+  const secretsDir = join(dir, 'secrets');
+  mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
+  const useSshd = kind === 'sshd' || (kind === 'auto' && !!findSshd() && process.getuid?.() === 0);
+  const sftp: LabSftp = useSshd ? await startOpenSshSftp(sshdDirFor(dir), { port: o.port, maxStartups: o.maxStartups }) : await startSsh2Sftp(join(dir, 'ssh2'), { port: o.port });
+  return { secretsDir, sftp };
 }
 
 /**
@@ -77,14 +91,7 @@ function labSecret(): string {
  */
 export async function startLab(opts: LabOptions) {
   const site = opts.site ?? 'lab';
-  mkdirSync(opts.dir, { recursive: true });
-  // The sshd lab user must be able to traverse to its directory (mkdtemp makes 0700 ones).
-  chmodSync(opts.dir, 0o755);
-  const secretsDir = join(opts.dir, 'secrets');
-  mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
-  const kind = opts.sftp ?? 'auto';
-  const useSshd = kind === 'sshd' || (kind === 'auto' && !!findSshd() && process.getuid?.() === 0);
-  const sftp: LabSftp = useSshd ? await startOpenSshSftp(sshdDirFor(opts.dir), { port: opts.sftpPort }) : await startSsh2Sftp(join(opts.dir, 'ssh2'), { port: opts.sftpPort });
+  const { secretsDir, sftp } = await prepareLabDir(opts.dir, opts.sftp, { port: opts.sftpPort });
 
   const started: { close: () => Promise<void> }[] = [{ close: () => sftp.stop() }];
   try {

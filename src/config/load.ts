@@ -44,6 +44,28 @@ export function parseConfig(text: string, file: string): Config {
   return result.data;
 }
 
+/**
+ * The last parse of each file, by its text: a worker reads its config at the start of every run
+ * (so an edit reaches the next run), and parsing a fleet's config for each of hundreds of runs at
+ * once cost more CPU than the runs' own HTTP. Same text, same (frozen) result; any edit re-parses.
+ */
+const lastParse = new Map<string, { text: string; config: Config }>();
+function parsedOnce(text: string, file: string): Config {
+  const last = lastParse.get(file);
+  if (last?.text === text) return last.config;
+  const config = deepFreeze(parseConfig(text, file));
+  lastParse.set(file, { text, config });
+  return config;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}
+
 export function loadConfig(file?: string): { config: Config; file: string } {
   const candidates = file ? [file] : (process.env.SDDC_OPS_CONFIG ? [process.env.SDDC_OPS_CONFIG] : DEFAULT_CONFIG_PATHS);
   for (const candidate of candidates) {
@@ -57,7 +79,7 @@ export function loadConfig(file?: string): { config: Config; file: string } {
       }
       continue;
     }
-    return { config: parseConfig(text, abs), file: abs };
+    return { config: parsedOnce(text, abs), file: abs };
   }
   throw new ConfigError(candidates.join(' or '), [
     'no configuration file found: pass --config FILE, set SDDC_OPS_CONFIG, or start from config/sddc-ops.example.yaml',

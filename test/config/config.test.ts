@@ -160,3 +160,21 @@ describe('schedules and retention in the config', () => {
     expect(problemsOf(withChange((d) => (d.sites['tokyo-1'].backupTarget.retention = { keepLast: 0 }))).join()).toMatch(/retention\.keepLast/);
   });
 });
+
+describe('loading the same file again', () => {
+  it('parses it once while its text is unchanged, again after any edit, and hands out a result nobody can change', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cfg-cache-')), 'sddc-ops.yaml');
+    writeFileSync(file, example);
+    const first = loadConfig(file).config;
+    expect(loadConfig(file).config).toBe(first);
+    expect(Object.isFrozen(first.sites)).toBe(true);
+    const backup = first.sites['tokyo-1']!.backup as { pollInterval: string };
+    expect(() => (backup.pollInterval = '1s')).toThrow(TypeError);
+    writeFileSync(file, withChange((d) => (d.sites['tokyo-1'].backup.pollInterval = '7s')));
+    const edited = loadConfig(file).config;
+    expect(edited).not.toBe(first);
+    expect(edited.sites['tokyo-1']!.backup.pollInterval).toBe('7s');
+    writeFileSync(file, 'sites: [\n');
+    expect(() => loadConfig(file)).toThrow(ConfigError);
+  });
+});

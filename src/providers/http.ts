@@ -1,7 +1,7 @@
 import { request as httpRequest, type ClientRequestArgs } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Socket } from 'node:net';
-import { openVerifiedTls, TlsVerifyError, type EndpointTls } from './tls.js';
+import { openVerifiedTls, TlsVerifyError, warnInsecure, type EndpointTls } from './tls.js';
+import { agentFor, type VerifiedConnect } from './https-agents.js';
 
 export interface HttpRequest extends EndpointTls {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -54,29 +54,52 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
   const timeoutMs = req.timeoutMs ?? 30_000;
   const where = req.secretUrl ? url.host : `${url.host}${url.pathname}`;
   const timedOut = () => new HttpTimeoutError(`${req.method} ${where} timed out after ${timeoutMs} ms`);
-  const options: ClientRequestArgs = { method: req.method, headers, timeout: timeoutMs };
+  const options: ClientRequestArgs & { verifiedConnect?: VerifiedConnect } = { method: req.method, headers, timeout: timeoutMs };
   let fn = httpRequest;
   if (url.protocol === 'https:') {
     fn = httpsRequest;
-    // One verified connection per request (no agent, so no pooled socket skips the checks).
-    options.createConnection = (_o, done) => {
-      openVerifiedTls(url, req, { product: req.product, timeoutMs, onTimeout: timedOut }).then((s) => done(null, s), (err: Error) => done(err, undefined as unknown as Socket));
-      return undefined as unknown as Socket;
-    };
+    // Every new connection is verified before the request is written; the agent keeps verified
+    // connections for the next requests made under the same TLS settings.
+    try {
+      options.agent = agentFor(req);
+    } catch (err) {
+      return Promise.reject(err as Error); // an unreadable caFile, as a connection would have found it
+    }
+    warnInsecure(url, req, req.product);
+    options.verifiedConnect = (done) =>
+      void openVerifiedTls(url, req, { product: req.product, timeoutMs, onTimeout: timedOut }).then((s) => done(null, s), (err: Error) => done(err));
   }
-  return new Promise((resolve, reject) => {
-    const r = fn(url, options, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
+  const once = (): Promise<HttpResponse> =>
+    new Promise((resolve, reject) => {
+      let answered = false;
+      const r = fn(url, options, (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      r.on('timeout', () => r.destroy(timedOut()));
+      r.on('error', (err) => reject(r.reusedSocket && !answered && STALE.has((err as NodeJS.ErrnoException).code ?? '') ? new StaleConnection(err) : err));
+      if (payload !== undefined) r.write(payload);
+      r.end();
     });
-    r.on('timeout', () => r.destroy(timedOut()));
-    // TLS failures name the host only, so they stay as they are even for a secret URL.
-    r.on('error', (err) => reject(req.secretUrl && !(err instanceof HttpTimeoutError) && !(err instanceof TlsVerifyError) ? withoutUrl(req.method, err, url) : err));
-    if (payload !== undefined) r.write(payload);
-    r.end();
-  });
+  // A kept connection that the server had closed as the request went out fails before any answer:
+  // the request did not reach the server, so it goes again, once, on a new connection.
+  return once()
+    .catch((err: Error) => (err instanceof StaleConnection ? once() : Promise.reject(err)))
+    .catch((err: Error) => {
+      const e = err instanceof StaleConnection ? err.cause : err;
+      // TLS failures name the host only, so they stay as they are even for a secret URL.
+      throw req.secretUrl && !(e instanceof HttpTimeoutError) && !(e instanceof TlsVerifyError) ? withoutUrl(req.method, e, url) : e;
+    });
+}
+
+const STALE = new Set(['ECONNRESET', 'EPIPE']);
+class StaleConnection extends Error {
+  constructor(override readonly cause: Error) {
+    super(cause.message);
+  }
 }
 
 /** A network error re-told without anything of the URL but its host (Node names hosts, but be sure). */

@@ -1,6 +1,6 @@
-import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { connect, createSecureContext, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
 import { isIP } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { warn } from './warn.js';
 
 /** How an endpoint's certificate is checked; every product endpoint in the config carries these. */
@@ -43,12 +43,26 @@ const UNKNOWN_CA = new Set([
   'CERT_UNTRUSTED',
 ]);
 
-const caCache = new Map<string, Buffer>();
-function caOf(caFile: string | undefined): Buffer | undefined {
-  if (!caFile) return undefined;
-  let ca = caCache.get(caFile);
-  if (!ca) caCache.set(caFile, (ca = readFileSync(caFile)));
-  return ca;
+/**
+ * One SecureContext per CA file (and one for the public CAs), reused by every connection: building
+ * one parses the CA (or loads the whole public store) and cost more than the handshake it serves.
+ * A CA file replaced on disk (new size or mtime) gets a new context on the next connection.
+ */
+const contexts = new Map<string, { stamp: string; context: SecureContext }>();
+function contextOf(caFile: string | undefined): SecureContext {
+  const key = caFile ?? '';
+  const stamp = caStamp(caFile);
+  const known = contexts.get(key);
+  if (known && known.stamp === stamp) return known.context;
+  const context = createSecureContext(caFile ? { ca: readFileSync(caFile) } : {});
+  contexts.set(key, { stamp, context });
+  return context;
+}
+/** Changes when the CA file is replaced or edited; '' without one. Throws when it cannot be read. */
+export function caStamp(caFile: string | undefined): string {
+  if (!caFile) return '';
+  const st = statSync(caFile);
+  return `${st.size}:${st.mtimeMs}:${st.ino}`;
 }
 
 const utc = (d: string | undefined) => (d && !Number.isNaN(Date.parse(d)) ? new Date(d).toISOString() : (d ?? '?'));
@@ -80,10 +94,13 @@ function verifyFailure(code: string, cert: PeerCertificate, host: string, endpoi
 
 /** Checks the peer as configured: CA, validity and host name unless insecure; then the pin, if any. */
 function judge(socket: TLSSocket, tls: EndpointTls, host: string, endpoint: string): TlsVerifyError | undefined {
-  const cert = socket.getPeerCertificate();
-  if (!tls.insecure && !socket.authorized) return verifyFailure(String(socket.authorizationError), cert, host, endpoint, tls.caFile);
+  // The certificate is parsed only when needed (a failure, or a pin to compare): parsing it for
+  // every connection was a fifth of the worker's TLS time.
+  if (!tls.insecure && !socket.authorized) return verifyFailure(String(socket.authorizationError), socket.getPeerCertificate(), host, endpoint, tls.caFile);
   const pins = [tls.certFingerprint ?? []].flat().map(canonicalFingerprint);
-  if (pins.length && !pins.includes(cert.fingerprint256 ?? '')) {
+  if (!pins.length) return undefined;
+  const cert = socket.getPeerCertificate();
+  if (!pins.includes(cert.fingerprint256 ?? '')) {
     return new TlsVerifyError(
       endpoint,
       'fingerprint',
@@ -92,6 +109,18 @@ function judge(socket: TLSSocket, tls: EndpointTls, host: string, endpoint: stri
     );
   }
   return undefined;
+}
+
+/** Said on every request to an endpoint configured insecure (a kept connection is checked no more than a new one). */
+export function warnInsecure(url: URL, tls: EndpointTls, product: string | undefined): void {
+  if (!tls.insecure) return;
+  const endpoint = `${product ?? 'endpoint'} at ${url.host}`;
+  warn(
+    `TLS verification is off for ${endpoint} (insecure: true in the config): ${
+      tls.certFingerprint ? 'only the pinned fingerprint is checked, not the CA, validity or host name' : 'its certificate is not checked, so whoever answers at that address gets the credentials'
+    }; set caFile (or certFingerprint) and remove insecure`,
+    { endpoint, insecure: true },
+  );
 }
 
 /**
@@ -103,7 +132,7 @@ export function openVerifiedTls(url: URL, tls: EndpointTls, o: { product?: strin
   const endpoint = `${o.product ?? 'endpoint'} at ${url.host}`;
   return new Promise((resolve, reject) => {
     // Checked by judge() once the handshake is done, so that a failure can say exactly what is wrong.
-    const socket = connect({ host, port: Number(url.port || 443), servername: isIP(host) ? undefined : host, ca: caOf(tls.caFile), rejectUnauthorized: false });
+    const socket = connect({ host, port: Number(url.port || 443), servername: isIP(host) ? undefined : host, secureContext: contextOf(tls.caFile), rejectUnauthorized: false });
     socket.setTimeout(o.timeoutMs, () => socket.destroy(o.onTimeout()));
     socket.on('error', reject);
     socket.once('secureConnect', () => {
@@ -114,14 +143,6 @@ export function openVerifiedTls(url: URL, tls: EndpointTls, o: { product?: strin
         return;
       }
       socket.setTimeout(0);
-      if (tls.insecure) {
-        warn(
-          `TLS verification is off for ${endpoint} (insecure: true in the config): ${
-            tls.certFingerprint ? 'only the pinned fingerprint is checked, not the CA, validity or host name' : 'its certificate is not checked, so whoever answers at that address gets the credentials'
-          }; set caFile (or certFingerprint) and remove insecure`,
-          { endpoint, insecure: true },
-        );
-      }
       resolve(socket);
     });
   });

@@ -10,7 +10,7 @@ import { GzipCheck } from '../../src/providers/sftp/gzip-check.js';
  * An SFTP peer that answers READs out of order, after random delays, and short (as servers may):
  * what the pipeline must put back in order. It records how many reads were in flight at most.
  */
-function unrulyServer(file: Buffer, o: { seed: number; failAt?: number }) {
+function unrulyServer(file: Buffer, o: { seed: number; failAt?: number; neverShort?: boolean }) {
   let rnd = o.seed;
   const next = () => ((rnd = (rnd * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
   let inFlight = 0;
@@ -28,7 +28,7 @@ function unrulyServer(file: Buffer, o: { seed: number; failAt?: number }) {
       setTimeout(() => {
         inFlight--;
         if (o.failAt !== undefined && pos >= o.failAt) return cb(Object.assign(new Error('connection lost'), { code: 'ECONNRESET' }), 0);
-        const short = next() < 0.3 ? Math.max(1, Math.floor(len * next())) : len;
+        const short = !o.neverShort && next() < 0.3 ? Math.max(1, Math.floor(len * next())) : len;
         const n = Math.max(0, Math.min(short, file.length - pos));
         if (n > 0) file.copy(buf, off, pos, pos + n);
         cb(undefined, n);
@@ -104,6 +104,16 @@ describe('pipelined SFTP reads', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('read a small file with two or three READs, not a window of them answered EOF, and open the window fully for a large one', async () => {
+    const small = unrulyServer(randomBytes(1000), { seed: 5, neverShort: true });
+    expect(await readPipelined(small.sftp, '/f', (_c, release) => release(), { chunkSize: 4096, inFlight: 16 })).toBe(1000);
+    expect(small.stats.reads).toBeLessThanOrEqual(3);
+    const large = unrulyServer(randomBytes(100 * 4096), { seed: 6, neverShort: true });
+    expect(await readPipelined(large.sftp, '/f', (_c, release) => release(), { chunkSize: 4096, inFlight: 16 })).toBe(100 * 4096);
+    expect(large.stats.maxInFlight).toBe(16);
+    expect(large.stats.reads).toBeLessThanOrEqual(100 + 16);
   });
 
   it('fail with the read error, after the handle is closed', async () => {

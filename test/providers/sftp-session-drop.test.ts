@@ -38,6 +38,18 @@ describe('a pipelined read whose SFTP session closes under it', () => {
     expect((sftp as unknown as EventEmitter).listenerCount('close'), 'it leaves no listener behind').toBe(0);
   });
 
+  it('many reads at once on one session share one close listener, and every one of them fails when it closes', async () => {
+    const { sftp } = dyingSession({ answerReads: 1000 });
+    const emitter = sftp as unknown as EventEmitter;
+    const reads = Array.from({ length: 20 }, (_, i) => readPipelined(sftp, `/m/${i}.json`, () => undefined, { chunkSize: 1024, inFlight: 2 }).then(() => 'read', (e: Error) => e.message));
+    await new Promise((r) => setImmediate(r));
+    expect(emitter.listenerCount('close')).toBe(1);
+    emitter.emit('close');
+    const outcomes = await Promise.all(reads);
+    expect(outcomes).toEqual(Array.from({ length: 20 }, (_, i) => `the SFTP session closed while reading /m/${i}.json`));
+    await expect(readPipelined(sftp, '/after', () => undefined)).rejects.toThrow('the SFTP session closed while reading /after');
+  });
+
   it('fails when the session closes before the file is even open', async () => {
     const { sftp } = dyingSession({ answerReads: 0, closeOnOpen: true });
     await expect(readPipelined(sftp, '/f', () => undefined)).rejects.toThrow(/session closed while reading \/f/);

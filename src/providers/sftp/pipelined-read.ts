@@ -10,6 +10,43 @@ export interface PipelineOptions {
 /** What OpenSSH's sftp-server answers in one READ (its limits@openssh.com says 261,120 bytes). */
 const DEFAULT_CHUNK = 255 * 1024;
 const DEFAULT_IN_FLIGHT = 16;
+/** Reads in flight at the start of a file; each full chunk doubles it, up to `inFlight`. */
+const FIRST_WINDOW = 2;
+
+/**
+ * Chunk buffers released by earlier reads, by size, shared by every read in the process: a fresh
+ * 255 KiB buffer per read request meant an mmap and munmap per chunk and megabytes of garbage per
+ * small file. Bounded, so an idle worker holds at most a few MiB.
+ */
+const spare = new Map<number, Buffer[]>();
+const SPARE_BYTES = 16 * 1024 * 1024;
+function takeBuffer(size: number): Buffer {
+  return spare.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size);
+}
+function giveBack(buf: Buffer): void {
+  let list = spare.get(buf.length);
+  if (!list) spare.set(buf.length, (list = []));
+  if ((list.length + 1) * buf.length <= SPARE_BYTES) list.push(buf);
+}
+
+/**
+ * One 'close' listener per session, however many reads run on it at once (a catalog reads 32
+ * manifests at a time over one session, and a kept session serves one activity after another).
+ */
+const closeSignals = new WeakMap<object, { closed: boolean; waiters: Set<() => void> }>();
+function closeSignalOf(sftp: SFTPWrapper): { closed: boolean; waiters: Set<() => void> } {
+  let signal = closeSignals.get(sftp);
+  if (!signal) {
+    const s = { closed: false, waiters: new Set<() => void>() };
+    (sftp as unknown as { once?: (e: string, f: () => void) => void }).once?.('close', () => {
+      s.closed = true;
+      for (const w of s.waiters) w();
+      s.waiters.clear();
+    });
+    closeSignals.set(sftp, (signal = s));
+  }
+  return signal;
+}
 
 interface Slot {
   offset: number;
@@ -55,9 +92,10 @@ export async function readPipelined(
     gone ??= new Error(`the SFTP session closed while reading ${path}`);
     signalGone(gone);
   };
-  const events = sftp as unknown as { once?: (e: string, f: () => void) => void; removeListener?: (e: string, f: () => void) => void };
-  events.once?.('close', onClose);
-  const forget = () => events.removeListener?.('close', onClose);
+  const closing = closeSignalOf(sftp);
+  if (closing.closed) onClose();
+  closing.waiters.add(onClose);
+  const forget = () => closing.waiters.delete(onClose);
   let handle: Buffer;
   try {
     handle = await Promise.race([new Promise<Buffer>((resolve, reject) => sftp.open(path, 'r', (err, h) => (err ? reject(err) : resolve(h)))), whenGone]);
@@ -88,13 +126,15 @@ export async function readPipelined(
       step();
     });
 
-  const pool: Buffer[] = [];
   const window: Slot[] = [];
   let nextOffset = 0;
   let ended = false;
+  // Starts small and doubles with each full chunk: a file of a few KiB costs two or three READs,
+  // not a whole window of them answered EOF, and a large one reaches `inFlight` within a few chunks.
+  let limit = Math.min(FIRST_WINDOW, inFlight);
   const issue = () => {
-    while (!ended && window.length < inFlight) {
-      const slot: Slot = { offset: nextOffset, buf: pool.pop() ?? Buffer.allocUnsafe(chunkSize), filled: 0, eof: false, done: Promise.resolve() };
+    while (!ended && window.length < limit) {
+      const slot: Slot = { offset: nextOffset, buf: takeBuffer(chunkSize), filled: 0, eof: false, done: Promise.resolve() };
       slot.done = fill(slot);
       // A rejection is taken when the slot reaches the front; until then keep Node from calling it unhandled.
       slot.done.catch((err: Error) => {
@@ -112,7 +152,10 @@ export async function readPipelined(
       const slot = window.shift()!;
       await slot.done;
       if (slot.eof) ended = true; // reads past the end answer EOF too: let them drain, issue no more
-      else issue();
+      else {
+        limit = Math.min(inFlight, limit * 2);
+        issue();
+      }
       if (slot.filled) {
         total += slot.filled;
         const buf = slot.buf;
@@ -120,7 +163,7 @@ export async function readPipelined(
         const release = () => {
           if (released) return;
           released = true;
-          if (pool.length < inFlight * 2) pool.push(buf);
+          giveBack(buf);
         };
         await consume(slot.filled === buf.length ? buf : buf.subarray(0, slot.filled), release);
       }

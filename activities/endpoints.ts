@@ -2,7 +2,8 @@ import { resolveSecret } from '../src/config/secrets.js';
 import type { BackupTarget, IbmCloudConfig, IksClusterConfig, NsxConfig, VcenterConfig } from '../src/config/schema.js';
 import { IamTokenProvider } from '../src/providers/ibm/iam.js';
 import { IksClient } from '../src/providers/ibm/iks.js';
-import type { SftpEndpoint } from '../src/providers/sftp/client.js';
+import type { PinnedSftp, SftpEndpoint } from '../src/providers/sftp/client.js';
+import { targetSessions } from '../src/providers/sftp/pool.js';
 import type { NsxEndpoint } from '../src/providers/nsx/client.js';
 import type { VcenterEndpoint } from '../src/providers/vcenter/client.js';
 import { tlsOf } from '../src/providers/tls.js';
@@ -17,6 +18,14 @@ export async function sftpEndpoint(t: BackupTarget): Promise<SftpEndpoint> {
     password: t.password ? await resolveSecret(t.password) : undefined,
     privateKey: t.privateKey ? await resolveSecret(t.privateKey) : undefined,
   };
+}
+
+/**
+ * A session to the backup target from the worker's pool (see SftpPool): for every use but the
+ * preflight, which logs in anew on purpose to prove the login and host key as they are now.
+ */
+export async function withTargetSftp<T>(t: BackupTarget, fn: (sftp: PinnedSftp) => Promise<T>): Promise<T> {
+  return targetSessions.with(await sftpEndpoint(t), fn);
 }
 
 export async function nsxEndpoint(n: NsxConfig): Promise<NsxEndpoint> {

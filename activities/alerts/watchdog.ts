@@ -3,9 +3,8 @@ import type { BackupTarget } from '../../src/config/schema.js';
 import { readCatalog } from '../../src/catalog/catalog.js';
 import { catalogStatuses } from '../../src/catalog/prune.js';
 import { SftpStore } from '../../src/catalog/store.js';
-import { withSftp } from '../../src/providers/sftp/client.js';
 import { runLivenessFrom } from '../../src/temporal/run-liveness.js';
-import { sftpEndpoint } from '../endpoints.js';
+import { withTargetSftp } from '../endpoints.js';
 import { guarded } from '../failures.js';
 import { recordNewestGoodAge } from '../metrics.js';
 
@@ -33,7 +32,7 @@ const STATE = 'alerts/watchdog.json';
 /** Reads the site's catalog (Temporal says which running sets' runs have ended) and what was already alerted. */
 export async function checkBackupHealth(i: { target: BackupTarget; site: string; maxAgeMs?: number }): Promise<BackupHealth> {
   return guarded(async () =>
-    withSftp(await sftpEndpoint(i.target), async (s) => {
+    withTargetSftp(i.target, async (s) => {
       const store = new SftpStore(s, i.target.directory);
       const catalog = await readCatalog(store);
       const now = Date.now();
@@ -62,7 +61,7 @@ export async function checkBackupHealth(i: { target: BackupTarget; site: string;
 /** Records what was alerted, after it was sent (at least once: a crash in between sends it again, with the same idempotency key). */
 export async function recordWatchdogAlerts(i: { target: BackupTarget; abandoned: string[]; staleFor?: string }): Promise<void> {
   return guarded(async () =>
-    withSftp(await sftpEndpoint(i.target), async (s) => {
+    withTargetSftp(i.target, async (s) => {
       const store = new SftpStore(s, i.target.directory);
       const text = await store.readTextIfPresent(STATE);
       const state: WatchdogState = text ? JSON.parse(text) : { abandonedAlerted: [] };

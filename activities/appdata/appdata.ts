@@ -1,9 +1,8 @@
 import type { BackupTarget } from '../../src/config/schema.js';
-import { withSftp } from '../../src/providers/sftp/client.js';
 import { readCatalog, updateManifest } from '../../src/catalog/catalog.js';
 import { SftpStore } from '../../src/catalog/store.js';
 import { catalogStatus, isPlainSetId, type AppDataAck } from '../../src/domain/backup-set.js';
-import { sftpEndpoint } from '../endpoints.js';
+import { withTargetSftp } from '../endpoints.js';
 import { guarded, nonRetryable } from '../failures.js';
 
 /**
@@ -12,7 +11,7 @@ import { guarded, nonRetryable } from '../failures.js';
  */
 export async function recordAppDataAck({ target, setId, clusterId, ack }: { target: BackupTarget; setId?: string; clusterId: string; ack: AppDataAck }): Promise<{ setId: string }> {
   return guarded(async () =>
-    withSftp(await sftpEndpoint(target), async (sftp) => {
+    withTargetSftp(target, async (sftp) => {
       const store = new SftpStore(sftp, target.directory);
       const record = (id: string) =>
         updateManifest(store, id, `app-data acknowledgement ${clusterId}`, (m) => (m && m.status !== 'deleting' ? { ...m, appData: { ...m.appData, [clusterId]: ack } } : undefined));

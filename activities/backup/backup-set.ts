@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { BackupTarget } from '../../src/config/schema.js';
-import { withSftp, type PinnedSftp } from '../../src/providers/sftp/client.js';
+import type { PinnedSftp } from '../../src/providers/sftp/client.js';
 import {
   parseNsxInventorySummaryName,
   targetLayout,
@@ -11,7 +11,7 @@ import {
 import { checkedSetId, manifestOf, updateManifest } from '../../src/catalog/catalog.js';
 import { SftpStore } from '../../src/catalog/store.js';
 import { productFolders } from '../../src/catalog/prune.js';
-import { sftpEndpoint } from '../endpoints.js';
+import { withTargetSftp } from '../endpoints.js';
 import { guarded, nonRetryable } from '../failures.js';
 import { recordVerified } from '../metrics.js';
 import { mapLimit, throttled } from '../../src/util/concurrency.js';
@@ -128,7 +128,7 @@ async function inventorySummaries(sftp: PinnedSftp, nsxDir: string, w: Window): 
 /** Finds the NSX backup folders of this backup (one per manager node) and hashes their files. */
 export async function verifyNsxBackup({ target, startMs, endMs }: VerifyInput): Promise<ProductFiles> {
   return guarded(async () =>
-    withSftp(await sftpEndpoint(target), async (sftp) => {
+    withTargetSftp(target, async (sftp) => {
       const { nsxDir } = targetLayout(target.directory);
       const folders = pickFolders(await candidates(sftp, target.directory, 'nsx'), { startMs, endMs });
       if (folders.length === 0) {
@@ -145,7 +145,7 @@ export async function verifyNsxBackup({ target, startMs, endMs }: VerifyInput): 
 /** Finds the appliance's backup folder (vCenter/sn_<fqdn>/M_<version>_<time>_<suffix>) and hashes it. */
 export async function verifyVcenterBackup({ target, startMs, endMs }: VerifyInput): Promise<ProductFiles> {
   return guarded(async () =>
-    withSftp(await sftpEndpoint(target), async (sftp) => {
+    withTargetSftp(target, async (sftp) => {
       const { vcenterDir } = targetLayout(target.directory);
       const folders = pickFolders(await candidates(sftp, target.directory, 'vcenter'), { startMs, endMs });
       if (folders.length !== 1) {
@@ -177,7 +177,7 @@ export interface LocateInput {
  */
 export async function locateBackupFolders({ target, nsx, vcenter }: LocateInput): Promise<{ nsx: string[]; vcenter: string[] }> {
   return guarded(async () =>
-    withSftp(await sftpEndpoint(target), async (sftp) => {
+    withTargetSftp(target, async (sftp) => {
       return {
         nsx: nsx ? pickFolders(await candidates(sftp, target.directory, 'nsx'), nsx).map((f) => `nsx/${f}`) : [],
         vcenter: vcenter ? pickFolders(await candidates(sftp, target.directory, 'vcenter'), vcenter).map((f) => `vcenter/${f}`) : [],
@@ -200,7 +200,7 @@ export interface ManifestWriteResult {
  */
 export async function writeBackupSetManifest({ target, manifest }: { target: BackupTarget; manifest: BackupSetManifest }): Promise<ManifestWriteResult> {
   return guarded(async () =>
-    withSftp(await sftpEndpoint(target), async (sftp) => {
+    withTargetSftp(target, async (sftp) => {
       const store = new SftpStore(sftp, target.directory);
       checkedSetId(manifest.setId);
       let written = false;

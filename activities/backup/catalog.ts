@@ -1,13 +1,12 @@
 import { Context } from '@temporalio/activity';
 import type { BackupTarget } from '../../src/config/schema.js';
-import { withSftp } from '../../src/providers/sftp/client.js';
 import { BadSetIdError, readManifest, recordVerification, SetNotFoundError } from '../../src/catalog/catalog.js';
 import { reverifySet, type ReverifyProgress } from '../../src/catalog/reverify.js';
 import { pruneTarget } from '../../src/catalog/prune.js';
 import { SftpStore } from '../../src/catalog/store.js';
 import { runLivenessFrom } from '../../src/temporal/run-liveness.js';
 import { retentionPolicyOf } from '../../src/domain/retention.js';
-import { sftpEndpoint } from '../endpoints.js';
+import { withTargetSftp } from '../endpoints.js';
 import { guarded, nonRetryable } from '../failures.js';
 
 export interface ReverifyOutcome {
@@ -19,7 +18,7 @@ export interface ReverifyOutcome {
 /** Re-hashes a set's files over SFTP, records the result in its manifest, and fails naming bad files. */
 export async function reverifyBackupSet({ target, setId }: { target: BackupTarget; setId: string }): Promise<ReverifyOutcome> {
   return guarded(async () =>
-    withSftp(await sftpEndpoint(target), async (sftp) => {
+    withTargetSftp(target, async (sftp) => {
       const store = new SftpStore(sftp, target.directory);
       const manifest = await readManifest(store, setId).catch((err: Error) => {
         if (err instanceof BadSetIdError) throw nonRetryable('BadRequest', err.message);
@@ -55,7 +54,7 @@ export async function pruneBackupSets({ target, dryRun, nowMs }: { target: Backu
   return guarded(async () => {
     const policy = retentionPolicyOf(target);
     if (!policy) return { dryRun, expired: [], kept: 0, filesDeleted: 0, bytesFreed: 0 };
-    return withSftp(await sftpEndpoint(target), async (sftp) => {
+    return withTargetSftp(target, async (sftp) => {
       const r = await pruneTarget(new SftpStore(sftp, target.directory), policy, {
         dryRun,
         nowMs,

@@ -3,18 +3,17 @@ import type { BackupTarget } from '../../src/config/schema.js';
 import { readCatalog } from '../../src/catalog/catalog.js';
 import { catalogStatuses } from '../../src/catalog/prune.js';
 import { SftpStore } from '../../src/catalog/store.js';
-import { withSftp } from '../../src/providers/sftp/client.js';
 import { siteHealth } from '../../src/report/health.js';
 import { reportHtml } from '../../src/report/html.js';
 import { runLivenessFrom } from '../../src/temporal/run-liveness.js';
-import { sftpEndpoint } from '../endpoints.js';
+import { withTargetSftp } from '../endpoints.js';
 import { guarded } from '../failures.js';
 import { recordNewestGoodAge } from '../metrics.js';
 
 /** Writes the site's backup-health report beside its backups (report/index.html): it outlives the orchestrator, like the catalog. */
 export async function writeSiteReport(i: { target: BackupTarget; site: string }): Promise<{ path: string }> {
   return guarded(async () =>
-    withSftp(await sftpEndpoint(i.target), async (s) => {
+    withTargetSftp(i.target, async (s) => {
       const store = new SftpStore(s, i.target.directory);
       const catalog = await readCatalog(store);
       const statuses = await catalogStatuses(catalog, Date.now(), runLivenessFrom(Context.current().client));

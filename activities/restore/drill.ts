@@ -9,9 +9,8 @@ import { compareInventory, describeDifference, inventoryCounts, type CapturedInv
 import { readNsxTInventory, readNsxvInventory, readVcenterInventory } from '../../src/inventory/read.js';
 import { NsxvClient } from '../../src/providers/nsxv/client.js';
 import { NsxClient } from '../../src/providers/nsx/client.js';
-import { withSftp } from '../../src/providers/sftp/client.js';
 import { withVcenter } from '../../src/providers/vcenter/client.js';
-import { nsxEndpoint, sftpEndpoint, vcenterEndpoint } from '../endpoints.js';
+import { nsxEndpoint, withTargetSftp, vcenterEndpoint } from '../endpoints.js';
 import { guarded, nonRetryable } from '../failures.js';
 import { tlsOf } from '../../src/providers/tls.js';
 
@@ -47,7 +46,7 @@ export interface DrillComparison {
 export async function compareRestoredInventory(i: { config: SiteConfig; setId: string }): Promise<DrillComparison> {
   return guarded(async () => {
     const t = i.config.backupTarget;
-    const manifest = await withSftp(await sftpEndpoint(t), (s) => readManifest(new SftpStore(s, t.directory), i.setId)).catch((err: Error) => {
+    const manifest = await withTargetSftp(t, (s) => readManifest(new SftpStore(s, t.directory), i.setId)).catch((err: Error) => {
       if (err instanceof SetNotFoundError) throw nonRetryable('NotFound', err.message);
       throw err;
     });
@@ -63,7 +62,7 @@ export async function compareRestoredInventory(i: { config: SiteConfig; setId: s
 /** Records the drill in the set's manifest (a passed one marks the set restore-tested). */
 export async function recordDrillOutcome(i: { target: BackupTarget; setId: string; record: DrillRecord }): Promise<void> {
   return guarded(async () => {
-    await withSftp(await sftpEndpoint(i.target), (s) => recordDrill(new SftpStore(s, i.target.directory), i.setId, i.record));
+    await withTargetSftp(i.target, (s) => recordDrill(new SftpStore(s, i.target.directory), i.setId, i.record));
   });
 }
 
@@ -85,7 +84,7 @@ const SANDBOX_RECORD = 'drills/sandbox.json';
 
 export async function readSandboxRecord(i: { target: BackupTarget }): Promise<SandboxRecord | undefined> {
   return guarded(async () =>
-    withSftp(await sftpEndpoint(i.target), async (s) => {
+    withTargetSftp(i.target, async (s) => {
       const text = await new SftpStore(s, i.target.directory).readTextIfPresent(SANDBOX_RECORD);
       return text ? (JSON.parse(text) as SandboxRecord) : undefined;
     }),
@@ -94,7 +93,7 @@ export async function readSandboxRecord(i: { target: BackupTarget }): Promise<Sa
 
 export async function writeSandboxRecord(i: { target: BackupTarget; record: SandboxRecord }): Promise<void> {
   return guarded(async () =>
-    withSftp(await sftpEndpoint(i.target), async (s) => {
+    withTargetSftp(i.target, async (s) => {
       const store = new SftpStore(s, i.target.directory);
       await store.mkdirp('drills');
       await store.writeAtomic(SANDBOX_RECORD, JSON.stringify(i.record, null, 2) + '\n');
@@ -132,7 +131,7 @@ const SANDBOX_CLAIM = 'drills/sandbox.claim';
  */
 export async function claimSandbox(i: { target: BackupTarget; drillRun: string; takeOverFrom?: string }): Promise<{ claimed: boolean; holder?: string }> {
   return guarded(async () =>
-    withSftp(await sftpEndpoint(i.target), async (s) => {
+    withTargetSftp(i.target, async (s) => {
       const store = new SftpStore(s, i.target.directory);
       await store.mkdirp('drills');
       for (let tries = 0; tries < 3; tries++) {
@@ -151,7 +150,7 @@ export async function claimSandbox(i: { target: BackupTarget; drillRun: string; 
 
 export async function releaseSandbox(i: { target: BackupTarget; drillRun: string }): Promise<void> {
   return guarded(async () =>
-    withSftp(await sftpEndpoint(i.target), async (s) => {
+    withTargetSftp(i.target, async (s) => {
       const store = new SftpStore(s, i.target.directory);
       if ((await store.readTextIfPresent(SANDBOX_CLAIM))?.trim() === i.drillRun) await store.remove(SANDBOX_CLAIM);
     }),

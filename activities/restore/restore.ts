@@ -3,14 +3,13 @@ import type { SiteConfig } from '../../src/config/schema.js';
 import { resolveSecret } from '../../src/config/secrets.js';
 import { readCatalog } from '../../src/catalog/catalog.js';
 import { SftpStore } from '../../src/catalog/store.js';
-import { withSftp } from '../../src/providers/sftp/client.js';
 import { HttpError } from '../../src/providers/http.js';
 import { NsxClient } from '../../src/providers/nsx/client.js';
 import type { ClusterRestoreStatus } from '../../src/providers/nsx/types.js';
 import { withVcenter, type VcenterClient } from '../../src/providers/vcenter/client.js';
 import type { RestoreRequest } from '../../src/providers/vcenter/types.js';
 import { pickRestoreSet, RestorePlanError, restoreRunbook, type RestoreRunbook } from '../../src/restore/runbook.js';
-import { nsxEndpoint, sftpEndpoint, vcenterEndpoint } from '../endpoints.js';
+import { nsxEndpoint, withTargetSftp, vcenterEndpoint } from '../endpoints.js';
 import { guarded, nonRetryable } from '../failures.js';
 import { nsxVersionOf } from '../backup/backup-target.js';
 import * as nsxvRestore from './nsxv-restore.js';
@@ -19,7 +18,7 @@ import * as nsxvRestore from './nsxv-restore.js';
 export async function planRestore(i: { site: string; config: SiteConfig; setId?: string; force?: boolean }): Promise<RestoreRunbook> {
   return guarded(async () => {
     const t = i.config.backupTarget;
-    const catalog = await withSftp(await sftpEndpoint(t), (s) => readCatalog(new SftpStore(s, t.directory)));
+    const catalog = await withTargetSftp(t, (s) => readCatalog(new SftpStore(s, t.directory)));
     try {
       const picked = pickRestoreSet(catalog.sets, i.site, { setId: i.setId, force: i.force, nowMs: Date.now() });
       return restoreRunbook(picked.manifest, i.config, picked);

@@ -4,11 +4,10 @@ import type { AppDataAck, IksRecord } from '../../src/domain/backup-set.js';
 import { poolReadiness } from '../../src/domain/iks-pool.js';
 import { readCatalog } from '../../src/catalog/catalog.js';
 import { SftpStore } from '../../src/catalog/store.js';
-import { withSftp } from '../../src/providers/sftp/client.js';
 import { HttpError } from '../../src/providers/http.js';
 import type { IksClient, IksWorkerPool } from '../../src/providers/ibm/iks.js';
 import { iksRecordOf } from '../backup/iks.js';
-import { iksClient, sftpEndpoint } from '../endpoints.js';
+import { iksClient, withTargetSftp } from '../endpoints.js';
 import { guarded, nonRetryable } from '../failures.js';
 
 /** A change to one worker pool: its size in every zone, or one more zone (or, to undo that, one less). */
@@ -45,7 +44,7 @@ async function findPool(iks: IksClient, cluster: string, pool: string): Promise<
 
 /** The newest acknowledgement the cluster's app owners gave, across the site's backup sets. */
 async function newestAck(target: BackupTarget, clusterId: string): Promise<(AppDataAck & { setId: string }) | undefined> {
-  return withSftp(await sftpEndpoint(target), async (sftp) => {
+  return withTargetSftp(target, async (sftp) => {
     let best: (AppDataAck & { setId: string }) | undefined;
     for (const m of (await readCatalog(new SftpStore(sftp, target.directory))).sets) {
       const a = m.appData?.[clusterId];

@@ -20,11 +20,13 @@ export interface LabSftp {
   /** A directory clients may use, as a client path. */
   homeDir: string;
   stop: () => Promise<void>;
-  /** An outage and its end (OpenSSH only): `down()` stops listening, `up()` listens again on the same port and key. */
+  /** An outage and its end (OpenSSH only): `down()` stops listening and drops every open connection, `up()` listens again on the same port and key. */
   down?: () => Promise<void>;
   up?: () => Promise<void>;
   /** Faults of the server itself (OpenSSH only): see `SftpFaults`. Replaces what was set. */
   setFaults?: (f: SftpFaults) => void;
+  /** The processes serving the open connections now (OpenSSH only: its per-connection monitors and sessions). */
+  sessionPids?: () => number[];
   /** Sessions the faults dropped so far: the process killed and the file it was reading. */
   drops?: () => { pid: number; file: string }[];
 }
@@ -158,6 +160,18 @@ export async function startOpenSshSftp(dir: string, opts: { port?: number; /** s
       await exited;
     }
   };
+  /** An outage: the listener goes, and with it every connection it serves (sshd's children outlive a SIGTERM to it). */
+  const down = async () => {
+    const sessions = child.pid ? descendants(child.pid) : [];
+    await stop();
+    for (const pid of sessions) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone already */
+      }
+    }
+  };
   await launch();
   const dropper = readerDropper(() => child.pid);
   return {
@@ -170,8 +184,9 @@ export async function startOpenSshSftp(dir: string, opts: { port?: number; /** s
     diskPath: (p) => p,
     homeDir: home,
     stop,
-    down: stop,
+    down,
     up: launch,
+    sessionPids: () => (child.pid ? descendants(child.pid) : []),
     setFaults: dropper.set,
     drops: dropper.drops,
   };

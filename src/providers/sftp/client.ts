@@ -32,6 +32,11 @@ export interface FileDigest {
   gzipError?: string;
 }
 
+/** The ssh2 connection inside ssh2-sftp-client, and its socket. */
+interface SshOf {
+  client?: { once(e: 'close', f: () => void): void; destroy?: () => void; _sock?: { setNoDelay?: (v: boolean) => void; ref?: () => void; unref?: () => void } };
+}
+
 /** SSH_FX_FAILURE: what OpenSSH's sftp-server answers for an open(CREAT|EXCL) of an existing file. */
 const SFTP_FAILURE = 4;
 const SFTP_NO_SUCH_FILE = 2;
@@ -41,7 +46,11 @@ const SFTP_NO_SUCH_FILE = 2;
  * and the connection is refused unless the key's SHA-256 fingerprint equals the pinned one.
  */
 export class PinnedSftp {
-  private constructor(private readonly client: SftpClient, readonly endpoint: SftpEndpoint, readonly serverFingerprint: string) {}
+  private open = true;
+
+  private constructor(private readonly client: SftpClient, readonly endpoint: SftpEndpoint, readonly serverFingerprint: string) {
+    this.ssh?.once('close', () => (this.open = false));
+  }
 
   static async connect(endpoint: SftpEndpoint, opts: { readyTimeoutMs?: number } = {}): Promise<PinnedSftp> {
     const client = new SftpClient('sddc-ops');
@@ -74,12 +83,48 @@ export class PinnedSftp {
     }
     // ssh2 leaves Nagle's algorithm on: with one read outstanding, each SFTP read then waits for a
     // delayed ACK (measured: 23 MB/s instead of ~240 MB/s on loopback). The socket is ssh2's own.
-    (client as unknown as { client?: { _sock?: { setNoDelay?: (v: boolean) => void } } }).client?._sock?.setNoDelay?.(true);
+    (client as unknown as SshOf).client?._sock?.setNoDelay?.(true);
     return new PinnedSftp(client, endpoint, offered!.fingerprint);
   }
 
+  /** Ends the session; a peer that does not answer the goodbye within 2 s has its connection cut. */
   async close(): Promise<void> {
-    await this.client.end().catch(() => undefined);
+    this.open = false;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)));
+    await Promise.race([this.client.end().catch(() => undefined), late]);
+    clearTimeout(timer);
+    this.ssh?.destroy?.();
+  }
+
+  /** Until it is closed, or the connection drops. */
+  get isOpen(): boolean {
+    return this.open && this.raw !== undefined;
+  }
+
+  /** Whether one round trip (realpath of the home directory) is answered within `timeoutMs`. */
+  async ping(timeoutMs: number): Promise<boolean> {
+    const raw = this.raw;
+    if (!raw) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const answered = new Promise<boolean>((resolve) => raw.realpath('.', (err) => resolve(!err)));
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([answered, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** An idle session's connection does not keep the process running; one in use does. */
+  setIdle(idle: boolean): void {
+    const sock = this.ssh?._sock;
+    if (idle) sock?.unref?.();
+    else sock?.ref?.();
+  }
+
+  private get ssh() {
+    return (this.client as unknown as SshOf).client;
   }
 
   /** 'd' directory, '-' file, false when missing. */

@@ -20,6 +20,9 @@ FROM node:20-slim
 ENV NODE_ENV=production
 # A V8 heap cap: without one, garbage grows towards gigabytes before it is collected (docs/deploy.md §4).
 ENV NODE_OPTIONS=--max-old-space-size=256
+# Two malloc arenas, not 8 per core: the worker's threads (Temporal's core, libuv's pool) otherwise
+# each keep their own, about 45 MiB more resident at 200 backups at once for no CPU gained (§4).
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /opt/sddc-ops
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -13,6 +13,7 @@
 // after another and extrapolate to --sites; default 4) --nsx-job-ms 20000 --vcenter-job-ms 30000
 // --poll-interval 5s --shared 10:2 --max-startups 1000:30:2000 --bottleneck-sites 40
 // --bottleneck-rate 2 (0: skip) --bottleneck-sites 24 --activity-slots 500 --cached-workflows N --worker-heap-mb 256
+// --malloc-arenas 2 (0: glibc's default); FLEET_WORKER_NODE_ARGS='--cpu-prof …' passes node flags to the workers
 // --phase-timeout-s 600 --no-write
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -48,6 +49,7 @@ const { values: opt } = parseArgs({
     'activity-slots': { type: 'string', default: '500' },
     'cached-workflows': { type: 'string', default: '' },
     'worker-heap-mb': { type: 'string', default: '256' },
+    'malloc-arenas': { type: 'string', default: '2' },
     'phase-timeout-s': { type: 'string', default: '600' },
     shared: { type: 'string', default: '10:2' },
     'no-write': { type: 'boolean', default: false },
@@ -67,6 +69,10 @@ const ACTIVITY_SLOTS = Number(opt['activity-slots']);
 const CACHED = opt['cached-workflows'] ? Number(opt['cached-workflows']) : 0;
 /** V8 heap cap of each worker (0: node's default, which lets garbage grow towards GiBs on a large machine before collecting it). */
 const WORKER_HEAP_MB = Number(opt['worker-heap-mb']);
+/** glibc's MALLOC_ARENA_MAX for the workers, as the systemd unit and the image set it (0: glibc's default, 8 per core). */
+const MALLOC_ARENAS = Number(opt['malloc-arenas']);
+/** Extra node flags for the workers, e.g. FLEET_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (node refuses --cpu-prof in NODE_OPTIONS). */
+const WORKER_NODE_ARGS = (process.env.FLEET_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 const PHASE_TIMEOUT_MS = Number(opt['phase-timeout-s']) * 1000;
 const [sharedEvery, sharedSize] = opt.shared.split(':').map(Number);
 const SHARED = { every: sharedEvery, size: sharedSize };
@@ -157,7 +163,7 @@ try {
     const ws = [];
     for (let i = 0; i < n; i++) {
       const args = [CLI, 'worker', '--config', lab.configPath, '--address', server.address, ...(slots ? ['--max-concurrent-activities', String(slots)] : []), ...(rate ? ['--max-activities-per-second', String(rate)] : []), ...(CACHED ? ['--max-cached-workflows', String(CACHED)] : [])];
-      const child = own(spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TEMPORAL_ADDRESS: '', ...(WORKER_HEAP_MB ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${WORKER_HEAP_MB}`.trim() } : {}) } }));
+      const child = own(spawn(process.execPath, [...WORKER_NODE_ARGS, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TEMPORAL_ADDRESS: '', ...(WORKER_HEAP_MB ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${WORKER_HEAP_MB}`.trim() } : {}), ...(MALLOC_ARENAS ? { MALLOC_ARENA_MAX: String(MALLOC_ARENAS) } : {}) } }));
       let tail = '';
       const ready = new Promise((resolve, reject) => {
         child.stderr.on('data', (d) => {
@@ -427,7 +433,7 @@ ${goalTable}
 
 ${table}
 
-**Setup.** One Temporal dev server (SQLite, headless); one lab process with ${SITES} sites — each its own vCenter appliance simulator (HTTPS) and target directory; sites 1–${SHARED.size} of every ${SHARED.every} share one NSX Manager (one backup at a time: their runs queue on the endpoint lock), the others have their own (${new Set(lab?.sites.map((s) => s.nsxIndex)).size} NSX Manager simulators); one real OpenSSH sshd (password login of the lab user, internal-sftp) as the SFTP target of every site — the products upload to it and the workers verify over it. Workers are separate processes running the real CLI, \`sddc-ops worker --config … --address …\` (${ACTIVITY_SLOTS ? `\`--max-concurrent-activities ${ACTIVITY_SLOTS}\`, so that every backup at once can wait on its two product jobs` : 'the default 100 activity slots'}; ${CACHED ? `\`--max-cached-workflows ${CACHED}\`` : 'the default of 100 cached workflows'}${WORKER_HEAP_MB ? `; \`NODE_OPTIONS=--max-old-space-size=${WORKER_HEAP_MB}\`` : ''}); the bench process starts the runs through the Temporal client, as \`backup run\` does, and waits for each. Lab settings: NSX backup job ${NSX_JOB_MS / 1000} s, vCenter backup job ${VC_JOB_MS / 1000} s, \`backup.pollInterval\` ${opt['poll-interval']}, payload encryption on; no IKS, no retention; the target sshd with \`MaxStartups ${opt['max-startups']}\`. Sites of a run of *n* are fleet-001 … fleet-*n* (so ${SHARED.every} and more include a queue of ${SHARED.size} on one NSX Manager).
+**Setup.** One Temporal dev server (SQLite, headless); one lab process with ${SITES} sites — each its own vCenter appliance simulator (HTTPS) and target directory; sites 1–${SHARED.size} of every ${SHARED.every} share one NSX Manager (one backup at a time: their runs queue on the endpoint lock), the others have their own (${new Set(lab?.sites.map((s) => s.nsxIndex)).size} NSX Manager simulators); one real OpenSSH sshd (password login of the lab user, internal-sftp) as the SFTP target of every site — the products upload to it and the workers verify over it. Workers are separate processes running the real CLI, \`sddc-ops worker --config … --address …\` (${ACTIVITY_SLOTS ? `\`--max-concurrent-activities ${ACTIVITY_SLOTS}\`, so that every backup at once can wait on its two product jobs` : 'the default 100 activity slots'}; ${CACHED ? `\`--max-cached-workflows ${CACHED}\`` : 'the default of 100 cached workflows'}${WORKER_HEAP_MB ? `; \`NODE_OPTIONS=--max-old-space-size=${WORKER_HEAP_MB}\`` : ''}${MALLOC_ARENAS ? `; \`MALLOC_ARENA_MAX=${MALLOC_ARENAS}\`` : ''}, as the systemd unit and the image run them); the bench process starts the runs through the Temporal client, as \`backup run\` does, and waits for each. Lab settings: NSX backup job ${NSX_JOB_MS / 1000} s, vCenter backup job ${VC_JOB_MS / 1000} s, \`backup.pollInterval\` ${opt['poll-interval']}, payload encryption on; no IKS, no retention; the target sshd with \`MaxStartups ${opt['max-startups']}\`. Sites of a run of *n* are fleet-001 … fleet-*n* (so ${SHARED.every} and more include a queue of ${SHARED.size} on one NSX Manager).
 
 **Measured how.** Wall: from the first start request to the last result. Time per site: wall ÷ sites; run median / max: each run from its start request to its result. Worker peak RSS: the kernel's VmHWM of each worker process, reset (\`/proc/PID/clear_refs\`) at the start of each run and read at its end${allPhases.every((p) => p.hwmReset) ? '' : ' (where the reset failed: RSS sampled every 200 ms)'}; start-up peaks (loading the prebuilt workflow bundle, or bundling it when there is none) are reported apart. CPU: utime+stime from /proc of the Temporal server, of sshd with every child it forked (one per connection: reaped ones through cutime/cstime, live ones directly), of the lab process and of the workers, over the run. Sequential: the same ${sequential?.sites ?? 0} sites on the one worker, each started when the previous one's result came${seqExtrapolated ? `; **the ${top}-site total is extrapolated** (${sequential.sites} measured × ${top}/${sequential.sites})` : ' (measured, not extrapolated)'}. Worker as the bottleneck: ${BOTTLENECK_SITES} sites with an NSX Manager of their own (no queue) at once, on workers started with \`--max-activities-per-second ${BOTTLENECK_RATE}\`: a backup runs about 19 activities, so each worker can carry about ${(BOTTLENECK_RATE * 60 / 19).toFixed(1)} backups a minute while the 2 cores have room to spare; three such workers have three times the capacity. (Limiting activity *slots* does not make the worker the limit: the product jobs run on the appliances whether or not a slot is free to wait on them.)
 

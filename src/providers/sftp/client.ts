@@ -107,7 +107,13 @@ export class PinnedSftp {
     const raw = this.raw;
     if (!raw) return false;
     let timer: NodeJS.Timeout | undefined;
-    const answered = new Promise<boolean>((resolve) => raw.realpath('.', (err) => resolve(!err)));
+    const answered = new Promise<boolean>((resolve) => {
+      try {
+        raw.realpath('.', (err) => resolve(!err));
+      } catch {
+        resolve(false); // ssh2 throws when its channel is already gone
+      }
+    });
     const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     try {
       return await Promise.race([answered, late]);

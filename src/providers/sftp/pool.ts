@@ -76,7 +76,7 @@ export class SftpPool {
       clearTimeout(i.timer);
       i.sftp.setIdle(false);
       if (i.sftp.isOpen && (await i.sftp.ping(this.o.pingTimeoutMs))) return i.sftp;
-      await i.sftp.close();
+      void i.sftp.close(); // not awaited: a peer that does not answer takes 2 s to be cut, and this use need not wait
     }
     return undefined;
   }
